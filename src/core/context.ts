@@ -1,0 +1,47 @@
+/**
+ * CallContext: the state of one logical call as it moves down the stack: its deadline, the
+ * signal that cancels it, the attempt number, the endpoints already tried and what each attempt
+ * did. One object per call, created by the client; filters read and update it in place.
+ */
+import type { AttemptRecord } from './errors.js';
+
+export class CallContext {
+  /** Logical destination (client name), for errors and telemetry. */
+  readonly destination: string;
+  /** Absolute deadline on the client's clock, in ms; `Infinity` when the call has none. */
+  deadline = Number.POSITIVE_INFINITY;
+  /** The budget the deadline was set from, in ms (`Infinity` when none). */
+  budgetMs = Number.POSITIVE_INFINITY;
+  /** Aborts the call: the caller's signal, the deadline, or both. */
+  signal: AbortSignal | undefined;
+  /** 1 for the first attempt, 2 for the first retry, ... (0 before the first attempt). */
+  attempt = 0;
+  /** Per-attempt timeout for this call, in ms (`Infinity` when none). */
+  attemptTimeoutMs = Number.POSITIVE_INFINITY;
+  /** Address of the endpoint the current attempt was sent to. */
+  endpoint: string | undefined;
+  /** Addresses already tried by this call, so retries can go elsewhere (allocated on first use). */
+  tried: string[] | undefined;
+  /** What each finished attempt did, oldest first (allocated on first use). */
+  attempts: AttemptRecord[] | undefined;
+
+  constructor(destination: string, signal?: AbortSignal) {
+    this.destination = destination;
+    this.signal = signal;
+  }
+
+  /** Milliseconds left before the deadline at time `now` (may be negative; `Infinity` if none). */
+  timeLeft(now: number): number {
+    return this.deadline - now;
+  }
+
+  /** Record a finished attempt. */
+  recordAttempt(record: AttemptRecord): void {
+    (this.attempts ??= []).push(record);
+  }
+
+  /** Note that `address` has been tried by this call. */
+  markTried(address: string): void {
+    (this.tried ??= []).push(address);
+  }
+}

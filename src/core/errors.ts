@@ -1,0 +1,135 @@
+/**
+ * One error hierarchy with stable `code`s. Every error that weft raises on a call carries what a
+ * person needs to debug it: the destination, the attempts made (endpoint, outcome, duration) and
+ * the time that was left. `code` values are part of the public API and never change meaning.
+ */
+
+/** One attempt of a call, as recorded for errors and telemetry. */
+export interface AttemptRecord {
+  /** The endpoint address (`host:port`) the attempt went to, if one was picked. */
+  readonly endpoint: string | undefined;
+  /** What happened: an HTTP status, an error code, or `'ok'`. */
+  readonly outcome: string;
+  /** How long the attempt took, in milliseconds. */
+  readonly durationMs: number;
+}
+
+/** Stable error codes. */
+export type WeftErrorCode =
+  | 'WEFT_CONFIG'
+  | 'WEFT_UNKNOWN_ROLE'
+  | 'WEFT_DEADLINE_EXCEEDED'
+  | 'WEFT_NO_ENDPOINTS'
+  | 'WEFT_ENDPOINT_EJECTED'
+  | 'WEFT_RETRY_BUDGET_EXHAUSTED'
+  | 'WEFT_CIRCUIT_OPEN'
+  | 'WEFT_OVERLOADED'
+  | 'WEFT_CLIENT_CLOSED';
+
+/** What a call-time error knows about the call it failed. */
+export interface CallErrorDetails {
+  /** The logical destination (client name or authority). */
+  readonly destination?: string | undefined;
+  /** The attempts made before the error, oldest first. */
+  readonly attempts?: readonly AttemptRecord[] | undefined;
+  /** Milliseconds left on the call's deadline when it failed (`Infinity` when it had none). */
+  readonly timeLeftMs?: number | undefined;
+  /** The underlying error, if any. */
+  readonly cause?: unknown;
+}
+
+/** Base class of every error weft raises. */
+export class WeftError extends Error {
+  readonly code: WeftErrorCode;
+  readonly destination: string | undefined;
+  readonly attempts: readonly AttemptRecord[];
+  readonly timeLeftMs: number | undefined;
+
+  constructor(code: WeftErrorCode, message: string, details: CallErrorDetails = {}) {
+    super(withDetails(message, details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.destination = details.destination;
+    this.attempts = details.attempts ?? [];
+    this.timeLeftMs = details.timeLeftMs;
+  }
+}
+
+function withDetails(message: string, details: CallErrorDetails): string {
+  const parts: string[] = [];
+  if (details.destination !== undefined) parts.push(`destination ${details.destination}`);
+  if (details.attempts !== undefined && details.attempts.length > 0) {
+    const list = details.attempts
+      .map((a, i) => `#${i + 1} ${a.endpoint ?? '-'} ${a.outcome} ${Math.round(a.durationMs)}ms`)
+      .join(', ');
+    parts.push(`attempts: ${list}`);
+  }
+  if (details.timeLeftMs !== undefined && Number.isFinite(details.timeLeftMs)) {
+    parts.push(`time left ${Math.max(0, Math.round(details.timeLeftMs))}ms`);
+  }
+  return parts.length === 0 ? message : `${message} (${parts.join('; ')})`;
+}
+
+/** An option passed to a weft factory is missing, of the wrong type or out of range. */
+export class ConfigError extends WeftError {
+  /** The option's path, e.g. `balancer.decayMs`. */
+  readonly option: string;
+  /** The value that was rejected. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expectation: string) {
+    super('WEFT_CONFIG', `invalid option ${option}: ${describeValue(value)} (${expectation})`);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** A stack edit named a role that the stack does not have. */
+export class UnknownRoleError extends WeftError {
+  readonly role: string;
+  readonly roles: readonly string[];
+
+  constructor(role: string, roles: readonly string[]) {
+    super('WEFT_UNKNOWN_ROLE', `unknown stack role "${role}"; the stack has: ${roles.join(', ') || '(none)'}`);
+    this.role = role;
+    this.roles = roles;
+  }
+}
+
+/** The call's deadline passed (or had passed before anything was sent). */
+export class DeadlineExceededError extends WeftError {
+  /** The budget the call started with, in milliseconds. */
+  readonly budgetMs: number;
+
+  constructor(budgetMs: number, details: CallErrorDetails = {}) {
+    super('WEFT_DEADLINE_EXCEEDED', `deadline exceeded after a budget of ${Math.round(budgetMs)}ms`, details);
+    this.budgetMs = budgetMs;
+  }
+}
+
+/** Discovery has no endpoint to send to (the name does not exist, or the set is empty). */
+export class NoEndpointsError extends WeftError {
+  constructor(reason: string, details: CallErrorDetails = {}) {
+    super('WEFT_NO_ENDPOINTS', `no endpoints available: ${reason}`, details);
+  }
+}
+
+/** The client was closed; no new call is accepted. */
+export class ClientClosedError extends WeftError {
+  constructor(details: CallErrorDetails = {}) {
+    super('WEFT_CLIENT_CLOSED', 'client is closed', details);
+  }
+}
+
+/** Render a rejected value for an error message, without dumping huge objects. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  try {
+    const json = JSON.stringify(value);
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

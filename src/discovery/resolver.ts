@@ -1,0 +1,28 @@
+/**
+ * The resolver contract. A resolver publishes a stream of endpoint-set states (Finagle's `Addr`):
+ * `pending` until the first answer, then `bound` (the endpoints), `negative` (the name
+ * authoritatively does not exist) or `failed` (the source could not be asked). Resolvers only
+ * report; what a state means for traffic (a failure keeps the last set) is decided in
+ * ./endpoint-set.ts, once for every resolver.
+ */
+import type { Endpoint } from './endpoint.js';
+
+export type EndpointSetState =
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'bound'; readonly endpoints: readonly Endpoint[] }
+  | { readonly kind: 'negative'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly error: Error };
+
+export type EndpointSetListener = (state: EndpointSetState) => void;
+
+export interface Resolver {
+  /** Human-readable source, e.g. `static`, `dns:api.internal:8080`. */
+  readonly description: string;
+  /**
+   * Start delivering states to `listener` (the current one first, if known). Returns a function
+   * that stops delivery. Several subscribers may be active at once.
+   */
+  subscribe(listener: EndpointSetListener): () => void;
+  /** Stop all work (timers, sockets). Idempotent. */
+  close(): void;
+}
