@@ -1,0 +1,188 @@
+/**
+ * Balancer: the service between the call stack and the endpoint stacks. It keeps one node per
+ * endpoint that discovery publishes, swaps sets in without blocking or failing requests (a node
+ * that stays keeps its load history; one that leaves is closed once its requests finish), picks a
+ * node per attempt and does the load accounting around it. It sits below retry so that every
+ * attempt is balanced afresh and can avoid the endpoints the call already tried.
+ */
+import type { Clock } from '../core/clock.js';
+import type { CallContext } from '../core/context.js';
+import { ClientClosedError, DeadlineExceededError, NoEndpointsError } from '../core/errors.js';
+import type { Service, ServiceStatus } from '../core/service.js';
+import type { Endpoint } from '../discovery/endpoint.js';
+import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import type { EndpointNode } from './endpoint-node.js';
+import type { Picker } from './picker.js';
+import type { BalancerStrategy } from './strategies.js';
+
+export interface BalancerOptions<Req, Res> {
+  readonly destination: string;
+  readonly endpoints: DiscoveredEndpoints;
+  readonly strategy: BalancerStrategy;
+  /** Build the endpoint stack for a newly discovered endpoint. */
+  readonly makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
+  readonly clock: Clock;
+}
+
+export class Balancer<Req, Res> implements Service<Req, Res> {
+  readonly #destination: string;
+  readonly #endpoints: DiscoveredEndpoints;
+  readonly #strategy: BalancerStrategy;
+  readonly #picker: Picker;
+  readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
+  readonly #clock: Clock;
+  readonly #unsubscribe: () => void;
+  #nodes: EndpointNode<Req, Res>[] = [];
+  #byAddress = new Map<string, EndpointNode<Req, Res>>();
+  #draining = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: BalancerOptions<Req, Res>) {
+    this.#destination = options.destination;
+    this.#endpoints = options.endpoints;
+    this.#strategy = options.strategy;
+    this.#picker = options.strategy.createPicker();
+    this.#makeEndpoint = options.makeEndpoint;
+    this.#clock = options.clock;
+    this.#apply(options.endpoints.current);
+    this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
+  }
+
+  /** The strategy's name, e.g. `p2c-peak-ewma`. */
+  get strategyName(): string {
+    return this.#strategy.name;
+  }
+
+  /** The current nodes (read-only view, for telemetry and the demo). */
+  get nodes(): readonly EndpointNode<Req, Res>[] {
+    return this.#nodes;
+  }
+
+  get status(): ServiceStatus {
+    if (this.#closed) return 'closed';
+    for (const node of this.#nodes) if (node.service.status === 'open') return 'open';
+    return 'busy';
+  }
+
+  call(req: Req, ctx: CallContext): Promise<Res> {
+    if (this.#closed) return Promise.reject(new ClientClosedError({ destination: this.#destination }));
+    if (this.#endpoints.current.kind === 'pending') return this.#callWhenResolved(req, ctx);
+    return this.#dispatch(req, ctx);
+  }
+
+  async #dispatch(req: Req, ctx: CallContext): Promise<Res> {
+    const now = this.#clock.now();
+    const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
+    if (node === undefined) throw this.#noEndpoints(ctx, now);
+    ctx.endpoint = node.address;
+    ctx.markTried(node.address);
+    const load = node.load;
+    load.start(now);
+    let res: Res;
+    try {
+      res = await node.service.call(req, ctx);
+    } catch (error) {
+      const end = this.#clock.now();
+      load.end(end, end - now, false);
+      throw error;
+    }
+    const end = this.#clock.now();
+    load.end(end, end - now, true);
+    return res;
+  }
+
+  /** The first calls of a client may come before discovery has answered: wait, within the deadline. */
+  async #callWhenResolved(req: Req, ctx: CallContext): Promise<Res> {
+    const timeLeft = ctx.deadline - this.#clock.now();
+    if (Number.isFinite(timeLeft)) {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = this.#clock.setTimeout(
+          () =>
+            reject(
+              new DeadlineExceededError(ctx.budgetMs, {
+                destination: this.#destination,
+                timeLeftMs: 0,
+                cause: new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`),
+              }),
+            ),
+          Math.max(0, timeLeft),
+        );
+      });
+      try {
+        await Promise.race([this.#endpoints.ready(ctx.signal), expired]);
+      } finally {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+      }
+    } else {
+      await this.#endpoints.ready(ctx.signal);
+    }
+    return this.#dispatch(req, ctx);
+  }
+
+  #noEndpoints(ctx: CallContext, now: number): NoEndpointsError {
+    const snapshot = this.#endpoints.current;
+    const details = {
+      destination: this.#destination,
+      attempts: ctx.attempts,
+      timeLeftMs: ctx.deadline - now,
+      cause: snapshot.error,
+    };
+    const source = this.#endpoints.description;
+    switch (snapshot.kind) {
+      case 'negative':
+        return new NoEndpointsError(`${source} says the name does not exist${snapshot.reason ? ` (${snapshot.reason})` : ''}`, details);
+      case 'failed':
+        return new NoEndpointsError(`${source} failed and no endpoint set was ever resolved`, details);
+      default:
+        return this.#nodes.length === 0
+          ? new NoEndpointsError(`${source} returned an empty set`, details)
+          : new NoEndpointsError(`all ${this.#nodes.length} endpoints are closed`, details);
+    }
+  }
+
+  /** Swap in a new endpoint set: keep nodes whose address stays, create new ones, drain the rest. */
+  #apply(snapshot: EndpointSetSnapshot): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const next: EndpointNode<Req, Res>[] = [];
+    const byAddress = new Map<string, EndpointNode<Req, Res>>();
+    for (const endpoint of snapshot.endpoints) {
+      let node = this.#byAddress.get(endpoint.address);
+      if (node === undefined) {
+        node = {
+          address: endpoint.address,
+          endpoint,
+          service: this.#makeEndpoint(endpoint),
+          load: this.#strategy.createLoad(now),
+        };
+      } else {
+        node.endpoint = endpoint;
+      }
+      next.push(node);
+      byAddress.set(endpoint.address, node);
+    }
+    for (const [address, node] of this.#byAddress) {
+      if (!byAddress.has(address)) this.#drain(node);
+    }
+    this.#nodes = next;
+    this.#byAddress = byAddress;
+  }
+
+  /** Close a node that left discovery; its service lets in-flight requests finish first. */
+  #drain(node: EndpointNode<Req, Res>): void {
+    const done = node.service.close().catch(() => {});
+    this.#draining.add(done);
+    void done.then(() => this.#draining.delete(done));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    const nodes = this.#nodes;
+    this.#nodes = [];
+    this.#byAddress = new Map();
+    await Promise.all([...nodes.map((n) => n.service.close().catch(() => {})), ...this.#draining]);
+  }
+}

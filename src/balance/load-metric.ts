@@ -1,0 +1,37 @@
+/**
+ * The load-metric axis of a balancer (Finagle's load-metric mix-ins, tower's `Load`): how much it
+ * costs to send one more request to an endpoint. Pickers compare costs; metrics keep the
+ * per-endpoint accounting that produces them. Lower is better.
+ */
+
+/** Per-endpoint load accounting. One instance per endpoint; it survives discovery updates. */
+export interface LoadMetric {
+  /** Requests sent and not yet answered. */
+  readonly pending: number;
+  /** The cost of sending one more request at time `now`. */
+  cost(now: number): number;
+  /** A request to this endpoint starts at `now`. */
+  start(now: number): void;
+  /**
+   * A request ends at `now` after `rttMs`. `ok` is false when it failed: a failure only counts
+   * when it was slow, so a fast failure never makes an endpoint look cheap.
+   */
+  end(now: number, rttMs: number, ok: boolean): void;
+}
+
+/** Cost = pending requests (Finagle's least-loaded, tower's `PendingRequests`). */
+export class PendingRequests implements LoadMetric {
+  pending = 0;
+
+  cost(_now: number): number {
+    return this.pending;
+  }
+
+  start(_now: number): void {
+    this.pending++;
+  }
+
+  end(_now: number, _rttMs: number, _ok: boolean): void {
+    this.pending--;
+  }
+}

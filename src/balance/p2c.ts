@@ -1,0 +1,77 @@
+/**
+ * Power of two choices (Mitzenmacher; Finagle's `P2C`, tower's `p2c`): pick two distinct nodes at
+ * random and send to the cheaper. It tracks the best node nearly as well as a full scan, in O(1),
+ * and never herds every client onto the same "best" node.
+ *
+ * Health: a pair member is usable when it is open and untried by this call. When neither is, the
+ * pair is drawn again, up to `maxEffort` times (Finagle's default 5). With a fraction f of nodes
+ * unusable, all draws fail with probability f^(2·maxEffort): 0.1% at f = 0.5, which is Finagle's
+ * panic-mode arithmetic. Only then does it scan for the least-avoided nodes and pick among those,
+ * so a busy node is used only when no open one is left (fail open), and a closed one never.
+ */
+import type { CallContext } from '../core/context.js';
+import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';
+import type { Picker, RandomSource } from './picker.js';
+
+/** Draws of a pair before falling back to a scan (Finagle's `maxEffort` default). */
+export const DEFAULT_MAX_EFFORT = 5;
+
+export class PowerOfTwoChoices implements Picker {
+  readonly #random: RandomSource;
+  readonly #maxEffort: number;
+
+  constructor(random: RandomSource = Math.random, maxEffort: number = DEFAULT_MAX_EFFORT) {
+    this.#random = random;
+    this.#maxEffort = maxEffort;
+  }
+
+  pick(nodes: readonly EndpointNode[], ctx: CallContext, now: number): EndpointNode | undefined {
+    const n = nodes.length;
+    if (n === 0) return undefined;
+    const tried = ctx.tried;
+    if (n === 1) {
+      const only = nodes[0]!;
+      return only.service.status === 'closed' ? undefined : only;
+    }
+    for (let effort = 0; effort < this.#maxEffort; effort++) {
+      const i = Math.floor(this.#random() * n);
+      let j = Math.floor(this.#random() * (n - 1));
+      if (j >= i) j++;
+      const a = nodes[i]!;
+      const b = nodes[j]!;
+      const aUsable = avoidance(a.service.status, tried, a.address) === 0;
+      const bUsable = avoidance(b.service.status, tried, b.address) === 0;
+      if (aUsable && bUsable) return a.load.cost(now) <= b.load.cost(now) ? a : b;
+      if (aUsable) return a;
+      if (bUsable) return b;
+    }
+    return this.#pickLeastAvoided(nodes, tried, now);
+  }
+
+  /** Degraded path: P2C among the nodes with the lowest avoidance. O(n), only when most are unusable. */
+  #pickLeastAvoided(
+    nodes: readonly EndpointNode[],
+    tried: readonly string[] | undefined,
+    now: number,
+  ): EndpointNode | undefined {
+    let best = CLOSED;
+    const candidates: EndpointNode[] = [];
+    for (const node of nodes) {
+      const level = avoidance(node.service.status, tried, node.address);
+      if (level < best) {
+        best = level;
+        candidates.length = 0;
+      }
+      if (level === best && level < CLOSED) candidates.push(node);
+    }
+    const m = candidates.length;
+    if (m === 0) return undefined;
+    if (m === 1) return candidates[0];
+    const i = Math.floor(this.#random() * m);
+    let j = Math.floor(this.#random() * (m - 1));
+    if (j >= i) j++;
+    const a = candidates[i]!;
+    const b = candidates[j]!;
+    return a.load.cost(now) <= b.load.cost(now) ? a : b;
+  }
+}

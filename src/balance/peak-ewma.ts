@@ -1,0 +1,61 @@
+/**
+ * Peak EWMA, the default load metric: an exponentially weighted moving average of round-trip time
+ * that jumps to any RTT above it at once (the peak) and decays toward lower ones with weight
+ * w = exp(−Δt/τ); cost = estimate × (pending + 1). Reading the estimate also decays it toward 0
+ * (a read observes a zero sample), so an endpoint that was slow and is no longer chosen looks
+ * cheaper as time passes and gets tried again. From Finagle's `PeakEwma` (Marius Eriksen) by way
+ * of tower and linkerd2-proxy. Defaults: τ = 10 s and a new endpoint starts at 30 ms, both
+ * linkerd2-proxy's (`DEFAULT_EWMA_DECAY`, `DEFAULT_RTT_ESTIMATE`); see docs/load-balancing.md.
+ * RTT is measured from the start of the attempt to the response headers.
+ */
+import type { LoadMetric } from './load-metric.js';
+
+/** τ of the decay, in ms (linkerd2-proxy's 10 s). */
+export const DEFAULT_DECAY_MS = 10_000;
+/** RTT assumed for an endpoint before it has answered, in ms (linkerd2-proxy's 30 ms). */
+export const DEFAULT_RTT_MS = 30;
+
+export class PeakEwma implements LoadMetric {
+  pending = 0;
+  readonly #decayMs: number;
+  #estimate: number;
+  #stamp: number;
+
+  constructor(now: number, decayMs: number = DEFAULT_DECAY_MS, initialRttMs: number = DEFAULT_RTT_MS) {
+    this.#decayMs = decayMs;
+    this.#estimate = initialRttMs;
+    this.#stamp = now;
+  }
+
+  /** The RTT estimate at `now`, decayed toward 0 since the last observation (and recorded so). */
+  estimate(now: number): number {
+    this.#observe(0, now);
+    return this.#estimate;
+  }
+
+  cost(now: number): number {
+    return this.estimate(now) * (this.pending + 1);
+  }
+
+  start(_now: number): void {
+    this.pending++;
+  }
+
+  end(now: number, rttMs: number, ok: boolean): void {
+    this.pending--;
+    if (ok || rttMs > this.#estimate) this.#observe(rttMs, now);
+  }
+
+  /** Fold one RTT sample in: a peak is taken at once, anything lower is averaged in by elapsed time. */
+  #observe(rttMs: number, now: number): void {
+    const elapsed = now > this.#stamp ? now - this.#stamp : 0;
+    this.#stamp = now;
+    if (rttMs > this.#estimate) {
+      this.#estimate = rttMs;
+      return;
+    }
+    if (elapsed === 0) return;
+    const w = Math.exp(-elapsed / this.#decayMs);
+    this.#estimate = this.#estimate * w + rttMs * (1 - w);
+  }
+}

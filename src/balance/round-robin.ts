@@ -1,0 +1,31 @@
+/**
+ * Round robin: each call goes to the next node in turn, skipping nodes the call should avoid
+ * (busy, already tried) when a better one exists; closed nodes are never picked. Load-blind: it
+ * is here as the baseline that P2C Peak EWMA is measured against, and for uniform backends.
+ */
+import type { CallContext } from '../core/context.js';
+import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';
+import type { Picker } from './picker.js';
+
+export class RoundRobin implements Picker {
+  #cursor = 0;
+
+  pick(nodes: readonly EndpointNode[], ctx: CallContext, _now: number): EndpointNode | undefined {
+    const n = nodes.length;
+    if (n === 0) return undefined;
+    const start = this.#cursor++ % n;
+    if (this.#cursor > 0x3fffffff) this.#cursor = 0;
+    let best: EndpointNode | undefined;
+    let bestLevel = CLOSED;
+    for (let k = 0; k < n; k++) {
+      const node = nodes[(start + k) % n]!;
+      const level = avoidance(node.service.status, ctx.tried, node.address);
+      if (level === 0) return node;
+      if (level < bestLevel) {
+        bestLevel = level;
+        best = node;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The balancing strategies users choose from in code: a picker paired with a load metric (the two
+ * axes are separate files so either can change alone). `p2cPeakEwma()` is the default; see
+ * docs/load-balancing.md for every default and its source.
+ */
+import { functionOption, integerAtLeast, objectOption, positiveNumber } from '../core/options.js';
+import { LeastLoaded } from './least-loaded.js';
+import { type LoadMetric, PendingRequests } from './load-metric.js';
+import { DEFAULT_MAX_EFFORT, PowerOfTwoChoices } from './p2c.js';
+import { DEFAULT_DECAY_MS, DEFAULT_RTT_MS, PeakEwma } from './peak-ewma.js';
+import type { Picker, RandomSource } from './picker.js';
+import { RoundRobin } from './round-robin.js';
+
+/** A balancing strategy: how to pick, and how to measure load. Create one per client. */
+export interface BalancerStrategy {
+  /** `p2c-peak-ewma`, `round-robin`, `least-loaded`, ... (shown in telemetry). */
+  readonly name: string;
+  /** A picker for one client. */
+  createPicker(): Picker;
+  /** The load metric of an endpoint first seen at `now`. */
+  createLoad(now: number): LoadMetric;
+}
+
+/** Options of {@link p2cPeakEwma}. */
+export interface P2cPeakEwmaOptions {
+  /** τ of the EWMA decay, in ms. Default 10 000 (linkerd2-proxy). */
+  decayMs?: number;
+  /** RTT assumed for a new endpoint, in ms. Default 30 (linkerd2-proxy). */
+  initialRttMs?: number;
+  /** Pair draws before falling back to a scan when nodes are unhealthy. Default 5 (Finagle). */
+  maxEffort?: number;
+  /** Uniform random source in [0, 1), for deterministic tests. Default `Math.random`. */
+  random?: RandomSource;
+}
+
+/** Power of two choices over Peak EWMA cost: the default strategy. */
+export function p2cPeakEwma(options?: P2cPeakEwmaOptions): BalancerStrategy {
+  const o = objectOption<P2cPeakEwmaOptions>('balancer', options);
+  const decayMs = positiveNumber('balancer.decayMs', o.decayMs, DEFAULT_DECAY_MS);
+  const initialRttMs = positiveNumber('balancer.initialRttMs', o.initialRttMs, DEFAULT_RTT_MS);
+  const maxEffort = integerAtLeast('balancer.maxEffort', o.maxEffort, 1, DEFAULT_MAX_EFFORT);
+  const random = functionOption<RandomSource>('balancer.random', o.random, Math.random);
+  return {
+    name: 'p2c-peak-ewma',
+    createPicker: () => new PowerOfTwoChoices(random, maxEffort),
+    createLoad: (now) => new PeakEwma(now, decayMs, initialRttMs),
+  };
+}
+
+/** Options of {@link p2cLeastLoaded}. */
+export interface P2cLeastLoadedOptions {
+  maxEffort?: number;
+  random?: RandomSource;
+}
+
+/** Power of two choices over pending requests (Finagle's `Balancers.p2c()`). */
+export function p2cLeastLoaded(options?: P2cLeastLoadedOptions): BalancerStrategy {
+  const o = objectOption<P2cLeastLoadedOptions>('balancer', options);
+  const maxEffort = integerAtLeast('balancer.maxEffort', o.maxEffort, 1, DEFAULT_MAX_EFFORT);
+  const random = functionOption<RandomSource>('balancer.random', o.random, Math.random);
+  return {
+    name: 'p2c-least-loaded',
+    createPicker: () => new PowerOfTwoChoices(random, maxEffort),
+    createLoad: () => new PendingRequests(),
+  };
+}
+
+/** Full-scan least loaded by pending requests. */
+export function leastLoaded(): BalancerStrategy {
+  return { name: 'least-loaded', createPicker: () => new LeastLoaded(), createLoad: () => new PendingRequests() };
+}
+
+/** Round robin (load-blind; the baseline). */
+export function roundRobin(): BalancerStrategy {
+  return { name: 'round-robin', createPicker: () => new RoundRobin(), createLoad: () => new PendingRequests() };
+}

@@ -1,0 +1,179 @@
+/**
+ * The client as an undici `Dispatcher`: `fetch(url, { dispatcher })`, `request(url, { dispatcher })`
+ * and `setGlobalDispatcher` send through the weft stack. Each dispatch becomes one weft call; the
+ * response is streamed back to undici's handler with backpressure (pause/resume) and abort.
+ * The origin in the dispatch options is ignored: the balancer picks the endpoint.
+ * Node's built-in fetch (bundled undici) speaks the older dispatcher API: wrap the client's
+ * dispatcher in undici's `Dispatcher1Wrapper` for it (setGlobalDispatcher does that itself).
+ */
+import type { Readable } from 'node:stream';
+import { Dispatcher } from 'undici';
+import { copyHeaders, type HttpRequest, type HttpResponse } from './request.js';
+
+/** What the dispatcher needs from a client: run one call through the stack. */
+export interface DispatchTarget {
+  /** Run a weft call for a request built from dispatch options. */
+  callFromDispatch(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse>;
+}
+
+/** An undici Dispatcher that sends every request through a weft client. */
+export class WeftDispatcher extends Dispatcher {
+  readonly #target: DispatchTarget;
+  readonly #onClose: () => Promise<void>;
+
+  constructor(target: DispatchTarget, onClose: () => Promise<void>) {
+    super();
+    this.#target = target;
+    this.#onClose = onClose;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const controller = new ResponseController();
+    handler.onRequestStart?.(controller, {});
+    if (controller.aborted) {
+      handler.onResponseError?.(controller, controller.reason ?? new Error('aborted'));
+      return true;
+    }
+    let req: HttpRequest;
+    try {
+      req = requestFromDispatch(options);
+    } catch (error) {
+      handler.onResponseError?.(controller, error as Error);
+      return true;
+    }
+    this.#target.callFromDispatch(req, controller.signal).then(
+      (res) => controller.deliver(res, handler),
+      (error: Error) => controller.fail(handler, error),
+    );
+    return true;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = this.#onClose();
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? a : b;
+    const done = this.#onClose();
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+}
+
+function requestFromDispatch(options: Dispatcher.DispatchOptions): HttpRequest {
+  let path = options.path;
+  if (options.query != null) {
+    const query = new URLSearchParams(options.query as Record<string, string>).toString();
+    if (query.length > 0) path += (path.includes('?') ? '&' : '?') + query;
+  }
+  return {
+    method: options.method,
+    path,
+    headers: copyHeaders(options.headers as Parameters<typeof copyHeaders>[0]),
+    body: options.body ?? null,
+    headersTimeout: options.headersTimeout ?? undefined,
+    bodyTimeout: options.bodyTimeout ?? undefined,
+  };
+}
+
+/** The controller undici's handler drives: abort, pause and resume map onto the weft call and body. */
+class ResponseController implements Dispatcher.DispatchController {
+  readonly #abort = new AbortController();
+  #aborted = false;
+  #paused = false;
+  #reason: Error | null = null;
+  #body: Readable | undefined;
+  #done = false;
+  rawHeaders: string[] | null = null;
+  rawTrailers: string[] | null = null;
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#abort.abort(reason);
+    this.#body?.destroy(reason);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#body?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#body?.resume();
+  }
+
+  deliver(res: HttpResponse, handler: Dispatcher.DispatchHandler): void {
+    const body = res.body as unknown as Readable;
+    if (this.#aborted) {
+      body.destroy();
+      this.fail(handler, this.#reason ?? new Error('aborted'));
+      return;
+    }
+    this.#body = body;
+    this.rawHeaders = toRawHeaders(res.headers);
+    try {
+      handler.onResponseStart?.(this, res.statusCode, res.headers, res.statusText);
+    } catch (error) {
+      body.destroy();
+      this.fail(handler, error as Error);
+      return;
+    }
+    if (this.#aborted) return;
+    body.on('data', (chunk: Buffer) => {
+      if (!this.#done) handler.onResponseData?.(this, chunk);
+    });
+    body.on('end', () => {
+      if (this.#done) return;
+      this.#done = true;
+      this.rawTrailers = toRawHeaders(res.trailers);
+      handler.onResponseEnd?.(this, res.trailers);
+    });
+    body.on('error', (error: Error) => this.fail(handler, error));
+    if (this.#paused) body.pause();
+  }
+
+  fail(handler: Dispatcher.DispatchHandler, error: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    handler.onResponseError?.(this, error);
+  }
+}
+
+function toRawHeaders(headers: Record<string, string | string[] | undefined> | undefined): string[] {
+  const raw: string[] = [];
+  if (headers === undefined) return raw;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(name, v);
+    else raw.push(name, value);
+  }
+  return raw;
+}

@@ -1,0 +1,106 @@
+/**
+ * The HTTP transport: the bottom of every endpoint stack, one undici `Pool` per endpoint
+ * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). It
+ * resolves at the response headers with a streaming body. Closing it lets in-flight requests
+ * finish, so an endpoint that leaves discovery never fails a request already sent to it.
+ */
+import { Pool } from 'undici';
+import type { CallContext } from '../core/context.js';
+import type { Service, ServiceStatus } from '../core/service.js';
+import type { Endpoint } from '../discovery/endpoint.js';
+import type { HttpRequest, HttpResponse } from './request.js';
+
+/** TLS options for `https` endpoints (node:tls connect options, subset). */
+export interface TlsOptions {
+  /** Trusted CA certificates (PEM). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate for mTLS (PEM). */
+  cert?: string | Buffer;
+  /** Client private key for mTLS (PEM). */
+  key?: string | Buffer;
+  /** SNI name and the name the certificate must match; default: the client's authority. */
+  servername?: string;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/** Resolved transport settings for every endpoint of one client. */
+export interface TransportSettings {
+  readonly scheme: 'http' | 'https';
+  readonly connections: number;
+  readonly pipelining: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly allowH2: boolean;
+  readonly tls: TlsOptions | undefined;
+  /** Host header and SNI name; undefined: the endpoint address. */
+  readonly authority: string | undefined;
+}
+
+export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
+  readonly #pool: Pool;
+  readonly #authority: string | undefined;
+  #closed = false;
+
+  constructor(endpoint: Endpoint, settings: TransportSettings) {
+    const origin = `${settings.scheme}://${endpoint.address}`;
+    const connect =
+      settings.scheme === 'https'
+        ? {
+            timeout: settings.connectTimeoutMs,
+            ...settings.tls,
+            servername: settings.tls?.servername ?? hostOf(settings.authority) ?? endpoint.host,
+          }
+        : { timeout: settings.connectTimeoutMs };
+    this.#pool = new Pool(origin, {
+      connections: settings.connections,
+      pipelining: settings.pipelining,
+      keepAliveTimeout: settings.keepAliveTimeoutMs,
+      headersTimeout: settings.headersTimeoutMs,
+      bodyTimeout: settings.bodyTimeoutMs,
+      allowH2: settings.allowH2,
+      connect,
+    });
+    this.#authority = settings.authority;
+  }
+
+  get status(): ServiceStatus {
+    return this.#closed ? 'closed' : 'open';
+  }
+
+  call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
+    const headers = req.headers;
+    if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
+    return this.#pool.request({
+      method: req.method,
+      path: req.path,
+      headers,
+      body: req.body as string | null,
+      signal: ctx.signal ?? null,
+      headersTimeout: req.headersTimeout,
+      bodyTimeout: req.bodyTimeout,
+    }) as Promise<HttpResponse>;
+  }
+
+  /** Stop taking requests; resolves once in-flight requests have finished. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.close();
+  }
+
+  /** Close at once, failing in-flight requests. */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    await this.#pool.destroy();
+  }
+}
+
+function hostOf(authority: string | undefined): string | undefined {
+  if (authority === undefined) return undefined;
+  if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']'));
+  const colon = authority.lastIndexOf(':');
+  return colon > 0 ? authority.slice(0, colon) : authority;
+}

@@ -1,0 +1,41 @@
+/**
+ * The server half of deadline propagation, in its smallest form: read the incoming
+ * `weft-timeout-ms` header and run the handler inside an ambient context with that deadline, so
+ * every weft call the handler makes inherits the remaining time. A malformed value is ignored and
+ * one above `maxMs` is clamped (default 5 min): a peer's header is advice, never trusted blindly.
+ * Express and Fastify middleware build on this.
+ */
+import { runWithAmbientContext } from '../core/ambient.js';
+import { type Clock, realClock } from '../core/clock.js';
+import { DEADLINE_HEADER, MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from '../core/deadline-header.js';
+import { ConfigError } from '../core/errors.js';
+import { positiveNumber } from '../core/options.js';
+
+export interface IncomingDeadlineOptions {
+  /** Clamp for incoming values, in ms. Default 300 000 (5 min). */
+  maxMs?: number;
+  /** Clock the deadline is measured on. Default: the real clock. */
+  clock?: Clock;
+}
+
+/**
+ * Run `handler` with the deadline carried by `headers` (e.g. `req.headers` of node:http) as the
+ * ambient deadline. Without a valid header, `handler` runs with no ambient deadline.
+ *
+ * @example
+ * http.createServer((req, res) => runWithIncomingDeadline(req.headers, () => handle(req, res)));
+ */
+export function runWithIncomingDeadline<T>(
+  headers: Record<string, string | string[] | undefined>,
+  handler: () => T,
+  options: IncomingDeadlineOptions = {},
+): T {
+  if (headers === null || typeof headers !== 'object') {
+    throw new ConfigError('headers', headers, 'expected the incoming request headers object');
+  }
+  const maxMs = positiveNumber('maxMs', options.maxMs, MAX_INCOMING_TIMEOUT_MS);
+  const clock = options.clock ?? realClock;
+  const timeout = parseDeadlineHeader(headers[DEADLINE_HEADER], maxMs);
+  if (timeout === undefined) return handler();
+  return runWithAmbientContext({ deadline: clock.now() + timeout, clock }, handler);
+}
