@@ -103,7 +103,9 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
               new DeadlineExceededError(ctx.budgetMs, {
                 destination: this.#destination,
                 timeLeftMs: 0,
-                cause: new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`),
+                cause: new NoEndpointsError(
+                  `discovery (${this.#endpoints.description}) has not answered yet`,
+                ),
               }),
             ),
           Math.max(0, timeLeft),
@@ -131,7 +133,10 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     const source = this.#endpoints.description;
     switch (snapshot.kind) {
       case 'negative':
-        return new NoEndpointsError(`${source} says the name does not exist${snapshot.reason ? ` (${snapshot.reason})` : ''}`, details);
+        return new NoEndpointsError(
+          `${source} says the name does not exist${snapshot.reason ? ` (${snapshot.reason})` : ''}`,
+          details,
+        );
       case 'failed':
         return new NoEndpointsError(`${source} failed and no endpoint set was ever resolved`, details);
       default:

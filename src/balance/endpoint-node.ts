@@ -18,10 +18,14 @@ export interface EndpointNode<Req = unknown, Res = unknown> {
  * How much a picker should avoid a node for the call at hand (lower is better): open and not yet
  * tried by this call 0; open but tried 1; busy (ejected, probing) 2; busy and tried 3; closed never.
  */
-export function avoidance(status: ServiceStatus, tried: readonly string[] | undefined, address: string): number {
+export function avoidance(
+  status: ServiceStatus,
+  tried: readonly string[] | undefined,
+  address: string,
+): number {
   if (status === 'closed') return CLOSED;
   const base = status === 'open' ? 0 : 2;
-  return tried !== undefined && tried.includes(address) ? base + 1 : base;
+  return tried?.includes(address) ? base + 1 : base;
 }
 
 /** Avoidance of a node that must never be picked. */

@@ -67,10 +67,18 @@ export function p2cLeastLoaded(options?: P2cLeastLoadedOptions): BalancerStrateg
 
 /** Full-scan least loaded by pending requests. */
 export function leastLoaded(): BalancerStrategy {
-  return { name: 'least-loaded', createPicker: () => new LeastLoaded(), createLoad: () => new PendingRequests() };
+  return {
+    name: 'least-loaded',
+    createPicker: () => new LeastLoaded(),
+    createLoad: () => new PendingRequests(),
+  };
 }
 
 /** Round robin (load-blind; the baseline). */
 export function roundRobin(): BalancerStrategy {
-  return { name: 'round-robin', createPicker: () => new RoundRobin(), createLoad: () => new PendingRequests() };
+  return {
+    name: 'round-robin',
+    createPicker: () => new RoundRobin(),
+    createLoad: () => new PendingRequests(),
+  };
 }

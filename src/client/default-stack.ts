@@ -33,13 +33,19 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req>): St
   return Stack.of<Filter<Req, Res>>([
     {
       role: 'deadline',
-      description: 'min(ambient deadline, total timeout) for the whole call; above retry so it bounds every attempt',
+      description:
+        'min(ambient deadline, total timeout) for the whole call; above retry so it bounds every attempt',
       layer: deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
     },
     {
       role: 'attempt',
-      description: 'per attempt: number, per-attempt timeout, outbound deadline header; below retry, above balance',
-      layer: attemptFilter({ clock: params.clock, adapter: params.adapter, propagateDeadline: params.propagateDeadline }),
+      description:
+        'per attempt: number, per-attempt timeout, outbound deadline header; below retry, above balance',
+      layer: attemptFilter({
+        clock: params.clock,
+        adapter: params.adapter,
+        propagateDeadline: params.propagateDeadline,
+      }),
     },
   ]);
 }

@@ -37,11 +37,13 @@ export class CallContext {
 
   /** Record a finished attempt. */
   recordAttempt(record: AttemptRecord): void {
-    (this.attempts ??= []).push(record);
+    if (this.attempts === undefined) this.attempts = [record];
+    else this.attempts.push(record);
   }
 
   /** Note that `address` has been tried by this call. */
   markTried(address: string): void {
-    (this.tried ??= []).push(address);
+    if (this.tried === undefined) this.tried = [address];
+    else this.tried.push(address);
   }
 }

@@ -27,7 +27,7 @@ export function parseDeadlineHeader(
   const trimmed = text.trim();
   if (!INTEGER.test(trimmed)) return undefined;
   const ms = Number(trimmed);
-  return ms > maxMs ? maxMs : ms;
+  return Math.min(ms, maxMs);
 }
 
 /** Format the remaining time for the wire: whole ms, rounded down, never negative. */

@@ -91,7 +91,10 @@ export class UnknownRoleError extends WeftError {
   readonly roles: readonly string[];
 
   constructor(role: string, roles: readonly string[]) {
-    super('WEFT_UNKNOWN_ROLE', `unknown stack role "${role}"; the stack has: ${roles.join(', ') || '(none)'}`);
+    super(
+      'WEFT_UNKNOWN_ROLE',
+      `unknown stack role "${role}"; the stack has: ${roles.join(', ') || '(none)'}`,
+    );
     this.role = role;
     this.roles = roles;
   }
@@ -124,7 +127,8 @@ export class ClientClosedError extends WeftError {
 
 /** Render a rejected value for an error message, without dumping huge objects. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   try {

@@ -5,10 +5,24 @@
 import { ConfigError } from './errors.js';
 
 /** A number > 0, or `Infinity` when `allowInfinity`; `undefined` gives `fallback`. */
-export function positiveNumber(option: string, value: unknown, fallback: number, allowInfinity = false): number {
+export function positiveNumber(
+  option: string,
+  value: unknown,
+  fallback: number,
+  allowInfinity = false,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
-    throw new ConfigError(option, value, allowInfinity ? 'expected a number > 0 or Infinity' : 'expected a finite number > 0');
+  if (
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    value <= 0 ||
+    (!allowInfinity && !Number.isFinite(value))
+  ) {
+    throw new ConfigError(
+      option,
+      value,
+      allowInfinity ? 'expected a number > 0 or Infinity' : 'expected a finite number > 0',
+    );
   }
   return value;
 }
@@ -23,7 +37,13 @@ export function integerAtLeast(option: string, value: unknown, min: number, fall
 }
 
 /** A number in [min, max]; `undefined` gives `fallback`. */
-export function numberInRange(option: string, value: unknown, min: number, max: number, fallback: number): number {
+export function numberInRange(
+  option: string,
+  value: unknown,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
     throw new ConfigError(option, value, `expected a number from ${min} to ${max}`);
@@ -39,7 +59,12 @@ export function booleanOption(option: string, value: unknown, fallback: boolean)
 }
 
 /** One of `choices`; `undefined` gives `fallback`. */
-export function oneOf<T extends string>(option: string, value: unknown, choices: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  option: string,
+  value: unknown,
+  choices: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
     throw new ConfigError(option, value, `expected one of ${choices.map((c) => `"${c}"`).join(', ')}`);

@@ -3,9 +3,10 @@
  * is its identity across discovery updates, so per-endpoint state (EWMA, in-flight, accrual)
  * survives an update that keeps it.
  */
-import { ConfigError } from '../core/errors.js';
 import { isIP } from 'node:net';
+import { ConfigError } from '../core/errors.js';
 
+/** One addressable instance of a service, as discovery publishes it. */
 export interface Endpoint {
   /** `host:port`, or `[v6]:port`: the identity of the endpoint. */
   readonly address: string;
@@ -18,7 +19,9 @@ export interface Endpoint {
 
 /** Build an endpoint, validating host, port and weight. `option` names the option in errors. */
 export function createEndpoint(host: string, port: number, weight = 1, option = 'endpoint'): Endpoint {
-  if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`${option}.host`, host, 'expected a host name or IP');
+  if (typeof host !== 'string' || host.length === 0) {
+    throw new ConfigError(`${option}.host`, host, 'expected a host name or IP');
+  }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new ConfigError(`${option}.port`, port, 'expected an integer port from 1 to 65535');
   }

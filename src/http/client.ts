@@ -4,7 +4,11 @@
  * three ways in that all run through the same stack: `request()` (undici's request shape),
  * `fetch()` (WHATWG fetch) and `dispatcher` (an undici Dispatcher). Defaults: docs/http-client.md.
  */
-import { fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { type Dispatcher, type RequestInit, type Response, fetch as undiciFetch } from 'undici';
+import { Balancer } from '../balance/balancer.js';
+import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
+import { defaultClientStack } from '../client/default-stack.js';
+import { buildEndpoint, defaultEndpointStack, type EndpointLayer } from '../client/endpoint-stack.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
@@ -18,17 +22,19 @@ import {
 } from '../core/options.js';
 import { composeFilters, type Filter, type Next } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
-import { Balancer } from '../balance/balancer.js';
-import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
-import { defaultClientStack } from '../client/default-stack.js';
-import { buildEndpoint, defaultEndpointStack, type EndpointLayer } from '../client/endpoint-stack.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import type { Resolver } from '../discovery/resolver.js';
-import { staticResolver, type StaticTarget } from '../discovery/static.js';
+import { type StaticTarget, staticResolver } from '../discovery/static.js';
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
 import { WeftDispatcher } from './dispatcher.js';
 import { httpAdapter } from './protocol.js';
-import { copyHeaders, type HeadersInput, type HttpBody, type HttpRequest, type HttpResponse } from './request.js';
+import {
+  copyHeaders,
+  type HeadersInput,
+  type HttpBody,
+  type HttpRequest,
+  type HttpResponse,
+} from './request.js';
 import { type TlsOptions, type TransportSettings, UndiciEndpoint } from './transport.js';
 
 /** Defaults of {@link createHttpClient}; docs/http-client.md gives the source of each. */
@@ -171,7 +177,8 @@ class WeftHttpClient implements HttpClient {
 
   constructor(options: HttpClientOptions) {
     const o = objectOption<HttpClientOptions>('options', options);
-    if (options === undefined) throw new ConfigError('options', options, 'expected { endpoints } or { resolver }');
+    if (options === undefined)
+      throw new ConfigError('options', options, 'expected { endpoints } or { resolver }');
     const clock = o.clock ?? realClock;
     if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
       throw new ConfigError('clock', clock, 'expected a Clock');
@@ -185,7 +192,11 @@ class WeftHttpClient implements HttpClient {
     }
     const strategy = o.balancer ?? p2cPeakEwma();
     if (typeof strategy?.createPicker !== 'function' || typeof strategy.createLoad !== 'function') {
-      throw new ConfigError('balancer', strategy, 'expected a strategy such as p2cPeakEwma() or roundRobin()');
+      throw new ConfigError(
+        'balancer',
+        strategy,
+        'expected a strategy such as p2cPeakEwma() or roundRobin()',
+      );
     }
     const d = HTTP_CLIENT_DEFAULTS;
     const settings: TransportSettings = {
@@ -205,16 +216,26 @@ class WeftHttpClient implements HttpClient {
     }
     this.#timeoutMs = positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true);
     this.#attemptTimeoutMs = positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true);
-    const inheritAmbientDeadline = booleanOption('inheritAmbientDeadline', o.inheritAmbientDeadline, d.inheritAmbientDeadline);
+    const inheritAmbientDeadline = booleanOption(
+      'inheritAmbientDeadline',
+      o.inheritAmbientDeadline,
+      d.inheritAmbientDeadline,
+    );
     const propagateDeadline = booleanOption('propagateDeadline', o.propagateDeadline, d.propagateDeadline);
     const editStack = functionOption('stack', o.stack, identity);
     const editEndpointStack = functionOption('endpointStack', o.endpointStack, identity);
 
     const stack = editStack(
-      defaultClientStack<HttpRequest, HttpResponse>({ clock, adapter: httpAdapter, inheritAmbientDeadline, propagateDeadline }),
+      defaultClientStack<HttpRequest, HttpResponse>({
+        clock,
+        adapter: httpAdapter,
+        inheritAmbientDeadline,
+        propagateDeadline,
+      }),
     );
     const endpointStack = editEndpointStack(defaultEndpointStack<HttpRequest, HttpResponse>());
-    if (typeof stack?.layers !== 'function') throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
+    if (typeof stack?.layers !== 'function')
+      throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
     if (typeof endpointStack?.layers !== 'function') {
       throw new ConfigError('endpointStack', endpointStack, 'the stack editor must return a Stack');
     }
@@ -228,7 +249,8 @@ class WeftHttpClient implements HttpClient {
       endpoints: this.#discovery,
       strategy,
       clock,
-      makeEndpoint: (endpoint) => buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, settings), endpoint),
+      makeEndpoint: (endpoint) =>
+        buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, settings), endpoint),
     });
     const balancer = this.#balancer;
     this.#call = composeFilters(stack.layers(), (req, ctx) => balancer.call(req, ctx));
@@ -248,7 +270,11 @@ class WeftHttpClient implements HttpClient {
       req = requestFromOptions(options);
       ctx = new CallContext(this.name, options.signal);
       ctx.budgetMs = callTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);
-      ctx.attemptTimeoutMs = callTimeout('attemptTimeoutMs', options.attemptTimeoutMs, this.#attemptTimeoutMs);
+      ctx.attemptTimeoutMs = callTimeout(
+        'attemptTimeoutMs',
+        options.attemptTimeoutMs,
+        this.#attemptTimeoutMs,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -256,7 +282,11 @@ class WeftHttpClient implements HttpClient {
   }
 
   /** @internal Used by the dispatcher. */
-  callFromDispatch(req: HttpRequest, signal: AbortSignal, overrides?: HttpCallOptions): Promise<HttpResponse> {
+  callFromDispatch(
+    req: HttpRequest,
+    signal: AbortSignal,
+    overrides?: HttpCallOptions,
+  ): Promise<HttpResponse> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError({ destination: this.name }));
     const ctx = new CallContext(this.name, signal);
     ctx.budgetMs = overrides?.timeoutMs ?? this.#timeoutMs;
@@ -283,7 +313,10 @@ class WeftHttpClient implements HttpClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    const target = { callFromDispatch: (req: HttpRequest, signal: AbortSignal) => this.callFromDispatch(req, signal, overrides) };
+    const target = {
+      callFromDispatch: (req: HttpRequest, signal: AbortSignal) =>
+        this.callFromDispatch(req, signal, overrides),
+    };
     return undiciFetch(url, { ...init, dispatcher: new WeftDispatcher(target, () => Promise.resolve()) });
   }
 
@@ -321,12 +354,18 @@ function pickResolver(o: Partial<HttpClientOptions>): Resolver {
   }
   if (o.resolver !== undefined) {
     const r = o.resolver;
-    if (r === null || typeof r !== 'object' || typeof r.subscribe !== 'function' || typeof r.close !== 'function') {
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.subscribe !== 'function' ||
+      typeof r.close !== 'function'
+    ) {
       throw new ConfigError('resolver', r, 'expected a Resolver such as dnsResolver(...)');
     }
     return r;
   }
-  if (o.endpoints === undefined) throw new ConfigError('endpoints', undefined, 'give endpoints or a resolver');
+  if (o.endpoints === undefined)
+    throw new ConfigError('endpoints', undefined, 'give endpoints or a resolver');
   if (!Array.isArray(o.endpoints)) throw new ConfigError('endpoints', o.endpoints, 'expected an array');
   return staticResolver(o.endpoints);
 }
@@ -363,7 +402,8 @@ function requestFromOptions(options: HttpRequestOptions): HttpRequest {
 
 function toUrl(input: string | URL, origin: string): URL {
   if (input instanceof URL) return input;
-  if (typeof input !== 'string') throw new ConfigError('fetch input', input, 'expected a path or a URL string');
+  if (typeof input !== 'string')
+    throw new ConfigError('fetch input', input, 'expected a path or a URL string');
   try {
     return input.startsWith('/') ? new URL(input, origin) : new URL(input);
   } catch {

@@ -53,7 +53,8 @@ export function copyHeaders(input: HeadersInput, option = 'headers'): HttpHeader
   }
   if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const pair of input as Iterable<readonly [string, string]>) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new ConfigError(option, pair, 'expected [name, value] pairs');
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new ConfigError(option, pair, 'expected [name, value] pairs');
       addHeader(out, pair[0], pair[1], option);
     }
     return out;
@@ -72,8 +73,10 @@ export function copyHeaders(input: HeadersInput, option = 'headers'): HttpHeader
 }
 
 function addHeader(out: HttpHeaders, name: string, value: unknown, option: string): void {
-  if (typeof name !== 'string' || !TOKEN.test(name)) throw new ConfigError(option, name, 'invalid header name');
-  if (typeof value !== 'string') throw new ConfigError(`${option}.${name}`, value, 'expected a string header value');
+  if (typeof name !== 'string' || !TOKEN.test(name))
+    throw new ConfigError(option, name, 'invalid header name');
+  if (typeof value !== 'string')
+    throw new ConfigError(`${option}.${name}`, value, 'expected a string header value');
   if (value.includes('\r') || value.includes('\n') || value.includes('\0')) {
     throw new ConfigError(`${option}.${name}`, value, 'header values must not contain CR, LF or NUL');
   }

@@ -27,14 +27,19 @@ export class RoutingAgent extends Dispatcher {
 
   constructor(options: RoutingAgentOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw new ConfigError('routingAgent', options, 'expected { routes }');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('routingAgent', options, 'expected { routes }');
     const routes = options.routes;
     if (routes === null || typeof routes !== 'object') {
       throw new ConfigError('routingAgent.routes', routes, 'expected an object of hostname → weft client');
     }
     this.#routes = new Map();
     for (const [host, client] of Object.entries(routes)) {
-      if (client === null || typeof client !== 'object' || typeof client.dispatcher?.dispatch !== 'function') {
+      if (
+        client === null ||
+        typeof client !== 'object' ||
+        typeof client.dispatcher?.dispatch !== 'function'
+      ) {
         throw new ConfigError(`routingAgent.routes["${host}"]`, client, 'expected a weft HTTP client');
       }
       this.#routes.set(host.toLowerCase(), client.dispatcher);

@@ -25,9 +25,13 @@ export class AttemptTimeoutError extends WeftError {
   readonly endpoint: string | undefined;
 
   constructor(timeoutMs: number, endpoint: string | undefined, destination?: string) {
-    super('WEFT_ATTEMPT_TIMEOUT', `attempt timed out after ${Math.round(timeoutMs)}ms${endpoint ? ` on ${endpoint}` : ''}`, {
-      destination,
-    });
+    super(
+      'WEFT_ATTEMPT_TIMEOUT',
+      `attempt timed out after ${Math.round(timeoutMs)}ms${endpoint ? ` on ${endpoint}` : ''}`,
+      {
+        destination,
+      },
+    );
     this.timeoutMs = timeoutMs;
     this.endpoint = endpoint;
   }
@@ -40,12 +44,17 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     const timeLeft = ctx.deadline - clock.now();
     if (timeLeft <= 0) {
       return Promise.reject(
-        new DeadlineExceededError(ctx.budgetMs, { destination: ctx.destination, timeLeftMs: timeLeft, attempts: ctx.attempts }),
+        new DeadlineExceededError(ctx.budgetMs, {
+          destination: ctx.destination,
+          timeLeftMs: timeLeft,
+          attempts: ctx.attempts,
+        }),
       );
     }
     const attemptTimeout = ctx.attemptTimeoutMs;
-    const attemptBudget = attemptTimeout < timeLeft ? attemptTimeout : timeLeft;
-    if (propagateDeadline && attemptBudget !== Number.POSITIVE_INFINITY) adapter.writeDeadline(req, attemptBudget);
+    const attemptBudget = Math.min(attemptTimeout, timeLeft);
+    if (propagateDeadline && attemptBudget !== Number.POSITIVE_INFINITY)
+      adapter.writeDeadline(req, attemptBudget);
     // Only a per-attempt timeout shorter than the call's deadline needs a timer of its own.
     if (attemptTimeout >= timeLeft) return next(req, ctx);
     return withAttemptTimeout(req, ctx, next, clock, attemptTimeout);
@@ -61,12 +70,17 @@ async function withAttemptTimeout<Req, Res>(
 ): Promise<Res> {
   const callSignal = ctx.signal;
   const controller = new AbortController();
-  ctx.signal = callSignal === undefined ? controller.signal : AbortSignal.any([callSignal, controller.signal]);
-  const timer = clock.setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination)), timeoutMs);
+  ctx.signal =
+    callSignal === undefined ? controller.signal : AbortSignal.any([callSignal, controller.signal]);
+  const timer = clock.setTimeout(
+    () => controller.abort(new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination)),
+    timeoutMs,
+  );
   try {
     return await next(req, ctx);
   } catch (error) {
-    if (controller.signal.aborted && !callSignal?.aborted) throw new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination);
+    if (controller.signal.aborted && !callSignal?.aborted)
+      throw new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination);
     throw error;
   } finally {
     clock.clearTimeout(timer);

@@ -31,13 +31,17 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const now = clock.now();
     const ambient = inheritAmbient ? ambientTimeLeft() : Number.POSITIVE_INFINITY;
-    const budget = ambient < ctx.budgetMs ? ambient : ctx.budgetMs;
+    const budget = Math.min(ambient, ctx.budgetMs);
     ctx.budgetMs = budget;
     if (budget === Number.POSITIVE_INFINITY) return next(req, ctx);
     ctx.deadline = now + budget;
     if (budget <= 0) {
       return Promise.reject(
-        new DeadlineExceededError(budget, { destination: ctx.destination, timeLeftMs: budget, attempts: ctx.attempts }),
+        new DeadlineExceededError(budget, {
+          destination: ctx.destination,
+          timeLeftMs: budget,
+          attempts: ctx.attempts,
+        }),
       );
     }
     return withDeadline(req, ctx, next, clock, budget);
@@ -54,10 +58,15 @@ async function withDeadline<Req, Res>(
   const callerSignal = ctx.signal;
   callerSignal?.throwIfAborted();
   const controller = new AbortController();
-  ctx.signal = callerSignal === undefined ? controller.signal : AbortSignal.any([callerSignal, controller.signal]);
+  ctx.signal =
+    callerSignal === undefined ? controller.signal : AbortSignal.any([callerSignal, controller.signal]);
   const timer = clock.setTimeout(() => {
     controller.abort(
-      new DeadlineExceededError(budget, { destination: ctx.destination, timeLeftMs: 0, attempts: ctx.attempts }),
+      new DeadlineExceededError(budget, {
+        destination: ctx.destination,
+        timeLeftMs: 0,
+        attempts: ctx.attempts,
+      }),
     );
   }, budget);
   try {

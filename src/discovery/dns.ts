@@ -1,0 +1,326 @@
+/**
+ * The DNS resolver: A and/or AAAA records of one name (node:dns), re-resolved on an interval of
+ * clamp(min TTL, 1 s, 30 s) (TTL bounds as linkerd2-proxy's DNS min/max TTL, Envoy's
+ * respect_dns_ttl); after a failure or negative answer, 1 s doubling to 30 s (Envoy's
+ * dns_failure_refresh_rate). Family 4 by default. Queries: 2 s × 2 tries (resolv.conf's
+ * `attempts:2` with a shorter timeout than its 5 s; Node's own default is 4 tries).
+ */
+import { promises as dnsPromises } from 'node:dns';
+import { isIP } from 'node:net';
+import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { integerAtLeast, objectOption, positiveNumber } from '../core/options.js';
+import { createEndpoint, type Endpoint } from './endpoint.js';
+import { validateHostname } from './hostname.js';
+import { ListenerSet, reportListenerError } from './listeners.js';
+import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
+
+export { isValidHostname, validateHostname } from './hostname.js';
+
+/** Shortest refresh interval, and the first retry delay after a failure (ms). */
+export const DEFAULT_MIN_REFRESH_MS = 1_000;
+/** Longest refresh interval, and the cap of the retry backoff (ms). */
+export const DEFAULT_MAX_REFRESH_MS = 30_000;
+/** Per-try query timeout given to the node:dns Resolver (ms). */
+export const DEFAULT_DNS_TIMEOUT_MS = 2_000;
+/** Tries per name server given to the node:dns Resolver. */
+export const DEFAULT_DNS_TRIES = 2;
+
+/** Options of {@link dnsResolver}. */
+export interface DnsResolverOptions {
+  /** The DNS name to resolve, e.g. `api.internal`. IP literals are refused. */
+  readonly hostname: string;
+  /** The port every resolved address is given (A/AAAA records carry none). */
+  readonly port: number;
+  /** Which records: `4` (A, default), `6` (AAAA) or `'any'` (both, merged, IPv4 first). */
+  readonly family?: 4 | 6 | 'any';
+  /** Name servers as `ip`, `ip:port` or `[ipv6]:port` (node:dns `Resolver.setServers`); default: the system's. */
+  readonly servers?: readonly string[];
+  /** Lower bound of the refresh interval and first retry delay after a failure; default 1000 ms. */
+  readonly minRefreshMs?: number;
+  /** Upper bound of the refresh interval and of the retry backoff; default max(30000 ms, minRefreshMs). */
+  readonly maxRefreshMs?: number;
+  /** Per-try query timeout of the node:dns Resolver; default 2000 ms. */
+  readonly timeoutMs?: number;
+  /** Tries per name server of the node:dns Resolver; default 2. */
+  readonly tries?: number;
+  /** Clock for the refresh timers; default the real clock. */
+  readonly clock?: Clock;
+}
+
+/** A DNS lookup that failed for a reason other than "no such name / no such records". */
+export class DnsLookupError extends Error {
+  /** The node:dns error code, e.g. `ETIMEOUT`, `ECONNREFUSED`, `ESERVFAIL`. */
+  readonly code: string;
+  readonly hostname: string;
+  /** 4 for the A query, 6 for the AAAA query. */
+  readonly family: 4 | 6;
+
+  constructor(hostname: string, family: 4 | 6, code: string, cause: unknown) {
+    super(`DNS ${family === 4 ? 'A' : 'AAAA'} lookup of ${hostname} failed: ${code}`, { cause });
+    this.name = 'DnsLookupError';
+    this.code = code;
+    this.hostname = hostname;
+    this.family = family;
+  }
+}
+
+/**
+ * How the resolver asks DNS. For tests only (deterministic TTLs on a virtual clock); the default
+ * wraps node:dns `promises.Resolver`. Not part of the package's public API.
+ * @internal
+ */
+export interface DnsLookup {
+  /** The records of `hostname` with their TTL in seconds; rejects with a node:dns error (`code`). */
+  resolve(family: 4 | 6, hostname: string): Promise<readonly { address: string; ttl: number }[]>;
+  /** Cancel outstanding queries. */
+  cancel(): void;
+}
+
+/** The error codes that mean "the name or its records do not exist": a negative answer. */
+const ABSENT_CODES: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'NXDOMAIN (no such name)',
+  ENODATA: 'NODATA (the name has no records of this type)',
+};
+
+/**
+ * A resolver for the A/AAAA records of `options.hostname`, each address paired with
+ * `options.port`. The first subscriber starts resolution; it then repeats until `close()`:
+ *
+ * - an answer with records → `bound`; next lookup after clamp(min TTL, minRefreshMs, maxRefreshMs);
+ * - NXDOMAIN, or NODATA (the name exists without records of the family asked) → `negative`: for
+ *   a client both mean "nothing to send to". With `family: 'any'`, negative only when neither
+ *   family has records; if one family answers and the other fails, the answer is published;
+ * - any other error (timeout, refused, SERVFAIL, ...) → `failed` with a {@link DnsLookupError};
+ * - after `negative` or `failed`, retry after minRefreshMs, doubling per consecutive miss, capped
+ *   at maxRefreshMs (no jitter: each resolver's schedule starts at its own first subscribe).
+ *
+ * Options are validated up front; errors name them, e.g. `dns.port`.
+ */
+export function dnsResolver(options: DnsResolverOptions): Resolver {
+  return createDnsResolver(options);
+}
+
+/**
+ * {@link dnsResolver} with the DNS lookup replaced. For tests only; not exported from the
+ * package index.
+ * @internal
+ */
+export function createDnsResolver(options: DnsResolverOptions, lookup?: DnsLookup): Resolver {
+  const config = validateDnsOptions(options);
+  return new DnsNameResolver(config, lookup ?? nodeLookup(config));
+}
+
+interface DnsConfig {
+  readonly hostname: string;
+  readonly port: number;
+  readonly families: readonly (4 | 6)[];
+  readonly servers: readonly string[] | undefined;
+  readonly minRefreshMs: number;
+  readonly maxRefreshMs: number;
+  readonly timeoutMs: number;
+  readonly tries: number;
+  readonly clock: Clock;
+}
+
+class DnsNameResolver implements Resolver {
+  readonly description: string;
+  readonly #config: DnsConfig;
+  readonly #lookup: DnsLookup;
+  readonly #listeners: ListenerSet<EndpointSetState>;
+  #state: EndpointSetState = { kind: 'pending' };
+  #timer: TimerHandle | undefined;
+  #started = false;
+  #closed = false;
+  /** Consecutive answers without records (failed or negative), for the retry backoff. */
+  #misses = 0;
+
+  constructor(config: DnsConfig, lookup: DnsLookup) {
+    this.#config = config;
+    this.#lookup = lookup;
+    this.description = `dns:${config.hostname}:${config.port}`;
+    this.#listeners = new ListenerSet(this.description);
+  }
+
+  subscribe(listener: EndpointSetListener): () => void {
+    if (this.#closed) return () => {};
+    const remove = this.#listeners.add(listener);
+    if (this.#state.kind !== 'pending') {
+      try {
+        listener(this.#state);
+      } catch (error) {
+        reportListenerError(this.description, error);
+      }
+    }
+    if (!this.#started) {
+      this.#started = true;
+      void this.#refresh();
+    }
+    return remove;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#config.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+    this.#lookup.cancel();
+  }
+
+  async #refresh(): Promise<void> {
+    this.#timer = undefined;
+    let state: EndpointSetState;
+    let delayMs: number;
+    try {
+      ({ state, delayMs } = await this.#resolveOnce());
+    } catch (error) {
+      state = { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+      delayMs = this.#retryDelay();
+    }
+    if (this.#closed) return;
+    this.#state = state;
+    this.#listeners.emit(state);
+    if (this.#closed) return;
+    const timer = this.#config.clock.setTimeout(() => void this.#refresh(), delayMs);
+    timer.unref?.();
+    this.#timer = timer;
+  }
+
+  async #resolveOnce(): Promise<{ state: EndpointSetState; delayMs: number }> {
+    const { hostname, port, families } = this.#config;
+    const answers = await Promise.allSettled(
+      families.map((family) => this.#lookup.resolve(family, hostname)),
+    );
+    const endpoints: Endpoint[] = [];
+    const absent: string[] = [];
+    let error: DnsLookupError | undefined;
+    let minTtl = Number.POSITIVE_INFINITY;
+    answers.forEach((answer, i) => {
+      const family = families[i] ?? 4;
+      const type = family === 4 ? 'A' : 'AAAA';
+      if (answer.status === 'fulfilled') {
+        if (answer.value.length === 0) absent.push(`${type}: ${ABSENT_CODES.ENODATA}`);
+        for (const record of answer.value) {
+          endpoints.push(createEndpoint(record.address, port, 1, 'dns'));
+          minTtl = Math.min(minTtl, record.ttl);
+        }
+        return;
+      }
+      const code = errorCode(answer.reason);
+      const meaning = ABSENT_CODES[code];
+      if (meaning !== undefined) absent.push(`${type}: ${meaning}`);
+      else error ??= new DnsLookupError(hostname, family, code, answer.reason);
+    });
+    if (endpoints.length > 0) {
+      // A family that failed while the other answered is asked again soon, not after the TTL.
+      const delayMs = error !== undefined ? this.#retryDelay() : this.#ttlDelay(minTtl);
+      return { state: { kind: 'bound', endpoints }, delayMs };
+    }
+    if (error !== undefined) return { state: { kind: 'failed', error }, delayMs: this.#retryDelay() };
+    return {
+      state: { kind: 'negative', reason: `${hostname}: ${absent.join('; ')}` },
+      delayMs: this.#retryDelay(),
+    };
+  }
+
+  /** clamp(TTL seconds × 1000, minRefreshMs, maxRefreshMs); resets the miss count. */
+  #ttlDelay(ttlSeconds: number): number {
+    this.#misses = 0;
+    const { minRefreshMs, maxRefreshMs } = this.#config;
+    const ttlMs = Number.isFinite(ttlSeconds) && ttlSeconds >= 0 ? ttlSeconds * 1000 : maxRefreshMs;
+    return Math.min(maxRefreshMs, Math.max(minRefreshMs, ttlMs));
+  }
+
+  /** minRefreshMs × 2^(misses-1), capped at maxRefreshMs. */
+  #retryDelay(): number {
+    this.#misses += 1;
+    const { minRefreshMs, maxRefreshMs } = this.#config;
+    return Math.min(maxRefreshMs, minRefreshMs * 2 ** Math.min(this.#misses - 1, 30));
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'EUNKNOWN';
+}
+
+function nodeLookup(config: DnsConfig): DnsLookup {
+  const resolver = new dnsPromises.Resolver({ timeout: config.timeoutMs, tries: config.tries });
+  if (config.servers !== undefined) resolver.setServers([...config.servers]);
+  return {
+    resolve: (family, hostname) =>
+      family === 4 ? resolver.resolve4(hostname, { ttl: true }) : resolver.resolve6(hostname, { ttl: true }),
+    cancel: () => resolver.cancel(),
+  };
+}
+
+function validateDnsOptions(options: DnsResolverOptions): DnsConfig {
+  const raw = objectOption<DnsResolverOptions>('dns', options);
+  const hostname = validateHostname('dns.hostname', raw.hostname);
+  const port = raw.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError('dns.port', port, 'expected an integer port from 1 to 65535');
+  }
+  const family = raw.family ?? 4;
+  if (family !== 4 && family !== 6 && family !== 'any') {
+    throw new ConfigError('dns.family', family, 'expected 4, 6 or "any"');
+  }
+  const minRefreshMs = positiveNumber('dns.minRefreshMs', raw.minRefreshMs, DEFAULT_MIN_REFRESH_MS);
+  const maxRefreshMs = positiveNumber(
+    'dns.maxRefreshMs',
+    raw.maxRefreshMs,
+    Math.max(DEFAULT_MAX_REFRESH_MS, minRefreshMs),
+  );
+  if (maxRefreshMs < minRefreshMs) {
+    throw new ConfigError(
+      'dns.maxRefreshMs',
+      maxRefreshMs,
+      `expected a number >= dns.minRefreshMs (${minRefreshMs})`,
+    );
+  }
+  const timeoutMs = integerAtLeast('dns.timeoutMs', raw.timeoutMs, 1, DEFAULT_DNS_TIMEOUT_MS);
+  const tries = integerAtLeast('dns.tries', raw.tries, 1, DEFAULT_DNS_TRIES);
+  const clock = raw.clock ?? realClock;
+  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
+    throw new ConfigError('dns.clock', clock, 'expected a Clock');
+  }
+  return {
+    hostname,
+    port,
+    families: family === 'any' ? [4, 6] : [family],
+    servers: validateServers(raw.servers),
+    minRefreshMs,
+    maxRefreshMs,
+    timeoutMs,
+    tries,
+    clock,
+  };
+}
+
+function validateServers(servers: unknown): readonly string[] | undefined {
+  if (servers === undefined) return undefined;
+  if (!Array.isArray(servers) || servers.length === 0) {
+    throw new ConfigError(
+      'dns.servers',
+      servers,
+      'expected a non-empty array of "ip", "ip:port" or "[ipv6]:port"',
+    );
+  }
+  servers.forEach((server: unknown, i) => {
+    if (!isServerAddress(server)) {
+      throw new ConfigError(`dns.servers[${i}]`, server, 'expected "ip", "ip:port" or "[ipv6]:port"');
+    }
+  });
+  return Object.freeze([...(servers as string[])]);
+}
+
+function isServerAddress(server: unknown): boolean {
+  if (typeof server !== 'string') return false;
+  if (isIP(server) !== 0) return true;
+  const match = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(server);
+  if (match === null) return false;
+  const port = Number(match[3]);
+  const validHost = match[1] !== undefined ? isIP(match[1]) === 6 : isIP(match[2] ?? '') === 4;
+  return validHost && port >= 1 && port <= 65535;
+}

@@ -1,0 +1,240 @@
+/**
+ * DiscoveredEndpoints: the endpoint set that the balancer reads, built from one resolver's states
+ * with the advisory semantics applied once for every resolver (Finagle's `Addr`, Linkerd's
+ * "advisory" discovery): a failing or suddenly empty source keeps the last good set, marked
+ * stale; only a `negative` answer (the name does not exist) empties the pool. It sits beside the
+ * request path: `current` is a prebuilt snapshot, so reading it on every request costs nothing.
+ */
+import { type Clock, realClock } from '../core/clock.js';
+import { ClientClosedError } from '../core/errors.js';
+import type { Endpoint } from './endpoint.js';
+import { ListenerSet } from './listeners.js';
+import type { EndpointSetState, Resolver } from './resolver.js';
+
+/** What the balancer sees of discovery at one moment. Immutable; replaced on every change. */
+export interface EndpointSetSnapshot {
+  /**
+   * `pending`: no answer yet. `bound`: `endpoints` is the set to use (possibly `stale`).
+   * `negative`: the name does not exist. `failed`: the source failed and no good set was ever seen.
+   */
+  readonly kind: 'pending' | 'bound' | 'negative' | 'failed';
+  /** Endpoints to send to, unique by address. Empty unless `kind` is `bound`. */
+  readonly endpoints: readonly Endpoint[];
+  /** True when `endpoints` is the last good set kept after a failure or an empty answer. */
+  readonly stale: boolean;
+  /** Why the set is negative, or why a stale set is kept after an empty answer. */
+  readonly reason?: string;
+  /** The last failure of the source (kept while the set is stale because of it). */
+  readonly error?: Error;
+  /** Clock time (ms) of the last state received from the resolver (construction time before). */
+  readonly updatedAt: number;
+  /** Clock time (ms) when the source last confirmed the endpoints in use (bound kinds only). */
+  readonly boundAt?: number;
+}
+
+interface Waiter {
+  resolve(snapshot: EndpointSetSnapshot): void;
+  reject(error: unknown): void;
+}
+
+const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+
+const EMPTY_SET_REASON = 'the resolver returned an empty set; keeping the last non-empty set';
+
+/**
+ * The endpoint set published by one {@link Resolver}, with Finagle's Addr semantics:
+ *
+ * ```
+ * state from resolver   a good (non-empty) set was seen    no good set yet (or after negative)
+ * bound(non-empty)      bound, that set                    bound, that set
+ * bound([])             bound, last set, stale             bound, []
+ * failed(error)         bound, last set, stale, error      failed, [], error
+ * negative(reason)      negative, [] (forgets the set)     negative, []
+ * pending               ignored once any answer arrived    pending
+ * ```
+ *
+ * Subscribes to the resolver on construction and owns it: {@link close} closes the resolver.
+ */
+export class DiscoveredEndpoints {
+  readonly #resolver: Resolver;
+  readonly #clock: Clock;
+  readonly #listeners: ListenerSet<EndpointSetSnapshot>;
+  readonly #waiters = new Set<Waiter>();
+  #snapshot: EndpointSetSnapshot;
+  /** The last non-empty bound set and when it was confirmed; forgotten on `negative`. */
+  #lastGood: readonly Endpoint[] | undefined;
+  #lastGoodAt: number | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(resolver: Resolver, clock: Clock = realClock) {
+    this.#resolver = resolver;
+    this.#clock = clock;
+    this.#listeners = new ListenerSet(`endpoint set ${resolver.description}`);
+    this.#snapshot = Object.freeze({
+      kind: 'pending',
+      endpoints: NO_ENDPOINTS,
+      stale: false,
+      updatedAt: clock.now(),
+    });
+    this.#unsubscribe = resolver.subscribe((state) => this.#apply(state));
+  }
+
+  /** The resolver's description, e.g. `dns:api.internal:8080`. */
+  get description(): string {
+    return this.#resolver.description;
+  }
+
+  /** The current snapshot: the same object until the next state arrives; never allocates. */
+  get current(): EndpointSetSnapshot {
+    return this.#snapshot;
+  }
+
+  /**
+   * Call `listener` synchronously with each new snapshot whose kind, stale flag or endpoints
+   * (addresses and weights, in any order) changed. Not called with the current snapshot. A
+   * listener that throws is reported as a process warning and does not affect the others.
+   * Returns a function that removes the listener.
+   */
+  onUpdate(listener: (snapshot: EndpointSetSnapshot) => void): () => void {
+    if (this.#closed) return () => {};
+    return this.#listeners.add(listener);
+  }
+
+  /**
+   * Resolves with the first snapshot whose kind is not `pending` (at once if there is one).
+   * Rejects with `signal.reason` when `signal` aborts first, and with a ClientClosedError when
+   * the set is closed while still pending.
+   */
+  ready(signal?: AbortSignal): Promise<EndpointSetSnapshot> {
+    if (this.#snapshot.kind !== 'pending') return Promise.resolve(this.#snapshot);
+    if (this.#closed) return Promise.reject(new ClientClosedError({ destination: this.description }));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<EndpointSetSnapshot>((resolve, reject) => {
+      const onAbort = (): void => waiter.reject(signal?.reason);
+      const settle = (): void => {
+        this.#waiters.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        resolve(snapshot) {
+          settle();
+          resolve(snapshot);
+        },
+        reject(error) {
+          settle();
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Unsubscribe, close the resolver and drop the listeners. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    for (const waiter of [...this.#waiters])
+      waiter.reject(new ClientClosedError({ destination: this.description }));
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = undefined;
+    try {
+      unsubscribe?.();
+    } finally {
+      this.#resolver.close();
+    }
+  }
+
+  #apply(state: EndpointSetState): void {
+    if (this.#closed) return;
+    const previous = this.#snapshot;
+    if (state.kind === 'pending') return;
+    const now = this.#clock.now();
+    let next: EndpointSetSnapshot;
+    switch (state.kind) {
+      case 'bound': {
+        let endpoints = uniqueByAddress(state.endpoints);
+        if (sameEndpoints(endpoints, previous.endpoints)) endpoints = previous.endpoints;
+        if (endpoints.length > 0) {
+          this.#lastGood = endpoints;
+          this.#lastGoodAt = now;
+          next = snapshot('bound', endpoints, false, now, now);
+        } else if (this.#lastGood !== undefined) {
+          next = snapshot('bound', this.#lastGood, true, now, this.#lastGoodAt, EMPTY_SET_REASON);
+        } else {
+          next = snapshot('bound', NO_ENDPOINTS, false, now, now);
+        }
+        break;
+      }
+      case 'failed':
+        next =
+          this.#lastGood !== undefined
+            ? snapshot('bound', this.#lastGood, true, now, this.#lastGoodAt, undefined, state.error)
+            : snapshot('failed', NO_ENDPOINTS, false, now, undefined, undefined, state.error);
+        break;
+      case 'negative':
+        this.#lastGood = undefined;
+        this.#lastGoodAt = undefined;
+        next = snapshot('negative', NO_ENDPOINTS, false, now, undefined, state.reason);
+        break;
+    }
+    this.#snapshot = next;
+    if (previous.kind === 'pending') {
+      for (const waiter of [...this.#waiters]) waiter.resolve(next);
+    }
+    const unchanged =
+      previous.kind === next.kind && previous.stale === next.stale && previous.endpoints === next.endpoints;
+    if (!unchanged) this.#listeners.emit(next);
+  }
+}
+
+function snapshot(
+  kind: EndpointSetSnapshot['kind'],
+  endpoints: readonly Endpoint[],
+  stale: boolean,
+  updatedAt: number,
+  boundAt: number | undefined,
+  reason?: string,
+  error?: Error,
+): EndpointSetSnapshot {
+  const result: {
+    kind: EndpointSetSnapshot['kind'];
+    endpoints: readonly Endpoint[];
+    stale: boolean;
+    updatedAt: number;
+    boundAt?: number;
+    reason?: string;
+    error?: Error;
+  } = { kind, endpoints, stale, updatedAt };
+  if (boundAt !== undefined) result.boundAt = boundAt;
+  if (reason !== undefined) result.reason = reason;
+  if (error !== undefined) result.error = error;
+  return Object.freeze(result);
+}
+
+/** A frozen copy of `endpoints` without repeated addresses (the first one wins). */
+function uniqueByAddress(endpoints: readonly Endpoint[]): readonly Endpoint[] {
+  if (endpoints.length === 0) return NO_ENDPOINTS;
+  const seen = new Set<string>();
+  const unique: Endpoint[] = [];
+  for (const endpoint of endpoints) {
+    if (seen.has(endpoint.address)) continue;
+    seen.add(endpoint.address);
+    unique.push(endpoint);
+  }
+  return Object.freeze(unique);
+}
+
+/** Same addresses with the same weights, in any order. Both lists are unique by address. */
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  const weights = new Map<string, number>();
+  for (const endpoint of b) weights.set(endpoint.address, endpoint.weight);
+  for (const endpoint of a) {
+    if (weights.get(endpoint.address) !== endpoint.weight) return false;
+  }
+  return true;
+}
