@@ -13,19 +13,22 @@ export class RoundRobin implements Picker {
   pick(nodes: readonly EndpointNode[], ctx: CallContext, _now: number): EndpointNode | undefined {
     const n = nodes.length;
     if (n === 0) return undefined;
-    const start = this.#cursor++ % n;
-    if (this.#cursor > 0x3fffffff) this.#cursor = 0;
-    let best: EndpointNode | undefined;
+    const start = this.#cursor % n;
+    let best = -1;
     let bestLevel = CLOSED;
     for (let k = 0; k < n; k++) {
-      const node = nodes[(start + k) % n]!;
+      const index = (start + k) % n;
+      const node = nodes[index]!;
       const level = avoidance(node.service.status, ctx.tried, node.address);
-      if (level === 0) return node;
       if (level < bestLevel) {
         bestLevel = level;
-        best = node;
+        best = index;
+        if (level === 0) break;
       }
     }
-    return best;
+    if (best < 0) return undefined;
+    // Continue after the node picked, so skipping a busy node does not double its neighbour's share.
+    this.#cursor = best + 1;
+    return nodes[best];
   }
 }

@@ -22,8 +22,8 @@ export interface Backend {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
 
-/** Start one backend on 127.0.0.1 (port 0 = any free port). */
-export async function startBackend(handler: Handler, port = 0): Promise<Backend> {
+/** Start one backend on a loopback `host` (port 0 = any free port). */
+export async function startBackend(handler: Handler, port = 0, host = '127.0.0.1'): Promise<Backend> {
   const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -38,12 +38,12 @@ export async function startBackend(handler: Handler, port = 0): Promise<Backend>
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const actual = (server.address() as AddressInfo).port;
   return {
     server,
     port: actual,
-    address: `127.0.0.1:${actual}`,
+    address: `${host}:${actual}`,
     seen,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,119 @@
+// The demo's core, callable from tests: start the four backends, run a weft client (P2C Peak EWMA)
+// and then a round-robin client against them under the same load, print a live table per second
+// and a summary (or one JSON object), close every client and server, and return the summary.
+import { type BalancerStrategy, createHttpClient, p2cPeakEwma, roundRobin } from '../../src/index.js';
+import { type Backend, startBackends } from './backends.js';
+import { runLoad } from './load.js';
+import { type ClientSummary, renderSummary, summarizeClient, verdict } from './summary.js';
+import { renderTable } from './table.js';
+
+/** Defaults of {@link runDemo}: about 20 s in all. */
+export const DEMO_DEFAULTS = {
+  durationMs: 10_000,
+  concurrency: 16,
+  maxRequests: 200_000,
+  tickMs: 1_000,
+} as const;
+
+export interface DemoOptions {
+  /** Load time per client, in ms. Default 10 000. */
+  durationMs?: number;
+  /** Concurrent request loops. Default 16. */
+  concurrency?: number;
+  /** Request cap per client. Default 200 000. */
+  maxRequests?: number;
+  /** Print one JSON object at the end instead of tables. Default false. */
+  json?: boolean;
+  /** Where text goes. Default console.log. */
+  log?: (text: string) => void;
+  /** Colour the tables (only for a TTY). Default false. */
+  color?: boolean;
+  /** Interval of the live table, in ms. Default 1 000. */
+  tickMs?: number;
+}
+
+export interface DemoSummary {
+  readonly durationMs: number;
+  readonly concurrency: number;
+  readonly maxRequests: number;
+  /** The weft client first, then the round-robin baseline. */
+  readonly clients: readonly ClientSummary[];
+  readonly verdict: string;
+  /** Checked after shutdown: every client has no endpoint left and no server listens. */
+  readonly closed: { readonly clients: boolean; readonly servers: boolean };
+}
+
+/** Run the whole demo and return its summary. */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
+  const durationMs = options.durationMs ?? DEMO_DEFAULTS.durationMs;
+  const concurrency = options.concurrency ?? DEMO_DEFAULTS.concurrency;
+  const maxRequests = options.maxRequests ?? DEMO_DEFAULTS.maxRequests;
+  const log = options.log ?? console.log;
+  const json = options.json ?? false;
+  const backends = await startBackends();
+  const clients: ClientSummary[] = [];
+  let clientsClosed = true;
+  try {
+    if (!json) {
+      log(`backends: ${backends.map((b) => `${b.label}=${b.address}`).join('  ')}`);
+      log(
+        `load: ${concurrency} concurrent loops, ${durationMs / 1_000} s per client, cap ${maxRequests} calls`,
+      );
+    }
+    for (const strategy of [p2cPeakEwma(), roundRobin()]) {
+      const run = await runClient(strategy, backends, { ...options, durationMs, concurrency, maxRequests });
+      clients.push(run.summary);
+      clientsClosed &&= run.closed;
+    }
+  } finally {
+    await Promise.all(backends.map((b) => b.close()));
+  }
+  const [weft, baseline] = clients as [ClientSummary, ClientSummary];
+  const summary: DemoSummary = {
+    durationMs,
+    concurrency,
+    maxRequests,
+    clients,
+    verdict: verdict(weft, baseline),
+    closed: { clients: clientsClosed, servers: backends.every((b) => !b.listening) },
+  };
+  log(json ? JSON.stringify(summary, roundNumbers) : `\n${renderSummary(clients, summary.verdict)}`);
+  return summary;
+}
+
+async function runClient(
+  strategy: BalancerStrategy,
+  backends: readonly Backend[],
+  options: DemoOptions & { durationMs: number; concurrency: number; maxRequests: number },
+): Promise<{ summary: ClientSummary; closed: boolean }> {
+  const log = options.log ?? console.log;
+  const client = createHttpClient({
+    name: `demo-${strategy.name}`,
+    endpoints: backends.map((b) => b.address),
+    balancer: strategy,
+  });
+  let summary: ClientSummary;
+  try {
+    if (!options.json) log(`\n== ${client.strategy}: ${options.durationMs / 1_000} s ==`);
+    const result = await runLoad(client, {
+      durationMs: options.durationMs,
+      concurrency: options.concurrency,
+      maxRequests: options.maxRequests,
+      tickMs: options.tickMs ?? DEMO_DEFAULTS.tickMs,
+      onTick: options.json
+        ? undefined
+        : (progress) => log(renderTable(client, backends, progress, options.color ?? false)),
+    });
+    if (!options.json) log(renderTable(client, backends, result, options.color ?? false));
+    summary = summarizeClient(client.strategy, backends, result);
+  } finally {
+    await client.close();
+  }
+  // A closed client has dropped every endpoint (and with them their undici pools).
+  return { summary, closed: client.endpoints().length === 0 };
+}
+
+/** JSON replacer: fractions to 4 decimals so the output stays readable. */
+function roundNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1e4) / 1e4 : value;
+}

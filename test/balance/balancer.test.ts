@@ -1,0 +1,179 @@
+/**
+ * The balancer over a live endpoint set: history survives updates, endpoints that leave are
+ * closed without failing their in-flight calls, calls wait for a pending resolver within the
+ * deadline, and an empty or negative set fails fast with a typed error.
+ */
+import { describe, expect, it } from 'vitest';
+import { Balancer } from '../../src/balance/balancer.js';
+import { p2cPeakEwma, roundRobin } from '../../src/balance/strategies.js';
+import { CallContext } from '../../src/core/context.js';
+import { DeadlineExceededError, NoEndpointsError } from '../../src/core/errors.js';
+import type { Service, ServiceStatus } from '../../src/core/service.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
+import type { Endpoint } from '../../src/discovery/endpoint.js';
+import { DiscoveredEndpoints } from '../../src/discovery/endpoint-set.js';
+import type { EndpointSetListener, EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import { staticResolver } from '../../src/discovery/static.js';
+
+/** A resolver the test drives by hand. */
+class ManualResolver implements Resolver {
+  readonly description = 'manual';
+  #listeners = new Set<EndpointSetListener>();
+  #state: EndpointSetState = { kind: 'pending' };
+  subscribe(listener: EndpointSetListener) {
+    this.#listeners.add(listener);
+    listener(this.#state);
+    return () => this.#listeners.delete(listener);
+  }
+  publish(state: EndpointSetState) {
+    this.#state = state;
+    for (const l of this.#listeners) l(state);
+  }
+  close() {}
+}
+
+/** An endpoint service whose calls the test resolves by hand. */
+class FakeEndpoint implements Service<string, string> {
+  status: ServiceStatus = 'open';
+  closed = false;
+  readonly pending: Array<(value: string) => void> = [];
+  constructor(readonly endpoint: Endpoint) {}
+  call(): Promise<string> {
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+  async close() {
+    this.closed = true;
+    this.status = 'closed';
+  }
+}
+
+function setup(resolver: Resolver, clock = new VirtualClock(), strategy = roundRobin()) {
+  const made = new Map<string, FakeEndpoint>();
+  const endpoints = new DiscoveredEndpoints(resolver, clock);
+  const balancer = new Balancer<string, string>({
+    destination: 'svc',
+    endpoints,
+    strategy,
+    clock,
+    makeEndpoint: (endpoint) => {
+      const fake = new FakeEndpoint(endpoint);
+      made.set(endpoint.address, fake);
+      return fake;
+    },
+  });
+  return { balancer, made, endpoints, clock };
+}
+
+const ctx = () => new CallContext('svc');
+
+describe('Balancer', () => {
+  it('keeps the node (and its load history) of an endpoint that stays across updates', async () => {
+    const resolver = staticResolver(['127.0.0.1:1001', '127.0.0.1:1002']);
+    const { balancer, made } = setup(resolver, new VirtualClock(), p2cPeakEwma());
+    const before = balancer.nodes.find((n) => n.address === '127.0.0.1:1001')!;
+    resolver.update(['127.0.0.1:1001', '127.0.0.1:1003']);
+    const after = balancer.nodes.find((n) => n.address === '127.0.0.1:1001')!;
+    expect(after).toBe(before);
+    expect(after.load).toBe(before.load);
+    expect(made.get('127.0.0.1:1002')!.closed).toBe(true);
+    expect(made.get('127.0.0.1:1001')!.closed).toBe(false);
+    expect(balancer.nodes.map((n) => n.address)).toEqual(['127.0.0.1:1001', '127.0.0.1:1003']);
+    await balancer.close();
+  });
+
+  it('never fails an in-flight call when its endpoint leaves the set', async () => {
+    const resolver = staticResolver(['127.0.0.1:1001']);
+    const { balancer, made } = setup(resolver);
+    const call = balancer.call('req', ctx());
+    const fake = made.get('127.0.0.1:1001')!;
+    expect(fake.pending).toHaveLength(1);
+    resolver.update(['127.0.0.1:1002']);
+    fake.pending[0]!('answer');
+    await expect(call).resolves.toBe('answer');
+    expect(balancer.nodes[0]!.load.pending).toBe(0);
+    await balancer.close();
+  });
+
+  it('accounts in-flight requests per endpoint', async () => {
+    const resolver = staticResolver(['127.0.0.1:1001']);
+    const { balancer, made } = setup(resolver);
+    const calls = [balancer.call('a', ctx()), balancer.call('b', ctx())];
+    expect(balancer.nodes[0]!.load.pending).toBe(2);
+    for (const resolve of made.get('127.0.0.1:1001')!.pending) resolve('ok');
+    await Promise.all(calls);
+    expect(balancer.nodes[0]!.load.pending).toBe(0);
+    await balancer.close();
+  });
+
+  it('makes calls wait for a pending resolver, then sends them', async () => {
+    const resolver = new ManualResolver();
+    const { balancer, made } = setup(resolver);
+    const call = balancer.call('req', ctx());
+    await Promise.resolve();
+    resolver.publish({ kind: 'bound', endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }] });
+    await new Promise((r) => setImmediate(r));
+    made.get('127.0.0.1:1001')!.pending[0]!('late');
+    await expect(call).resolves.toBe('late');
+    await balancer.close();
+  });
+
+  it('fails a call waiting on a pending resolver when its deadline passes', async () => {
+    const resolver = new ManualResolver();
+    const clock = new VirtualClock();
+    const { balancer } = setup(resolver, clock);
+    const c = ctx();
+    c.budgetMs = 200;
+    c.deadline = clock.now() + 200;
+    const call = balancer.call('req', c);
+    const outcome = call.catch((e: unknown) => e);
+    await clock.advanceAsync(199);
+    await clock.advanceAsync(1);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect((error as DeadlineExceededError).cause).toBeInstanceOf(NoEndpointsError);
+    await balancer.close();
+  });
+
+  it('fails fast with NoEndpointsError when the name does not exist', async () => {
+    const resolver = new ManualResolver();
+    const { balancer } = setup(resolver);
+    resolver.publish({ kind: 'negative', reason: 'NXDOMAIN' });
+    const error = await balancer.call('req', ctx()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoEndpointsError);
+    expect((error as NoEndpointsError).code).toBe('WEFT_NO_ENDPOINTS');
+    expect((error as Error).message).toContain('does not exist');
+    expect((error as Error).message).toContain('destination svc');
+    await balancer.close();
+  });
+
+  it('fails with the resolver error as cause when discovery failed before any answer', async () => {
+    const resolver = new ManualResolver();
+    const { balancer } = setup(resolver);
+    const cause = new Error('SERVFAIL');
+    resolver.publish({ kind: 'failed', error: cause });
+    const error = await balancer.call('req', ctx()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoEndpointsError);
+    expect((error as Error).cause).toBe(cause);
+    await balancer.close();
+  });
+
+  it('keeps sending to the last set when discovery fails later', async () => {
+    const resolver = new ManualResolver();
+    const { balancer, made, endpoints } = setup(resolver);
+    resolver.publish({ kind: 'bound', endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }] });
+    resolver.publish({ kind: 'failed', error: new Error('timeout') });
+    expect(endpoints.current.stale).toBe(true);
+    const call = balancer.call('req', ctx());
+    made.get('127.0.0.1:1001')!.pending[0]!('still here');
+    await expect(call).resolves.toBe('still here');
+    await balancer.close();
+  });
+
+  it('closes every endpoint on close', async () => {
+    const resolver = staticResolver(['127.0.0.1:1001', '127.0.0.1:1002']);
+    const { balancer, made } = setup(resolver);
+    await balancer.close();
+    expect([...made.values()].every((f) => f.closed)).toBe(true);
+    expect(balancer.status).toBe('closed');
+  });
+});

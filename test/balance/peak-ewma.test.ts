@@ -1,0 +1,84 @@
+/**
+ * Peak EWMA on the virtual clock: the initial estimate, a peak taken at once, lower samples
+ * averaged in by elapsed time, decay toward zero when read, cost = estimate × (pending + 1), and
+ * failures that count only when slow.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DECAY_MS, DEFAULT_RTT_MS, PeakEwma } from '../../src/balance/peak-ewma.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
+
+const TAU = 10_000;
+
+describe('PeakEwma', () => {
+  it('uses linkerd2-proxy defaults: 30 ms initial RTT, τ = 10 s', () => {
+    expect(DEFAULT_RTT_MS).toBe(30);
+    expect(DEFAULT_DECAY_MS).toBe(10_000);
+    const clock = new VirtualClock();
+    const ewma = new PeakEwma(clock.now());
+    expect(ewma.estimate(clock.now())).toBe(30);
+  });
+
+  it('takes an RTT above the estimate at once (the peak)', () => {
+    const clock = new VirtualClock();
+    const ewma = new PeakEwma(clock.now(), TAU, 10);
+    clock.advance(1);
+    ewma.start(clock.now());
+    ewma.end(clock.now(), 250, true);
+    expect(ewma.estimate(clock.now())).toBe(250);
+  });
+
+  it('averages a lower RTT in with weight exp(-Δt/τ)', () => {
+    const clock = new VirtualClock();
+    const ewma = new PeakEwma(clock.now(), TAU, 100);
+    clock.advance(5_000);
+    ewma.start(clock.now());
+    ewma.end(clock.now(), 20, true);
+    const w = Math.exp(-5_000 / TAU);
+    expect(ewma.estimate(clock.now())).toBeCloseTo(100 * w + 20 * (1 - w), 9);
+  });
+
+  it('decays toward zero when read, so an idle slow endpoint is tried again', () => {
+    const clock = new VirtualClock();
+    const ewma = new PeakEwma(clock.now(), TAU, 80);
+    clock.advance(TAU);
+    expect(ewma.estimate(clock.now())).toBeCloseTo(80 * Math.exp(-1), 9);
+    clock.advance(TAU);
+    expect(ewma.estimate(clock.now())).toBeCloseTo(80 * Math.exp(-2), 9);
+    // Reading often decays exactly as much as reading once: the product of the weights.
+    const often = new PeakEwma(0, TAU, 80);
+    for (let t = 100; t <= 2 * TAU; t += 100) often.estimate(t);
+    expect(often.estimate(2 * TAU)).toBeCloseTo(80 * Math.exp(-2), 9);
+  });
+
+  it('does not decay when no time has passed', () => {
+    const ewma = new PeakEwma(0, TAU, 50);
+    expect(ewma.estimate(0)).toBe(50);
+    ewma.start(0);
+    ewma.end(0, 1, true);
+    expect(ewma.estimate(0)).toBe(50);
+  });
+
+  it('multiplies the estimate by pending + 1', () => {
+    const ewma = new PeakEwma(0, TAU, 40);
+    expect(ewma.cost(0)).toBe(40);
+    ewma.start(0);
+    ewma.start(0);
+    expect(ewma.pending).toBe(2);
+    expect(ewma.cost(0)).toBe(120);
+    ewma.end(0, 40, true);
+    expect(ewma.cost(0)).toBe(80);
+  });
+
+  it('counts a failure only when it is slower than the estimate', () => {
+    const clock = new VirtualClock();
+    const ewma = new PeakEwma(clock.now(), TAU, 50);
+    clock.advance(5_000);
+    ewma.start(clock.now());
+    ewma.end(clock.now(), 1, false); // a fast failure (connection refused) must not look cheap
+    expect(ewma.estimate(clock.now())).toBeCloseTo(50 * Math.exp(-0.5), 9);
+    ewma.start(clock.now());
+    ewma.end(clock.now(), 900, false); // a slow failure (timeout) is a peak
+    expect(ewma.estimate(clock.now())).toBe(900);
+    expect(ewma.pending).toBe(0);
+  });
+});
