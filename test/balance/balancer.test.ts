@@ -110,7 +110,10 @@ describe('Balancer', () => {
     const { balancer, made } = setup(resolver);
     const call = balancer.call('req', ctx());
     await Promise.resolve();
-    resolver.publish({ kind: 'bound', endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }] });
+    resolver.publish({
+      kind: 'bound',
+      endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }],
+    });
     await new Promise((r) => setImmediate(r));
     made.get('127.0.0.1:1001')!.pending[0]!('late');
     await expect(call).resolves.toBe('late');
@@ -160,7 +163,10 @@ describe('Balancer', () => {
   it('keeps sending to the last set when discovery fails later', async () => {
     const resolver = new ManualResolver();
     const { balancer, made, endpoints } = setup(resolver);
-    resolver.publish({ kind: 'bound', endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }] });
+    resolver.publish({
+      kind: 'bound',
+      endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }],
+    });
     resolver.publish({ kind: 'failed', error: new Error('timeout') });
     expect(endpoints.current.stale).toBe(true);
     const call = balancer.call('req', ctx());

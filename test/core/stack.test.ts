@@ -55,6 +55,8 @@ describe('Stack', () => {
     expect(() => base.append(entry('a'))).toThrow(ConfigError);
     expect(() => Stack.of([entry('a'), entry('a')])).toThrow(ConfigError);
     expect(() => base.append({ role: '', description: '', layer: 'x' })).toThrow(ConfigError);
-    expect(() => base.append({ role: 'y', description: '', layer: undefined as unknown as string })).toThrow(ConfigError);
+    expect(() => base.append({ role: 'y', description: '', layer: undefined as unknown as string })).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -9,9 +9,9 @@ import { Readable } from 'node:stream';
 import {
   Dispatcher1Wrapper,
   getGlobalDispatcher,
-  request as undiciRequest,
-  fetch as undiciFetch,
   setGlobalDispatcher,
+  fetch as undiciFetch,
+  request as undiciRequest,
 } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -50,7 +50,12 @@ describe('configuration errors', () => {
     ['no endpoints', {}, 'endpoints', undefined],
     ['bad endpoint', { endpoints: ['nope'] }, 'endpoints[0]', 'nope'],
     ['bad port', { endpoints: ['127.0.0.1:70000'] }, 'endpoints[0]', '127.0.0.1:70000'],
-    ['both sources', { endpoints: ['127.0.0.1:1'], resolver: { subscribe() {}, close() {} } }, 'resolver', undefined],
+    [
+      'both sources',
+      { endpoints: ['127.0.0.1:1'], resolver: { subscribe() {}, close() {} } },
+      'resolver',
+      undefined,
+    ],
     ['timeout', { endpoints: ['127.0.0.1:1'], timeoutMs: -1 }, 'timeoutMs', -1],
     ['timeout NaN', { endpoints: ['127.0.0.1:1'], timeoutMs: Number.NaN }, 'timeoutMs', Number.NaN],
     ['attempt timeout', { endpoints: ['127.0.0.1:1'], attemptTimeoutMs: '5s' }, 'attemptTimeoutMs', '5s'],
@@ -82,12 +87,20 @@ describe('configuration errors', () => {
   it('rejects bad per-call input with a typed error, before sending anything', async () => {
     const b = await backends.start(replyAfter(0));
     const c = client({ endpoints: [b.address] });
-    await expect(c.request({ path: 'no-slash' })).rejects.toMatchObject({ code: 'WEFT_CONFIG', option: 'request.path' });
-    await expect(c.request({ path: '/', method: 'GE T' })).rejects.toMatchObject({ option: 'request.method' });
+    await expect(c.request({ path: 'no-slash' })).rejects.toMatchObject({
+      code: 'WEFT_CONFIG',
+      option: 'request.path',
+    });
+    await expect(c.request({ path: '/', method: 'GE T' })).rejects.toMatchObject({
+      option: 'request.method',
+    });
     await expect(c.request({ path: '/', headers: { 'x-a': 'b\r\nx-evil: 1' } })).rejects.toMatchObject({
       option: 'request.headers.x-a',
     });
-    await expect(c.request({ path: '/', timeoutMs: 0 })).rejects.toMatchObject({ option: 'timeoutMs', value: 0 });
+    await expect(c.request({ path: '/', timeoutMs: 0 })).rejects.toMatchObject({
+      option: 'timeoutMs',
+      value: 0,
+    });
     expect(b.seen).toHaveLength(0);
   });
 });
@@ -110,7 +123,10 @@ describe('stack editing', () => {
     expect(seen).toEqual([1]);
     expect(b.seen[0]!.headers['x-tag']).toBe('yes');
     expect(() =>
-      createHttpClient({ endpoints: [b.address], stack: (s) => s.insertBefore('retry', { role: 'x', description: '', layer: tag }) }),
+      createHttpClient({
+        endpoints: [b.address],
+        stack: (s) => s.insertBefore('retry', { role: 'x', description: '', layer: tag }),
+      }),
     ).toThrow(UnknownRoleError);
   });
 
@@ -128,7 +144,11 @@ describe('three ways in', () => {
     const c = client({ endpoints: [b.address] });
     const r1 = await undiciRequest('http://ignored.invalid/a?x=1', { dispatcher: c.dispatcher });
     expect(await r1.body.text()).toBe('got GET /a?x=1');
-    const r2 = await undiciFetch('http://ignored.invalid/b', { method: 'PUT', body: 'data', dispatcher: c.dispatcher });
+    const r2 = await undiciFetch('http://ignored.invalid/b', {
+      method: 'PUT',
+      body: 'data',
+      dispatcher: c.dispatcher,
+    });
     expect(await r2.text()).toBe('got PUT /b');
     expect(b.seen.map((s) => s.body)).toEqual(['', 'data']);
     expect(b.seen[1]!.headers[DEADLINE_HEADER]).toMatch(/^\d+$/);
@@ -233,7 +253,9 @@ describe('bodies and cancellation', () => {
   it('an already-aborted signal sends nothing', async () => {
     const b = await backends.start(replyAfter(0));
     const c = client({ endpoints: [b.address] });
-    await expect(c.request({ path: '/', signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');
+    await expect(c.request({ path: '/', signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow(
+      'early',
+    );
     expect(b.seen).toHaveLength(0);
   });
 });
@@ -243,7 +265,10 @@ describe('TLS', () => {
     const pki = makeTestPki('api.weft.test');
     const server = createHttpsServer(
       { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
-      (req, res) => res.end(`hello ${req.headers.host} ${(req.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN}`),
+      (req, res) =>
+        res.end(
+          `hello ${req.headers.host} ${(req.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN}`,
+        ),
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
@@ -256,7 +281,12 @@ describe('TLS', () => {
       });
       const res = await c.request({ path: '/' });
       expect(await res.body.text()).toBe('hello api.weft.test weft test client');
-      const noCert = client({ endpoints: [`127.0.0.1:${port}`], scheme: 'https', authority: 'api.weft.test', tls: { ca: pki.ca } });
+      const noCert = client({
+        endpoints: [`127.0.0.1:${port}`],
+        scheme: 'https',
+        authority: 'api.weft.test',
+        tls: { ca: pki.ca },
+      });
       await expect(noCert.request({ path: '/' })).rejects.toThrow();
     } finally {
       server.closeAllConnections();
@@ -306,4 +336,3 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(condition()).toBe(true);
 }
-

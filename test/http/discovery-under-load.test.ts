@@ -50,14 +50,7 @@ describe('discovery updates under load', () => {
     const pool = await Promise.all([0, 1, 2, 3].map(() => backends.start(replyAfter(5))));
     const resolver = staticResolver([pool[0]!.address, pool[1]!.address]);
     const client = createHttpClient({ resolver });
-    const sets = [
-      [0, 1],
-      [2],
-      [1, 3],
-      [0, 2, 3],
-      [3],
-      [0, 1, 2, 3],
-    ];
+    const sets = [[0, 1], [2], [1, 3], [0, 2, 3], [3], [0, 1, 2, 3]];
     const { ok, failures } = await underLoad(client, 8, async () => {
       for (let round = 0; round < 3; round++) {
         for (const set of sets) {
@@ -80,7 +73,13 @@ describe('discovery updates under load', () => {
     extra.push(b);
     dns = await startDnsmasq({ 'api.weft.test': ['127.0.0.1'] });
     const client = createHttpClient({
-      resolver: dnsResolver({ hostname: 'api.weft.test', port: a.port, servers: [dns.server], minRefreshMs: 50, maxRefreshMs: 100 }),
+      resolver: dnsResolver({
+        hostname: 'api.weft.test',
+        port: a.port,
+        servers: [dns.server],
+        minRefreshMs: 50,
+        maxRefreshMs: 100,
+      }),
     });
     const { failures } = await underLoad(client, 4, async () => {
       await waitFor(() => a.seen.length > 20, 'traffic to 127.0.0.1');
@@ -98,7 +97,15 @@ describe('discovery updates under load', () => {
     const a = await backends.start(replyAfter(1));
     dns = await startDnsmasq({ 'api.weft.test': ['127.0.0.1'] });
     const client = createHttpClient({
-      resolver: dnsResolver({ hostname: 'api.weft.test', port: a.port, servers: [dns.server], minRefreshMs: 50, maxRefreshMs: 100, timeoutMs: 200, tries: 1 }),
+      resolver: dnsResolver({
+        hostname: 'api.weft.test',
+        port: a.port,
+        servers: [dns.server],
+        minRefreshMs: 50,
+        maxRefreshMs: 100,
+        timeoutMs: 200,
+        tries: 1,
+      }),
     });
     const { failures } = await underLoad(client, 4, async () => {
       await waitFor(() => a.seen.length > 10, 'first traffic');

@@ -23,20 +23,73 @@ function openssl(args: string[], cwd: string): void {
 export function makeTestPki(serverName: string): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'weft-pki-'));
   try {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=weft test CA'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=weft test CA',
+      ],
+      dir,
+    );
     for (const [name, cn, ext] of [
       ['server', serverName, `subjectAltName=DNS:${serverName}`],
       ['client', 'weft test client', 'extendedKeyUsage=clientAuth'],
     ] as const) {
       writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
       openssl(
-        ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`],
+        [
+          'req',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${cn}`,
+        ],
+        dir,
+      );
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.crt`,
+          '-days',
+          '1',
+          '-extfile',
+          `${name}.ext`,
+        ],
         dir,
       );
     }
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-    return { ca: read('ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'), clientCert: read('client.crt'), clientKey: read('client.key') };
+    return {
+      ca: read('ca.crt'),
+      serverCert: read('server.crt'),
+      serverKey: read('server.key'),
+      clientCert: read('client.crt'),
+      clientKey: read('client.key'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
