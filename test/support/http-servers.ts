@@ -20,7 +20,7 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => unknown;
 
 /** Start one backend on a loopback `host` (port 0 = any free port). */
 export async function startBackend(handler: Handler, port = 0, host = '127.0.0.1'): Promise<Backend> {
