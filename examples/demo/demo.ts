@@ -13,6 +13,7 @@ export const DEMO_DEFAULTS = {
   concurrency: 16,
   maxRequests: 200_000,
   tickMs: 1_000,
+  warmupMs: 500,
 } as const;
 
 export interface DemoOptions {
@@ -30,6 +31,12 @@ export interface DemoOptions {
   color?: boolean;
   /** Interval of the live table, in ms. Default 1 000. */
   tickMs?: number;
+  /**
+   * Uncounted load before the measured runs, in ms (0: none). Default 500. A cold process pays
+   * for JIT and lazy loading on its first calls (~100 ms spikes here), and Peak EWMA keeps a peak
+   * for about τ = 10 s, so without it the first client measured would carry the process's start.
+   */
+  warmupMs?: number;
 }
 
 export interface DemoSummary {
@@ -59,6 +66,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       log(
         `load: ${concurrency} concurrent loops, ${durationMs / 1_000} s per client, cap ${maxRequests} calls`,
       );
+    }
+    const warmupMs = options.warmupMs ?? DEMO_DEFAULTS.warmupMs;
+    if (warmupMs > 0) {
+      if (!json) log(`warm-up: ${warmupMs / 1_000} s with a throwaway client, not counted`);
+      await warmUp(backends, warmupMs, concurrency);
     }
     for (const strategy of [p2cPeakEwma(), roundRobin()]) {
       const run = await runClient(strategy, backends, { ...options, durationMs, concurrency, maxRequests });
@@ -104,13 +116,23 @@ async function runClient(
         ? undefined
         : (progress) => log(renderTable(client, backends, progress, options.color ?? false)),
     });
-    if (!options.json) log(renderTable(client, backends, result, options.color ?? false));
+    if (!options.json) log(renderTable(client, backends, result, options.color ?? false, 'final'));
     summary = summarizeClient(client.strategy, backends, result);
   } finally {
     await client.close();
   }
   // A closed client has dropped every endpoint (and with them their undici pools).
   return { summary, closed: client.endpoints().length === 0 };
+}
+
+/** Run uncounted load through a throwaway client, then close it. */
+async function warmUp(backends: readonly Backend[], durationMs: number, concurrency: number): Promise<void> {
+  const client = createHttpClient({ name: 'demo-warm-up', endpoints: backends.map((b) => b.address) });
+  try {
+    await runLoad(client, { durationMs, concurrency, maxRequests: Number.POSITIVE_INFINITY });
+  } finally {
+    await client.close();
+  }
 }
 
 /** JSON replacer: fractions to 4 decimals so the output stays readable. */

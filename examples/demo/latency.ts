@@ -4,9 +4,16 @@
 /** Append-only store of latencies, in ms. */
 export class LatencyRecorder {
   readonly #samples: number[] = [];
+  #sum = 0;
 
   record(ms: number): void {
     this.#samples.push(ms);
+    this.#sum += ms;
+  }
+
+  /** Mean in ms (NaN with no samples). */
+  mean(): number {
+    return this.#samples.length === 0 ? Number.NaN : this.#sum / this.#samples.length;
   }
 
   get count(): number {

@@ -1,6 +1,6 @@
-// The end-of-run summary: per client p50/p99/p99.9, success rate, the slow replica's share of
-// traffic and a one-line verdict comparing the two balancers. Retries and ejections have their
-// place here but stay `null` until weft has them (no faked numbers).
+// The end-of-run summary: per client throughput, mean/p50/p99/p99.9 latency, success rate, the
+// slow replica's share of traffic, and a one-line verdict comparing the two balancers. Retries and
+// ejections have their place here but stay `null` until weft has them (no faked numbers).
 import type { Backend } from './backends.js';
 import { SLOW_LABEL } from './backends.js';
 import type { LatencyPercentiles } from './latency.js';
@@ -24,13 +24,15 @@ export interface ClientSummary {
   readonly elapsedMs: number;
   /** Calls completed (with or without a response). */
   readonly calls: number;
+  readonly callsPerSecond: number;
   /** Calls answered 2xx. */
   readonly succeeded: number;
   /** Non-2xx responses plus calls without a response. */
   readonly errors: number;
   /** succeeded / calls, in [0, 1]. */
   readonly successRate: number;
-  readonly latencyMs: LatencyPercentiles;
+  /** Latency of every call (errors included), to the end of the body. */
+  readonly latencyMs: LatencyPercentiles & { readonly mean: number };
   /** The slow replica's fraction of all responses, in [0, 1]. */
   readonly slowShare: number;
   readonly endpoints: readonly EndpointSummary[];
@@ -71,10 +73,11 @@ export function summarizeClient(
     balancer,
     elapsedMs: Math.round(result.elapsedMs),
     calls: result.completed,
+    callsPerSecond: result.elapsedMs > 0 ? (result.completed * 1_000) / result.elapsedMs : 0,
     succeeded,
     errors: httpErrors + failed,
     successRate: result.completed > 0 ? succeeded / result.completed : 0,
-    latencyMs: result.latency.percentiles(),
+    latencyMs: { mean: result.latency.mean(), ...result.latency.percentiles() },
     slowShare: endpoints.find((e) => e.label === SLOW_LABEL)?.share ?? 0,
     endpoints,
     failures: Object.fromEntries(result.failures),
@@ -83,41 +86,41 @@ export function summarizeClient(
   };
 }
 
-/** One line comparing weft (P2C Peak EWMA) with the round-robin baseline. */
+/** One line comparing weft (P2C Peak EWMA) with the round-robin baseline; says so when weft is not better. */
 export function verdict(weft: ClientSummary, baseline: ClientSummary): string {
-  const tail =
-    weft.latencyMs.p99 < baseline.latencyMs.p99
-      ? `p99 ${ms(weft.latencyMs.p99)} vs ${ms(baseline.latencyMs.p99)} (${(baseline.latencyMs.p99 / weft.latencyMs.p99).toFixed(1)}x lower)`
-      : `p99 not better: ${ms(weft.latencyMs.p99)} vs ${ms(baseline.latencyMs.p99)}`;
-  return (
-    `${weft.balancer} sent ${percent(weft.slowShare)} of traffic to ${SLOW_LABEL} ` +
-    `(${baseline.balancer}: ${percent(baseline.slowShare)}); ${tail}; ` +
-    `success ${percent(weft.successRate)} vs ${percent(baseline.successRate)} (503s not retried yet)`
+  const parts = [
+    `${weft.balancer} sent ${percent(weft.slowShare)} of calls to ${SLOW_LABEL} ` +
+      `(${baseline.balancer} ${percent(baseline.slowShare)})`,
+    `${ratio(weft.callsPerSecond, baseline.callsPerSecond)} the throughput at the same concurrency`,
+    `mean ${ms(weft.latencyMs.mean)} vs ${ms(baseline.latencyMs.mean)}`,
+  ];
+  if (weft.latencyMs.p99 < 0.8 * baseline.latencyMs.p99) {
+    parts.push(`p99 ${ms(weft.latencyMs.p99)} vs ${ms(baseline.latencyMs.p99)}`);
+  } else {
+    parts.push(
+      `p99 not better (${ms(weft.latencyMs.p99)} vs ${ms(baseline.latencyMs.p99)}: ` +
+        `${percent(weft.slowShare)} of calls still hit ${SLOW_LABEL})`,
+    );
+  }
+  parts.push(
+    `success ${percent(weft.successRate)} vs ${percent(baseline.successRate)} (503s not retried yet)`,
   );
+  return parts.join('; ');
 }
 
 /** The summary as a block of plain text. */
 export function renderSummary(clients: readonly ClientSummary[], line: string): string {
-  const head = [
-    'balancer',
-    'calls',
-    'p50',
-    'p99',
-    'p99.9',
-    'success',
-    `to ${SLOW_LABEL}`,
-    'retries',
-    'ejections',
-  ];
-  const widths = [15, 7, 9, 9, 9, 8, 13, 8, 10];
+  const head = ['balancer', 'calls/s', 'mean', 'p50', 'p99', 'p99.9', 'success', `to ${SLOW_LABEL}`];
+  const widths = [15, 8, 9, 9, 9, 9, 8, 13, 8, 10];
   const row = (cells: readonly string[]) =>
     `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ')}`;
-  const lines = ['summary', row(head)];
+  const lines = ['summary', row([...head, 'retries', 'ejections'])];
   for (const c of clients) {
     lines.push(
       row([
         c.balancer,
-        String(c.calls),
+        String(Math.round(c.callsPerSecond)),
+        ms(c.latencyMs.mean),
         ms(c.latencyMs.p50),
         ms(c.latencyMs.p99),
         ms(c.latencyMs.p999),
@@ -128,13 +131,15 @@ export function renderSummary(clients: readonly ClientSummary[], line: string): 
       ]),
     );
   }
-  lines.push(
-    '  retries, ejections: n/a until weft has retries and failure accrual; a 503 counts as an error',
-  );
+  lines.push('  retries, ejections: n/a until weft has them; a 503 counts as an error');
   lines.push(`verdict: ${line}`);
   return lines.join('\n');
 }
 
 function ms(value: number): string {
   return Number.isNaN(value) ? '-' : `${value.toFixed(1)} ms`;
+}
+
+function ratio(a: number, b: number): string {
+  return b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a';
 }

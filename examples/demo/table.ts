@@ -1,12 +1,13 @@
 // The live per-endpoint table printed about once a second: what each backend got from the client
-// so far and what the balancer thinks of it now (`client.endpoints()`: cost, pending, status).
+// so far and what the balancer thinks of it now (`client.endpoints()`: cost, pending, status;
+// cost is ms × (pending + 1) under Peak EWMA, the pending count under round robin).
 // Plain lines only; colour (util.styleText) only when the caller says the output is a TTY.
 import { styleText } from 'node:util';
 import type { HttpClient } from '../../src/index.js';
 import type { Backend } from './backends.js';
 import type { LoadProgress } from './load.js';
 
-const COLUMNS = ['endpoint', 'sent', 'share', 'cost ms', 'in-flight', 'status', 'errors'] as const;
+const COLUMNS = ['endpoint', 'sent', 'share', 'cost', 'in-flight', 'status', 'errors'] as const;
 const WIDTHS = [11, 8, 7, 9, 10, 7, 7] as const;
 
 /** One block of text: a heading line and a row per backend. */
@@ -15,6 +16,7 @@ export function renderTable(
   backends: readonly Backend[],
   progress: LoadProgress,
   color: boolean,
+  note = '',
 ): string {
   const paint = (format: Parameters<typeof styleText>[0], text: string): string =>
     color ? styleText(format, text, { validateStream: false }) : text;
@@ -24,7 +26,10 @@ export function renderTable(
   const seconds = progress.elapsedMs / 1_000;
   const rate = seconds > 0 ? Math.round(progress.completed / seconds) : 0;
   const lines = [
-    paint('bold', `${client.strategy}  t=${seconds.toFixed(1)}s  ${progress.completed} calls  ${rate}/s`),
+    paint(
+      'bold',
+      `${client.strategy}  t=${seconds.toFixed(1)}s  ${progress.completed} calls  ${rate}/s${note && `  ${note}`}`,
+    ),
     formatRow(COLUMNS),
   ];
   for (const backend of backends) {

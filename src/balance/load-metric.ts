@@ -8,8 +8,10 @@
 export interface LoadMetric {
   /** Requests sent and not yet answered. */
   readonly pending: number;
-  /** The cost of sending one more request at time `now`. */
+  /** The cost of sending one more request at time `now` (a pick; may update decay state). */
   cost(now: number): number;
+  /** The same cost, read without changing any state: for dashboards and stats. */
+  peek(now: number): number;
   /** A request to this endpoint starts at `now`. */
   start(now: number): void;
   /**
@@ -24,6 +26,10 @@ export class PendingRequests implements LoadMetric {
   pending = 0;
 
   cost(_now: number): number {
+    return this.pending;
+  }
+
+  peek(_now: number): number {
     return this.pending;
   }
 

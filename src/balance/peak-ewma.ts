@@ -37,6 +37,16 @@ export class PeakEwma implements LoadMetric {
     return this.estimate(now) * (this.pending + 1);
   }
 
+  /** The estimate at `now` without recording the read (same value as {@link estimate}). */
+  peekEstimate(now: number): number {
+    const elapsed = now > this.#stamp ? now - this.#stamp : 0;
+    return this.#estimate * Math.exp(-elapsed / this.#decayMs);
+  }
+
+  peek(now: number): number {
+    return this.peekEstimate(now) * (this.pending + 1);
+  }
+
   start(_now: number): void {
     this.pending++;
   }

@@ -3,6 +3,7 @@
  * signal that cancels it, the attempt number, the endpoints already tried and what each attempt
  * did. One object per call, created by the client; filters read and update it in place.
  */
+import type { Cancellation } from './cancellation.js';
 import type { AttemptRecord } from './errors.js';
 
 export class CallContext {
@@ -12,8 +13,13 @@ export class CallContext {
   deadline = Number.POSITIVE_INFINITY;
   /** The budget the deadline was set from, in ms (`Infinity` when none). */
   budgetMs = Number.POSITIVE_INFINITY;
-  /** Aborts the call: the caller's signal, the deadline, or both. */
+  /** The caller's AbortSignal, if it gave one (combined with the deadline once a deadline is set). */
   signal: AbortSignal | undefined;
+  /**
+   * weft's own cancellation token for the call (deadline, per-attempt timeout, a dispatcher's
+   * abort); the transport listens to it, or to `signal` when there is none.
+   */
+  cancellation: Cancellation | undefined;
   /** 1 for the first attempt, 2 for the first retry, ... (0 before the first attempt). */
   attempt = 0;
   /** Per-attempt timeout for this call, in ms (`Infinity` when none). */
@@ -25,9 +31,19 @@ export class CallContext {
   /** What each finished attempt did, oldest first (allocated on first use). */
   attempts: AttemptRecord[] | undefined;
 
-  constructor(destination: string, signal?: AbortSignal) {
+  constructor(destination: string, signal?: AbortSignal, cancellation?: Cancellation) {
     this.destination = destination;
     this.signal = signal;
+    this.cancellation = cancellation;
+  }
+
+  /** The reason the call was cancelled, or `undefined` while it is not. */
+  cancelledReason(): unknown {
+    const c = this.cancellation;
+    if (c !== undefined && c.cancelled) return c.reason ?? new Error('cancelled');
+    const s = this.signal;
+    if (s !== undefined && s.aborted) return s.reason ?? new Error('aborted');
+    return undefined;
   }
 
   /** Milliseconds left before the deadline at time `now` (may be negative; `Infinity` if none). */

@@ -9,6 +9,7 @@ import { Balancer } from '../balance/balancer.js';
 import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
 import { defaultClientStack } from '../client/default-stack.js';
 import { buildEndpoint, defaultEndpointStack, type EndpointLayer } from '../client/endpoint-stack.js';
+import type { Cancellation } from '../core/cancellation.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
@@ -131,7 +132,10 @@ export interface EndpointStats {
   readonly address: string;
   readonly status: 'open' | 'busy' | 'closed';
   readonly pending: number;
-  /** The load metric's cost now (Peak EWMA: estimate × (pending + 1), in ms). */
+  /**
+   * The load metric's cost now, read without disturbing it. Its unit is the strategy's: Peak EWMA
+   * gives estimate × (pending + 1) in ms; round robin and least loaded give the pending count.
+   */
   readonly cost: number;
   readonly weight: number;
 }
@@ -284,11 +288,11 @@ class WeftHttpClient implements HttpClient {
   /** @internal Used by the dispatcher. */
   callFromDispatch(
     req: HttpRequest,
-    signal: AbortSignal,
+    cancellation: Cancellation,
     overrides?: HttpCallOptions,
   ): Promise<HttpResponse> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError({ destination: this.name }));
-    const ctx = new CallContext(this.name, signal);
+    const ctx = new CallContext(this.name, undefined, cancellation);
     ctx.budgetMs = overrides?.timeoutMs ?? this.#timeoutMs;
     ctx.attemptTimeoutMs = overrides?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
     return this.#call(req, ctx);
@@ -314,8 +318,8 @@ class WeftHttpClient implements HttpClient {
       return Promise.reject(error);
     }
     const target = {
-      callFromDispatch: (req: HttpRequest, signal: AbortSignal) =>
-        this.callFromDispatch(req, signal, overrides),
+      callFromDispatch: (req: HttpRequest, cancellation: Cancellation) =>
+        this.callFromDispatch(req, cancellation, overrides),
     };
     return undiciFetch(url, { ...init, dispatcher: new WeftDispatcher(target, () => Promise.resolve()) });
   }
@@ -326,7 +330,7 @@ class WeftHttpClient implements HttpClient {
       address: node.address,
       status: node.service.status,
       pending: node.load.pending,
-      cost: node.load.cost(now),
+      cost: node.load.peek(now),
       weight: node.endpoint.weight,
     }));
   }

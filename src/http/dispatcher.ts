@@ -8,12 +8,13 @@
  */
 import type { Readable } from 'node:stream';
 import { Dispatcher } from 'undici';
+import { Cancellation } from '../core/cancellation.js';
 import { copyHeaders, type HttpRequest, type HttpResponse } from './request.js';
 
 /** What the dispatcher needs from a client: run one call through the stack. */
 export interface DispatchTarget {
   /** Run a weft call for a request built from dispatch options. */
-  callFromDispatch(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse>;
+  callFromDispatch(req: HttpRequest, cancellation: Cancellation): Promise<HttpResponse>;
 }
 
 /** An undici Dispatcher that sends every request through a weft client. */
@@ -41,7 +42,7 @@ export class WeftDispatcher extends Dispatcher {
       handler.onResponseError?.(controller, error as Error);
       return true;
     }
-    this.#target.callFromDispatch(req, controller.signal).then(
+    this.#target.callFromDispatch(req, controller.cancellation).then(
       (res) => controller.deliver(res, handler),
       (error: Error) => controller.fail(handler, error),
     );
@@ -86,7 +87,8 @@ function requestFromDispatch(options: Dispatcher.DispatchOptions): HttpRequest {
 
 /** The controller undici's handler drives: abort, pause and resume map onto the weft call and body. */
 class ResponseController implements Dispatcher.DispatchController {
-  readonly #abort = new AbortController();
+  /** Cancels the weft call; the transport listens to it. */
+  readonly cancellation = new Cancellation();
   #aborted = false;
   #paused = false;
   #reason: Error | null = null;
@@ -94,10 +96,6 @@ class ResponseController implements Dispatcher.DispatchController {
   #done = false;
   rawHeaders: string[] | null = null;
   rawTrailers: string[] | null = null;
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
 
   get aborted(): boolean {
     return this.#aborted;
@@ -115,7 +113,7 @@ class ResponseController implements Dispatcher.DispatchController {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    this.#abort.abort(reason);
+    this.cancellation.abort(reason);
     this.#body?.destroy(reason);
   }
 

@@ -78,7 +78,8 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       path: req.path,
       headers,
       body: req.body as string | null,
-      signal: ctx.signal ?? null,
+      // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
+      signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
       headersTimeout: req.headersTimeout,
       bodyTimeout: req.bodyTimeout,
     }) as Promise<HttpResponse>;

@@ -1,14 +1,16 @@
 /**
  * Attempt filter: runs once per attempt (it sits below retry and hedge, above the balancer).
- * It numbers the attempt, refuses to start one when the deadline has passed, applies the
- * per-attempt timeout, and writes the time this attempt may take on the outbound request
- * (relative, so clock skew between hosts does not matter), so the server can stop working on a
- * request nobody will wait for. Default per-attempt timeout: none (Finagle and Linkerd set none;
- * the total deadline still bounds every attempt); see docs/deadlines.md.
+ * It numbers the attempt, refuses to start one when the call is cancelled or its deadline has
+ * passed, applies the per-attempt timeout, and writes the time this attempt may take on the
+ * outbound request (relative, so clock skew between hosts does not matter), so the server can
+ * stop working on a request nobody will wait for. Default per-attempt timeout: none (Finagle and
+ * Linkerd set none; the total deadline still bounds every attempt); see docs/deadlines.md.
  */
+import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { DeadlineExceededError, WeftError } from '../core/errors.js';
+import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 
@@ -37,11 +39,33 @@ export class AttemptTimeoutError extends WeftError {
   }
 }
 
+/** The attempt's timeout as an expiry-list entry. */
+class AttemptExpiry extends Expiry {
+  fired = false;
+
+  constructor(
+    readonly target: Cancellation,
+    readonly ctx: CallContext,
+    readonly timeoutMs: number,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.fired = true;
+    this.target.abort(new AttemptTimeoutError(this.timeoutMs, this.ctx.endpoint, this.ctx.destination));
+  }
+}
+
 export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
   const { clock, adapter, propagateDeadline } = options;
+  const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     ctx.attempt++;
-    const timeLeft = ctx.deadline - clock.now();
+    const cancelled = ctx.cancelledReason();
+    if (cancelled !== undefined) return Promise.reject(cancelled);
+    const now = clock.now();
+    const timeLeft = ctx.deadline - now;
     if (timeLeft <= 0) {
       return Promise.reject(
         new DeadlineExceededError(ctx.budgetMs, {
@@ -55,9 +79,9 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     const attemptBudget = Math.min(attemptTimeout, timeLeft);
     if (propagateDeadline && attemptBudget !== Number.POSITIVE_INFINITY)
       adapter.writeDeadline(req, attemptBudget);
-    // Only a per-attempt timeout shorter than the call's deadline needs a timer of its own.
+    // Only a per-attempt timeout shorter than the call's deadline needs an expiry of its own.
     if (attemptTimeout >= timeLeft) return next(req, ctx);
-    return withAttemptTimeout(req, ctx, next, clock, attemptTimeout);
+    return withAttemptTimeout(req, ctx, next, scheduler, attemptTimeout, now);
   };
 }
 
@@ -65,25 +89,26 @@ async function withAttemptTimeout<Req, Res>(
   req: Req,
   ctx: CallContext,
   next: Next<Req, Res>,
-  clock: Clock,
+  scheduler: ExpiryScheduler,
   timeoutMs: number,
+  now: number,
 ): Promise<Res> {
-  const callSignal = ctx.signal;
-  const controller = new AbortController();
-  ctx.signal =
-    callSignal === undefined ? controller.signal : AbortSignal.any([callSignal, controller.signal]);
-  const timer = clock.setTimeout(
-    () => controller.abort(new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination)),
-    timeoutMs,
-  );
+  const parent = ctx.cancellation;
+  const attempt = new Cancellation();
+  // The call's cancellation (deadline, caller) reaches the attempt too, for as long as it streams.
+  const forward = () => attempt.abort(parent?.reason ?? ctx.signal?.reason);
+  if (parent !== undefined) parent.once('abort', forward);
+  else ctx.signal?.addEventListener('abort', forward, { once: true });
+  const expiry = new AttemptExpiry(attempt, ctx, timeoutMs);
+  scheduler.add(expiry, timeoutMs, now);
+  ctx.cancellation = attempt;
   try {
     return await next(req, ctx);
   } catch (error) {
-    if (controller.signal.aborted && !callSignal?.aborted)
-      throw new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination);
+    if (expiry.fired) throw new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination);
     throw error;
   } finally {
-    clock.clearTimeout(timer);
-    ctx.signal = callSignal;
+    scheduler.remove(expiry);
+    ctx.cancellation = parent;
   }
 }

@@ -1,16 +1,20 @@
 /**
  * Deadline filter: sets the call's deadline to the earliest of its total timeout and the ambient
  * deadline inherited from the incoming request being served, fails at once without sending when
- * that has already passed, and aborts the call when it passes. It sits above retry (below route
+ * that has already passed, and cancels the call when it passes. It sits above retry (below route
  * and observe) so that one deadline bounds every attempt and every backoff, and retries stop when
  * time is up. The deadline covers the call until its response headers; reading the body is then
  * the caller's, bounded by the transport's body timeout.
+ * Cost: no timer and no AbortController per call: an entry in a shared expiry list
+ * (src/core/expiry.ts) and a Cancellation token; a caller's AbortSignal takes a slower path.
  * Default total timeout: 15 s (Envoy's default route timeout); see docs/deadlines.md.
  */
 import { ambientTimeLeft } from '../core/ambient.js';
+import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { DeadlineExceededError } from '../core/errors.js';
+import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
 import type { Filter, Next } from '../core/service.js';
 
 /** Default total timeout of a call, in ms (Envoy's route timeout default, 15 s). */
@@ -22,12 +26,35 @@ export interface DeadlineFilterOptions {
   readonly inheritAmbient: boolean;
 }
 
+/** What the deadline cancels: a Cancellation, or an AbortController when the caller gave a signal. */
+interface Abortable {
+  abort(reason: unknown): void;
+}
+
+/** The call's deadline as an expiry-list entry: when it expires, the call is cancelled. */
+class DeadlineExpiry extends Expiry {
+  fired = false;
+
+  constructor(
+    readonly target: Abortable,
+    readonly ctx: CallContext,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.fired = true;
+    this.target.abort(deadlineError(this.ctx, undefined));
+  }
+}
+
 /**
  * The deadline filter. The call's own budget is `ctx.budgetMs` (set by the client from the
  * per-call or per-client total timeout); this filter narrows it by the ambient deadline.
  */
 export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter<Req, Res> {
   const { clock, inheritAmbient } = options;
+  const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const now = clock.now();
     const ambient = inheritAmbient ? ambientTimeLeft() : Number.POSITIVE_INFINITY;
@@ -35,55 +62,46 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     ctx.budgetMs = budget;
     if (budget === Number.POSITIVE_INFINITY) return next(req, ctx);
     ctx.deadline = now + budget;
-    if (budget <= 0) {
-      return Promise.reject(
-        new DeadlineExceededError(budget, {
-          destination: ctx.destination,
-          timeLeftMs: budget,
-          attempts: ctx.attempts,
-        }),
-      );
+    if (budget <= 0) return Promise.reject(deadlineError(ctx, undefined));
+    const callerSignal = ctx.signal;
+    let target: Abortable;
+    if (callerSignal === undefined) {
+      target = ctx.cancellation ??= new Cancellation();
+    } else {
+      if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
+      const controller = new AbortController();
+      ctx.signal = AbortSignal.any([callerSignal, controller.signal]);
+      target = controller;
     }
-    return withDeadline(req, ctx, next, clock, budget);
+    const expiry = new DeadlineExpiry(target, ctx);
+    scheduler.add(expiry, budget, now);
+    return untilSettled(req, ctx, next, scheduler, expiry);
   };
 }
 
-async function withDeadline<Req, Res>(
+async function untilSettled<Req, Res>(
   req: Req,
   ctx: CallContext,
   next: Next<Req, Res>,
-  clock: Clock,
-  budget: number,
+  scheduler: ExpiryScheduler,
+  expiry: DeadlineExpiry,
 ): Promise<Res> {
-  const callerSignal = ctx.signal;
-  callerSignal?.throwIfAborted();
-  const controller = new AbortController();
-  ctx.signal =
-    callerSignal === undefined ? controller.signal : AbortSignal.any([callerSignal, controller.signal]);
-  const timer = clock.setTimeout(() => {
-    controller.abort(
-      new DeadlineExceededError(budget, {
-        destination: ctx.destination,
-        timeLeftMs: 0,
-        attempts: ctx.attempts,
-      }),
-    );
-  }, budget);
   try {
     return await next(req, ctx);
   } catch (error) {
-    // An abort caused by the deadline surfaces as the deadline error, whatever the transport threw.
-    const reason: unknown = controller.signal.reason;
-    if (controller.signal.aborted && reason instanceof DeadlineExceededError && !callerSignal?.aborted) {
-      throw new DeadlineExceededError(budget, {
-        destination: ctx.destination,
-        timeLeftMs: 0,
-        attempts: ctx.attempts,
-        cause: error === reason ? undefined : error,
-      });
-    }
+    // A cancellation caused by the deadline surfaces as the deadline error, whatever the transport threw.
+    if (expiry.fired) throw deadlineError(ctx, error);
     throw error;
   } finally {
-    clock.clearTimeout(timer);
+    scheduler.remove(expiry);
   }
+}
+
+function deadlineError(ctx: CallContext, cause: unknown): DeadlineExceededError {
+  return new DeadlineExceededError(ctx.budgetMs, {
+    destination: ctx.destination,
+    timeLeftMs: 0,
+    attempts: ctx.attempts,
+    cause: cause instanceof DeadlineExceededError ? undefined : cause,
+  });
 }

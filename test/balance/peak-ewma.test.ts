@@ -50,6 +50,17 @@ describe('PeakEwma', () => {
     expect(often.estimate(2 * TAU)).toBeCloseTo(80 * Math.exp(-2), 9);
   });
 
+  it('peek reads the same value without recording the read', () => {
+    const a = new PeakEwma(0, TAU, 80);
+    const b = new PeakEwma(0, TAU, 80);
+    expect(a.peek(5_000)).toBeCloseTo(b.cost(5_000), 9);
+    // a was only peeked, so a later sample is weighted by the full 6 s since its last observation
+    a.start(6_000);
+    a.end(6_000, 10, true);
+    const w = Math.exp(-6_000 / TAU);
+    expect(a.estimate(6_000)).toBeCloseTo(80 * w + 10 * (1 - w), 9);
+  });
+
   it('does not decay when no time has passed', () => {
     const ewma = new PeakEwma(0, TAU, 50);
     expect(ewma.estimate(0)).toBe(50);
