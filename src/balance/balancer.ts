@@ -84,6 +84,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     } catch (error) {
       const end = this.#clock.now();
       load.end(end, end - now, false);
+      ctx.recordAttempt({ endpoint: node.address, outcome: describeFailure(error), durationMs: end - now });
       throw error;
     }
     const end = this.#clock.now();
@@ -190,4 +191,15 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     this.#byAddress = new Map();
     await Promise.all([...nodes.map((n) => n.service.close().catch(() => {})), ...this.#draining]);
   }
+}
+
+/** A short name for what went wrong: an error code (ECONNREFUSED, WEFT_ATTEMPT_TIMEOUT) or the error's name. */
+function describeFailure(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+  }
+  return String(error);
 }

@@ -1,6 +1,7 @@
 /**
- * Least loaded: a full scan for the node with the fewest pending requests (Finagle's heap
- * balancer, by pending count), ties broken by a rotating start so equal nodes share the load.
+ * Least loaded: a full scan for the node with the fewest pending requests per unit of weight
+ * (Finagle's heap balancer, by pending count), ties broken by a rotating start so equal nodes
+ * share the load.
  * O(n) per pick: right for small, uniform sets; P2C is the better default for large ones.
  */
 import type { CallContext } from '../core/context.js';
@@ -21,8 +22,8 @@ export class LeastLoaded implements Picker {
     for (let k = 0; k < n; k++) {
       const node = nodes[(start + k) % n]!;
       const level = avoidance(node.service.status, ctx.tried, node.address);
-      if (level > bestLevel) continue;
-      const cost = node.load.cost(now);
+      if (level === CLOSED || level > bestLevel) continue;
+      const cost = node.load.cost(now) / node.endpoint.weight;
       if (level < bestLevel || cost < bestCost) {
         best = node;
         bestLevel = level;

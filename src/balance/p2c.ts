@@ -1,7 +1,7 @@
 /**
  * Power of two choices (Mitzenmacher; Finagle's `P2C`, tower's `p2c`): pick two distinct nodes at
- * random and send to the cheaper. It tracks the best node nearly as well as a full scan, in O(1),
- * and never herds every client onto the same "best" node.
+ * random and send to the cheaper (cost divided by the endpoint's weight). It tracks the best node
+ * nearly as well as a full scan, in O(1), and never herds every client onto the same "best" node.
  *
  * Health: a pair member is usable when it is open and untried by this call. When neither is, the
  * pair is drawn again, up to `maxEffort` times (Finagle's default 5). With a fraction f of nodes
@@ -41,7 +41,7 @@ export class PowerOfTwoChoices implements Picker {
       const b = nodes[j]!;
       const aUsable = avoidance(a.service.status, tried, a.address) === 0;
       const bUsable = avoidance(b.service.status, tried, b.address) === 0;
-      if (aUsable && bUsable) return a.load.cost(now) <= b.load.cost(now) ? a : b;
+      if (aUsable && bUsable) return cheaper(a, b, now);
       if (aUsable) return a;
       if (bUsable) return b;
     }
@@ -70,8 +70,11 @@ export class PowerOfTwoChoices implements Picker {
     const i = Math.floor(this.#random() * m);
     let j = Math.floor(this.#random() * (m - 1));
     if (j >= i) j++;
-    const a = candidates[i]!;
-    const b = candidates[j]!;
-    return a.load.cost(now) <= b.load.cost(now) ? a : b;
+    return cheaper(candidates[i]!, candidates[j]!, now);
   }
+}
+
+/** The cheaper of two nodes, cost divided by weight (Finagle's weighted P2C): weight 2 takes twice the load. */
+function cheaper(a: EndpointNode, b: EndpointNode, now: number): EndpointNode {
+  return a.load.cost(now) / a.endpoint.weight <= b.load.cost(now) / b.endpoint.weight ? a : b;
 }

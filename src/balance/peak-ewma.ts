@@ -34,7 +34,7 @@ export class PeakEwma implements LoadMetric {
   }
 
   cost(now: number): number {
-    return this.estimate(now) * (this.pending + 1);
+    return floor(this.estimate(now)) * (this.pending + 1);
   }
 
   /** The estimate at `now` without recording the read (same value as {@link estimate}). */
@@ -44,7 +44,7 @@ export class PeakEwma implements LoadMetric {
   }
 
   peek(now: number): number {
-    return this.peekEstimate(now) * (this.pending + 1);
+    return floor(this.peekEstimate(now)) * (this.pending + 1);
   }
 
   start(_now: number): void {
@@ -68,4 +68,14 @@ export class PeakEwma implements LoadMetric {
     const w = Math.exp(-elapsed / this.#decayMs);
     this.#estimate = this.#estimate * w + rttMs * (1 - w);
   }
+}
+
+/**
+ * After hours without a sample the estimate underflows to exactly 0, and 0 × (pending + 1) would
+ * make in-flight requests free. A floor keeps pending counting (Finagle adds a penalty instead).
+ */
+const MIN_ESTIMATE_MS = 1e-6;
+
+function floor(estimate: number): number {
+  return estimate > MIN_ESTIMATE_MS ? estimate : MIN_ESTIMATE_MS;
 }

@@ -2,6 +2,7 @@
  * Round robin: each call goes to the next node in turn, skipping nodes the call should avoid
  * (busy, already tried) when a better one exists; closed nodes are never picked. Load-blind: it
  * is here as the baseline that P2C Peak EWMA is measured against, and for uniform backends.
+ * Endpoint weights are ignored.
  */
 import type { CallContext } from '../core/context.js';
 import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';

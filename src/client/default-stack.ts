@@ -5,31 +5,28 @@
  *
  *   deadline   one deadline for the whole call: it must sit above retry so that it bounds every
  *              attempt and every backoff, and below route/observe so they see deadline failures.
- *   attempt    once per attempt: numbering, per-attempt timeout, outbound deadline header. It must
- *              sit below retry/hedge (it runs per attempt) and above the balancer (the header is
- *              written before an endpoint is picked, the timeout covers the pick's wait).
+ *   attempt    once per attempt: numbering, the attempt's deadline and per-attempt timeout. It must
+ *              sit below retry/hedge (it runs per attempt) and above the balancer (the timeout
+ *              covers the pick's wait); the endpoint stack writes the deadline on the wire.
  *   (balance)  not a filter: the terminal of this stack; see src/balance/balancer.ts.
  *
  * Later roles slot in by name: route and observe above deadline; retry and hedge between deadline
  * and attempt (docs/architecture.md keeps the full order).
  */
 import type { Clock } from '../core/clock.js';
-import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter } from '../core/service.js';
 import { Stack } from '../core/stack.js';
 import { attemptFilter } from '../policies/attempt.js';
 import { deadlineFilter } from '../policies/deadline.js';
 
 /** What the default filters are built from. */
-export interface ClientStackParams<Req> {
+export interface ClientStackParams {
   readonly clock: Clock;
-  readonly adapter: ProtocolAdapter<Req>;
   readonly inheritAmbientDeadline: boolean;
-  readonly propagateDeadline: boolean;
 }
 
 /** The default call-path stack of a client. */
-export function defaultClientStack<Req, Res>(params: ClientStackParams<Req>): Stack<Filter<Req, Res>> {
+export function defaultClientStack<Req, Res>(params: ClientStackParams): Stack<Filter<Req, Res>> {
   return Stack.of<Filter<Req, Res>>([
     {
       role: 'deadline',
@@ -40,12 +37,8 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req>): St
     {
       role: 'attempt',
       description:
-        'per attempt: number, per-attempt timeout, outbound deadline header; below retry, above balance',
-      layer: attemptFilter({
-        clock: params.clock,
-        adapter: params.adapter,
-        propagateDeadline: params.propagateDeadline,
-      }),
+        "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
+      layer: attemptFilter({ clock: params.clock }),
     },
   ]);
 }

@@ -1,20 +1,47 @@
 /**
  * The endpoint stack: the layers built once per endpoint, between the balancer's pick and the
  * transport. A layer wraps the endpoint's service and may change its `status` (failure accrual
- * marks an ejected endpoint `busy`), which is how health flows up to the balancer. The default is
- * empty for now: failure accrual and per-endpoint metrics slot in here.
+ * marks an ejected endpoint `busy`), which is how health flows up to the balancer.
+ *
+ *   deadline-header  writes the attempt's remaining time on the request; after the pick, so any
+ *                    wait for discovery is subtracted, and as close to the wire as a layer gets.
+ *
+ * Failure accrual and per-endpoint metrics slot in above it.
  */
+
+import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Service, ServiceStatus } from '../core/service.js';
-import { Stack } from '../core/stack.js';
+import { Stack, type StackEntry } from '../core/stack.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import { outboundDeadlineFilter } from '../policies/outbound-deadline.js';
 
 /** Wraps the service of one endpoint (tower's `Layer`). */
 export type EndpointLayer<Req, Res> = (next: Service<Req, Res>, endpoint: Endpoint) => Service<Req, Res>;
 
+/** What the default endpoint layers are built from. */
+export interface EndpointStackParams<Req> {
+  readonly clock: Clock;
+  readonly adapter: ProtocolAdapter<Req>;
+  /** Write the remaining time on outbound requests; false leaves the `deadline-header` role out. */
+  readonly propagateDeadline: boolean;
+}
+
 /** The default endpoint stack (outermost first). */
-export function defaultEndpointStack<Req, Res>(): Stack<EndpointLayer<Req, Res>> {
-  return Stack.of<EndpointLayer<Req, Res>>([]);
+export function defaultEndpointStack<Req, Res>(
+  params: EndpointStackParams<Req>,
+): Stack<EndpointLayer<Req, Res>> {
+  const entries: StackEntry<EndpointLayer<Req, Res>>[] = [];
+  if (params.propagateDeadline) {
+    entries.push({
+      role: 'deadline-header',
+      description:
+        "writes the attempt's remaining time on the request, after the pick, just before the transport",
+      layer: filterLayer(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
+    });
+  }
+  return Stack.of(entries);
 }
 
 /** Build one endpoint's service: the layers, outermost first, around its transport. */

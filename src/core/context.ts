@@ -24,6 +24,8 @@ export class CallContext {
   attempt = 0;
   /** Per-attempt timeout for this call, in ms (`Infinity` when none). */
   attemptTimeoutMs = Number.POSITIVE_INFINITY;
+  /** Absolute end of the current attempt on the client's clock (`Infinity` when none). */
+  attemptDeadline = Number.POSITIVE_INFINITY;
   /** Address of the endpoint the current attempt was sent to. */
   endpoint: string | undefined;
   /** Addresses already tried by this call, so retries can go elsewhere (allocated on first use). */

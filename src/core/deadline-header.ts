@@ -11,7 +11,7 @@ export const DEADLINE_HEADER = 'weft-timeout-ms';
 /** Incoming values above this are clamped (5 minutes; an hour-long RPC is a bug, not a deadline). */
 export const MAX_INCOMING_TIMEOUT_MS = 300_000;
 
-const INTEGER = /^[0-9]{1,15}$/;
+const INTEGER = /^[0-9]{1,32}$/;
 
 /**
  * Parse an incoming header value. Returns the timeout in ms, clamped to `maxMs`, or `undefined`

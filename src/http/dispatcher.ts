@@ -7,7 +7,7 @@
  * dispatcher in undici's `Dispatcher1Wrapper` for it (setGlobalDispatcher does that itself).
  */
 import type { Readable } from 'node:stream';
-import { Dispatcher } from 'undici';
+import { Dispatcher, Dispatcher1Wrapper } from 'undici';
 import { Cancellation } from '../core/cancellation.js';
 import { copyHeaders, type HttpRequest, type HttpResponse } from './request.js';
 
@@ -21,14 +21,26 @@ export interface DispatchTarget {
 export class WeftDispatcher extends Dispatcher {
   readonly #target: DispatchTarget;
   readonly #onClose: () => Promise<void>;
+  readonly #placeholderOrigin: string | undefined;
 
-  constructor(target: DispatchTarget, onClose: () => Promise<void>) {
+  /**
+   * @param placeholderOrigin when the client has no fixed authority: the origin `client.fetch`
+   *   uses for bare paths. Any other origin a request names becomes its Host header, so a routing
+   *   agent keeps name-based virtual hosting working. Undefined: never derive Host.
+   */
+  constructor(target: DispatchTarget, onClose: () => Promise<void>, placeholderOrigin?: string) {
     super();
     this.#target = target;
     this.#onClose = onClose;
+    this.#placeholderOrigin = placeholderOrigin;
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  override dispatch(
+    options: Dispatcher.DispatchOptions,
+    legacyOrCurrent: Dispatcher.DispatchHandler,
+  ): boolean {
+    // Node's bundled fetch speaks the older handler API (onConnect/onHeaders/...): adapt it.
+    const handler = isCurrentHandler(legacyOrCurrent) ? legacyOrCurrent : adaptLegacyHandler(legacyOrCurrent);
     const controller = new ResponseController();
     handler.onRequestStart?.(controller, {});
     if (controller.aborted) {
@@ -37,7 +49,7 @@ export class WeftDispatcher extends Dispatcher {
     }
     let req: HttpRequest;
     try {
-      req = requestFromDispatch(options);
+      req = requestFromDispatch(options, this.#placeholderOrigin);
     } catch (error) {
       handler.onResponseError?.(controller, error as Error);
       return true;
@@ -69,16 +81,48 @@ export class WeftDispatcher extends Dispatcher {
   }
 }
 
-function requestFromDispatch(options: Dispatcher.DispatchOptions): HttpRequest {
+/** undici's own adapter from the older handler API (a static on Dispatcher1Wrapper, untyped). */
+const legacyAdapter = (
+  Dispatcher1Wrapper as unknown as { wrapHandler?: (h: unknown) => Dispatcher.DispatchHandler }
+).wrapHandler;
+
+function adaptLegacyHandler(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
+  if (typeof legacyAdapter !== 'function') {
+    throw new TypeError(
+      'this undici has no Dispatcher1Wrapper.wrapHandler: wrap the dispatcher in Dispatcher1Wrapper',
+    );
+  }
+  return legacyAdapter.call(Dispatcher1Wrapper, handler);
+}
+
+function isCurrentHandler(handler: Dispatcher.DispatchHandler): boolean {
+  const h = handler as Record<string, unknown>;
+  if (typeof h.onRequestStart === 'function' || typeof h.onResponseStart === 'function') return true;
+  return !(
+    typeof h.onConnect === 'function' ||
+    typeof h.onHeaders === 'function' ||
+    typeof h.onComplete === 'function'
+  );
+}
+
+function requestFromDispatch(
+  options: Dispatcher.DispatchOptions,
+  placeholderOrigin: string | undefined,
+): HttpRequest {
   let path = options.path;
   if (options.query != null) {
     const query = new URLSearchParams(options.query as Record<string, string>).toString();
     if (query.length > 0) path += (path.includes('?') ? '&' : '?') + query;
   }
+  const headers = copyHeaders(options.headers as Parameters<typeof copyHeaders>[0]);
+  if (placeholderOrigin !== undefined && headers.host === undefined && options.origin !== undefined) {
+    const origin = typeof options.origin === 'string' ? new URL(options.origin) : options.origin;
+    if (origin.origin !== placeholderOrigin) headers.host = origin.host;
+  }
   return {
     method: options.method,
     path,
-    headers: copyHeaders(options.headers as Parameters<typeof copyHeaders>[0]),
+    headers,
     body: options.body ?? null,
     headersTimeout: options.headersTimeout ?? undefined,
     bodyTimeout: options.bodyTimeout ?? undefined,

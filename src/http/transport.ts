@@ -4,6 +4,7 @@
  * resolves at the response headers with a streaming body. Closing it lets in-flight requests
  * finish, so an endpoint that leaves discovery never fails a request already sent to it.
  */
+import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { CallContext } from '../core/context.js';
 import type { Service, ServiceStatus } from '../core/service.js';
@@ -51,7 +52,9 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
         ? {
             timeout: settings.connectTimeoutMs,
             ...settings.tls,
-            servername: settings.tls?.servername ?? hostOf(settings.authority) ?? endpoint.host,
+            // SNI carries names only: with neither a servername nor an authority, an IP endpoint sends none.
+            servername:
+              settings.tls?.servername ?? hostOf(settings.authority) ?? nameOrUndefined(endpoint.host),
           }
         : { timeout: settings.connectTimeoutMs };
     this.#pool = new Pool(origin, {
@@ -104,4 +107,8 @@ function hostOf(authority: string | undefined): string | undefined {
   if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']'));
   const colon = authority.lastIndexOf(':');
   return colon > 0 ? authority.slice(0, colon) : authority;
+}
+
+function nameOrUndefined(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined;
 }

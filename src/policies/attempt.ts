@@ -1,24 +1,20 @@
 /**
  * Attempt filter: runs once per attempt (it sits below retry and hedge, above the balancer).
  * It numbers the attempt, refuses to start one when the call is cancelled or its deadline has
- * passed, applies the per-attempt timeout, and writes the time this attempt may take on the
- * outbound request (relative, so clock skew between hosts does not matter), so the server can
- * stop working on a request nobody will wait for. Default per-attempt timeout: none (Finagle and
- * Linkerd set none; the total deadline still bounds every attempt); see docs/deadlines.md.
+ * passed, sets the attempt's own deadline (`ctx.attemptDeadline`, which the endpoint stack's
+ * `deadline-header` layer writes on the wire after the pick) and applies the per-attempt timeout.
+ * Default per-attempt timeout: none (Finagle and Linkerd set none; the total deadline still
+ * bounds every attempt); see docs/deadlines.md.
  */
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { DeadlineExceededError, WeftError } from '../core/errors.js';
+import { type CallErrorDetails, DeadlineExceededError, WeftError } from '../core/errors.js';
 import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
-import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 
-export interface AttemptFilterOptions<Req> {
+export interface AttemptFilterOptions {
   readonly clock: Clock;
-  readonly adapter: ProtocolAdapter<Req>;
-  /** Write the remaining time on outbound requests (default true). */
-  readonly propagateDeadline: boolean;
 }
 
 /** The per-attempt timeout fired; the attempt is abandoned (and may be retried elsewhere). */
@@ -26,13 +22,11 @@ export class AttemptTimeoutError extends WeftError {
   readonly timeoutMs: number;
   readonly endpoint: string | undefined;
 
-  constructor(timeoutMs: number, endpoint: string | undefined, destination?: string) {
+  constructor(timeoutMs: number, endpoint: string | undefined, details: CallErrorDetails = {}) {
     super(
       'WEFT_ATTEMPT_TIMEOUT',
       `attempt timed out after ${Math.round(timeoutMs)}ms${endpoint ? ` on ${endpoint}` : ''}`,
-      {
-        destination,
-      },
+      details,
     );
     this.timeoutMs = timeoutMs;
     this.endpoint = endpoint;
@@ -53,15 +47,16 @@ class AttemptExpiry extends Expiry {
 
   expire(): void {
     this.fired = true;
-    this.target.abort(new AttemptTimeoutError(this.timeoutMs, this.ctx.endpoint, this.ctx.destination));
+    this.target.abort(attemptTimeoutError(this.ctx, this.timeoutMs));
   }
 }
 
-export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
-  const { clock, adapter, propagateDeadline } = options;
+export function attemptFilter<Req, Res>(options: AttemptFilterOptions): Filter<Req, Res> {
+  const { clock } = options;
   const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     ctx.attempt++;
+    ctx.endpoint = undefined;
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
     const now = clock.now();
@@ -76,11 +71,12 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
       );
     }
     const attemptTimeout = ctx.attemptTimeoutMs;
-    const attemptBudget = Math.min(attemptTimeout, timeLeft);
-    if (propagateDeadline && attemptBudget !== Number.POSITIVE_INFINITY)
-      adapter.writeDeadline(req, attemptBudget);
     // Only a per-attempt timeout shorter than the call's deadline needs an expiry of its own.
-    if (attemptTimeout >= timeLeft) return next(req, ctx);
+    if (attemptTimeout >= timeLeft) {
+      ctx.attemptDeadline = ctx.deadline;
+      return next(req, ctx);
+    }
+    ctx.attemptDeadline = now + attemptTimeout;
     return withAttemptTimeout(req, ctx, next, scheduler, attemptTimeout, now);
   };
 }
@@ -105,10 +101,18 @@ async function withAttemptTimeout<Req, Res>(
   try {
     return await next(req, ctx);
   } catch (error) {
-    if (expiry.fired) throw new AttemptTimeoutError(timeoutMs, ctx.endpoint, ctx.destination);
+    if (expiry.fired) throw attemptTimeoutError(ctx, timeoutMs);
     throw error;
   } finally {
     scheduler.remove(expiry);
     ctx.cancellation = parent;
   }
+}
+
+function attemptTimeoutError(ctx: CallContext, timeoutMs: number): AttemptTimeoutError {
+  return new AttemptTimeoutError(timeoutMs, ctx.endpoint, {
+    destination: ctx.destination,
+    attempts: ctx.attempts,
+    timeLeftMs: ctx.deadline - ctx.attemptDeadline,
+  });
 }

@@ -58,7 +58,8 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const now = clock.now();
     const ambient = inheritAmbient ? ambientTimeLeft() : Number.POSITIVE_INFINITY;
-    const budget = Math.min(ambient, ctx.budgetMs);
+    // An ambient deadline already past leaves a budget of 0, not a negative one.
+    const budget = Math.max(0, Math.min(ambient, ctx.budgetMs));
     ctx.budgetMs = budget;
     if (budget === Number.POSITIVE_INFINITY) return next(req, ctx);
     ctx.deadline = now + budget;

@@ -121,3 +121,33 @@ describe('LeastLoaded', () => {
     for (let i = 0; i < 5; i++) expect(ll.pick(nodes, ctx(), 0)).toBe(nodes[1]);
   });
 });
+
+describe('weights and closed nodes', () => {
+  it('P2C divides cost by weight: a weight-3 node with twice the cost still wins', () => {
+    const light = node(1, 'open', 10);
+    const heavyEndpoint = createEndpoint('127.0.0.1', 2, 3);
+    const heavy: EndpointNode = {
+      ...node(2, 'open', 20),
+      endpoint: heavyEndpoint,
+      address: heavyEndpoint.address,
+    };
+    const p2c = new PowerOfTwoChoices(sequence([0, 0]));
+    expect(p2c.pick([light, heavy], ctx(), 0)).toBe(heavy);
+  });
+
+  it('least loaded never returns a closed node', () => {
+    const ll = new LeastLoaded();
+    expect(ll.pick([node(1, 'closed', 1), node(2, 'closed', 1)], ctx(), 0)).toBeUndefined();
+    const open = node(3, 'busy', 1);
+    expect(ll.pick([node(1, 'closed', 1), open], ctx(), 0)).toBe(open);
+  });
+
+  it('Peak EWMA keeps counting pending requests after the estimate decays to nothing', () => {
+    const ewma = new PeakEwma(0, 10, 1);
+    ewma.start(0);
+    const later = 10 * 10_000; // exp(-10000) underflows to 0
+    expect(ewma.cost(later)).toBeGreaterThan(0);
+    const idle = new PeakEwma(0, 10, 1);
+    expect(ewma.cost(later)).toBeGreaterThan(idle.cost(later));
+  });
+});

@@ -66,6 +66,27 @@ describe('configuration errors', () => {
     ['balancer', { endpoints: ['127.0.0.1:1'], balancer: 'p2c' }, 'balancer', 'p2c'],
     ['stack', { endpoints: ['127.0.0.1:1'], stack: 5 }, 'stack', 5],
     ['authority', { endpoints: ['127.0.0.1:1'], authority: 'a/b' }, 'authority', 'a/b'],
+    ['http2 without TLS', { endpoints: ['127.0.0.1:1'], http2: true }, 'http2', true],
+    [
+      'mixed URL schemes',
+      { endpoints: ['http://127.0.0.1:1', 'https://127.0.0.1:2'] },
+      'endpoints[1]',
+      'https://127.0.0.1:2',
+    ],
+    ['https URLs with scheme http', { endpoints: ['https://127.0.0.1:1'], scheme: 'http' }, 'scheme', 'http'],
+    [
+      'cert without key',
+      { endpoints: ['127.0.0.1:1'], scheme: 'https', tls: { cert: 'x' } },
+      'tls.key',
+      undefined,
+    ],
+    [
+      'IP servername',
+      { endpoints: ['127.0.0.1:1'], scheme: 'https', tls: { servername: '10.0.0.1' } },
+      'tls.servername',
+      '10.0.0.1',
+    ],
+    ['ca of the wrong type', { endpoints: ['127.0.0.1:1'], scheme: 'https', tls: { ca: 5 } }, 'tls.ca', 5],
   ];
   for (const [name, options, option, value] of cases) {
     it(`rejects ${name}, naming ${option}`, () => {
@@ -105,6 +126,17 @@ describe('configuration errors', () => {
   });
 });
 
+describe('defaults from the endpoints', () => {
+  it('takes the scheme from https:// URL endpoints and names the client after them', () => {
+    const c = client({
+      endpoints: ['https://127.0.0.1:8443', 'https://127.0.0.1:8444', 'https://127.0.0.1:8445'],
+    });
+    expect(c.name).toBe('static(127.0.0.1:8443,+2)');
+    const named = client({ endpoints: ['127.0.0.1:1'], name: 'users' });
+    expect(named.name).toBe('users');
+  });
+});
+
 describe('stack editing', () => {
   it('inserts a custom filter by role, and rejects an unknown role', async () => {
     const b = await backends.start(replyAfter(0));
@@ -130,9 +162,9 @@ describe('stack editing', () => {
     ).toThrow(UnknownRoleError);
   });
 
-  it('removing the attempt role stops the deadline header', async () => {
+  it('removing the deadline-header endpoint role stops the header', async () => {
     const b = await backends.start(replyAfter(0));
-    const c = client({ endpoints: [b.address], stack: (s) => s.remove('attempt') });
+    const c = client({ endpoints: [b.address], endpointStack: (s) => s.remove('deadline-header') });
     await (await c.request({ path: '/' })).body.text();
     expect(b.seen[0]!.headers[DEADLINE_HEADER]).toBeUndefined();
   });
@@ -168,6 +200,16 @@ describe('three ways in', () => {
     expect(await res.json()).toEqual({ ok: true });
     expect(b.seen[0]!.url).toBe('/path');
     expect(b.seen[0]!.headers['x-req']).toBe('1');
+    expect(b.seen[0]!.headers.host).toBe('any.host');
+    await (await c.fetch('/bare')).text();
+    expect(b.seen[1]!.headers.host).toBe(b.address);
+  });
+
+  it("Node's built-in fetch works with the client's dispatcher as it is (older handler API adapted)", async () => {
+    const b = await backends.start(replyAfter(0, 'builtin raw'));
+    const c = client({ endpoints: [b.address] });
+    const res = await fetch('http://ignored.invalid/raw', { dispatcher: c.dispatcher } as RequestInit);
+    expect(await res.text()).toBe('builtin raw');
   });
 
   it("Node's built-in fetch works through Dispatcher1Wrapper", async () => {
@@ -199,6 +241,8 @@ describe('three ways in', () => {
       await agent.close();
     }
     expect(weftBackend.seen.map((s) => s.url)).toEqual(['/users', '/again']);
+    // Name-based virtual hosting survives the routing: the Host is the name the caller used.
+    expect(weftBackend.seen[0]!.headers.host).toBe('api.weft.test');
     expect(weftBackend.seen[0]!.headers[DEADLINE_HEADER]).toMatch(/^\d+$/);
     expect(other.seen[0]!.headers[DEADLINE_HEADER]).toBeUndefined();
   });

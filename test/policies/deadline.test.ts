@@ -11,6 +11,7 @@ import { DeadlineExceededError } from '../../src/core/errors.js';
 import { composeFilters, type Next } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { AttemptTimeoutError } from '../../src/policies/attempt.js';
+import { outboundDeadlineFilter } from '../../src/policies/outbound-deadline.js';
 
 interface Req {
   headers: Record<string, string>;
@@ -28,13 +29,17 @@ function hangingTransport(seen: CallContext[]): Next<Req, string> {
 }
 
 function build(clock: VirtualClock, terminal: Next<Req, string>) {
-  const stack = defaultClientStack<Req, string>({
+  const stack = defaultClientStack<Req, string>({ clock, inheritAmbientDeadline: true });
+  // The endpoint stack's deadline-header layer sits just above the transport.
+  const header = outboundDeadlineFilter<Req, string>({
     clock,
-    adapter: { writeDeadline: (req, ms) => (req.headers.deadline = String(Math.floor(ms))) },
-    inheritAmbientDeadline: true,
-    propagateDeadline: true,
+    adapter: {
+      writeDeadline: (req, ms) => {
+        req.headers.deadline = String(Math.floor(ms));
+      },
+    },
   });
-  return composeFilters(stack.layers(), terminal);
+  return composeFilters([...stack.layers(), header], terminal);
 }
 
 function context(budgetMs: number, attemptTimeoutMs = Number.POSITIVE_INFINITY, signal?: AbortSignal) {

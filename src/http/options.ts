@@ -1,0 +1,314 @@
+/**
+ * The options of createHttpClient: their types, defaults, and the validation that turns what a
+ * user passed into settings the client can trust. Every invalid option throws a ConfigError that
+ * names the option and the bad value, at construction, never on the hot path.
+ */
+import { isIP } from 'node:net';
+import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
+import type { EndpointLayer } from '../client/endpoint-stack.js';
+import { type Clock, realClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import {
+  booleanOption,
+  functionOption,
+  integerAtLeast,
+  objectOption,
+  oneOf,
+  positiveNumber,
+} from '../core/options.js';
+import type { Filter } from '../core/service.js';
+import type { Stack } from '../core/stack.js';
+import type { Resolver } from '../discovery/resolver.js';
+import { parseTargets, type StaticTarget, staticResolver } from '../discovery/static.js';
+import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
+import {
+  copyHeaders,
+  type HeadersInput,
+  type HttpBody,
+  type HttpRequest,
+  type HttpResponse,
+} from './request.js';
+import type { TlsOptions, TransportSettings } from './transport.js';
+
+/** Defaults of {@link createHttpClient}; docs/http-client.md gives the source of each. */
+export const HTTP_CLIENT_DEFAULTS = {
+  scheme: 'http',
+  timeoutMs: DEFAULT_TOTAL_TIMEOUT_MS,
+  attemptTimeoutMs: Number.POSITIVE_INFINITY,
+  connections: 64,
+  pipelining: 1,
+  keepAliveTimeoutMs: 4_000,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 300_000,
+  bodyTimeoutMs: 300_000,
+  http2: false,
+  inheritAmbientDeadline: true,
+  propagateDeadline: true,
+} as const;
+
+/** Options of {@link createHttpClient}. Exactly one of `endpoints` and `resolver` is required. */
+export interface HttpClientOptions {
+  /** Name of the destination, for errors and telemetry. Default: the resolver's description. */
+  name?: string;
+  /** A static list: `'host:port'`, `'http://host:port'`, `{ host, port, weight }`. */
+  endpoints?: readonly StaticTarget[];
+  /** A resolver (e.g. `dnsResolver(...)`), instead of `endpoints`. The client closes it. */
+  resolver?: Resolver;
+  /** `http` or `https`. Default `http`. */
+  scheme?: 'http' | 'https';
+  /** Host header and TLS server name (e.g. `api.internal`). Default: each endpoint's address. */
+  authority?: string;
+  /** Balancing strategy. Default `p2cPeakEwma()`. */
+  balancer?: BalancerStrategy;
+  /** Total time for a call, in ms, until response headers; `Infinity` for none. Default 15 000. */
+  timeoutMs?: number;
+  /** Time for one attempt, in ms; `Infinity` for none. Default none. */
+  attemptTimeoutMs?: number;
+  /** Connections per endpoint. Default 64. */
+  connections?: number;
+  /** Requests pipelined per HTTP/1.1 connection. Default 1 (undici). */
+  pipelining?: number;
+  /** Idle keep-alive time of a connection, in ms. Default 4 000 (undici). */
+  keepAliveTimeoutMs?: number;
+  /** TCP (and TLS) connect timeout, in ms. Default 10 000 (undici). */
+  connectTimeoutMs?: number;
+  /** Time to wait for response headers on a connection, in ms. Default 300 000 (undici). */
+  headersTimeoutMs?: number;
+  /** Longest pause between body chunks, in ms. Default 300 000 (undici). */
+  bodyTimeoutMs?: number;
+  /** Negotiate HTTP/2 by ALPN on `https`. Default false (set explicitly; undici 8 defaults to true). */
+  http2?: boolean;
+  /** TLS and mTLS settings for `https`. */
+  tls?: TlsOptions;
+  /** Inherit the deadline of the incoming request being served. Default true. */
+  inheritAmbientDeadline?: boolean;
+  /** Send the remaining time as `weft-timeout-ms`. Default true. */
+  propagateDeadline?: boolean;
+  /** Edit the call stack (insert, replace, remove roles). */
+  stack?: (stack: Stack<Filter<HttpRequest, HttpResponse>>) => Stack<Filter<HttpRequest, HttpResponse>>;
+  /** Edit the per-endpoint stack. */
+  endpointStack?: (
+    stack: Stack<EndpointLayer<HttpRequest, HttpResponse>>,
+  ) => Stack<EndpointLayer<HttpRequest, HttpResponse>>;
+  /** Clock for timers and timestamps (tests pass a VirtualClock). Default: the real clock. */
+  clock?: Clock;
+}
+
+/** Per-call options, on top of undici's request shape. */
+export interface HttpCallOptions {
+  /** Total time for this call, in ms (overrides the client's). */
+  timeoutMs?: number;
+  /** Time for one attempt, in ms (overrides the client's). */
+  attemptTimeoutMs?: number;
+}
+
+/** Options of {@link HttpClient.request}: undici's request shape plus weft's per-call options. */
+export interface HttpRequestOptions extends HttpCallOptions {
+  /** Path and query, starting with `/`. */
+  path: string;
+  /** Default `GET`. */
+  method?: string;
+  headers?: HeadersInput;
+  body?: HttpBody;
+  /** Query parameters appended to the path. */
+  query?: Record<string, string | number | boolean>;
+  signal?: AbortSignal;
+  /** undici's headers timeout for this request, in ms. */
+  headersTimeout?: number;
+  /** undici's body timeout for this request, in ms. */
+  bodyTimeout?: number;
+}
+
+/** Everything the client is built from, validated. */
+export interface ResolvedHttpClientOptions {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly resolver: Resolver;
+  readonly strategy: BalancerStrategy;
+  readonly transport: TransportSettings;
+  readonly timeoutMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly inheritAmbientDeadline: boolean;
+  readonly propagateDeadline: boolean;
+  readonly editStack: NonNullable<HttpClientOptions['stack']>;
+  readonly editEndpointStack: NonNullable<HttpClientOptions['endpointStack']>;
+}
+
+/** Validate `options` and fill in defaults; throws ConfigError naming the first bad option. */
+export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHttpClientOptions {
+  if (options === undefined)
+    throw new ConfigError('options', options, 'expected { endpoints } or { resolver }');
+  const o = objectOption<HttpClientOptions>('options', options);
+  const d = HTTP_CLIENT_DEFAULTS;
+  const clock = o.clock ?? realClock;
+  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
+    throw new ConfigError('clock', clock, 'expected a Clock');
+  }
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) {
+    throw new ConfigError('name', o.name, 'expected a non-empty string');
+  }
+  if (o.authority !== undefined && (typeof o.authority !== 'string' || !/^[^\s/?#@]+$/.test(o.authority))) {
+    throw new ConfigError('authority', o.authority, 'expected host or host:port');
+  }
+  const scheme = oneOf(
+    'scheme',
+    o.scheme,
+    ['http', 'https'] as const,
+    schemeOfTargets(o.endpoints) ?? d.scheme,
+  );
+  const resolver = pickResolver(o, scheme);
+  const strategy = o.balancer ?? p2cPeakEwma();
+  if (typeof strategy?.createPicker !== 'function' || typeof strategy.createLoad !== 'function') {
+    throw new ConfigError('balancer', strategy, 'expected a strategy such as p2cPeakEwma() or roundRobin()');
+  }
+  const allowH2 = booleanOption('http2', o.http2, d.http2);
+  if (allowH2 && scheme !== 'https') {
+    throw new ConfigError('http2', o.http2, 'HTTP/2 is negotiated by ALPN over TLS: it needs scheme "https"');
+  }
+  if (o.tls !== undefined && scheme !== 'https')
+    throw new ConfigError('tls', o.tls, 'tls options need scheme "https"');
+  return {
+    name: o.name ?? o.authority ?? resolver.description,
+    clock,
+    resolver,
+    strategy,
+    transport: {
+      scheme,
+      connections: integerAtLeast('connections', o.connections, 1, d.connections),
+      pipelining: integerAtLeast('pipelining', o.pipelining, 1, d.pipelining),
+      keepAliveTimeoutMs: positiveNumber('keepAliveTimeoutMs', o.keepAliveTimeoutMs, d.keepAliveTimeoutMs),
+      connectTimeoutMs: positiveNumber('connectTimeoutMs', o.connectTimeoutMs, d.connectTimeoutMs),
+      headersTimeoutMs: positiveNumber('headersTimeoutMs', o.headersTimeoutMs, d.headersTimeoutMs),
+      bodyTimeoutMs: positiveNumber('bodyTimeoutMs', o.bodyTimeoutMs, d.bodyTimeoutMs),
+      allowH2,
+      tls: o.tls === undefined ? undefined : checkTls(o.tls),
+      authority: o.authority,
+    },
+    timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
+    attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
+    inheritAmbientDeadline: booleanOption(
+      'inheritAmbientDeadline',
+      o.inheritAmbientDeadline,
+      d.inheritAmbientDeadline,
+    ),
+    propagateDeadline: booleanOption('propagateDeadline', o.propagateDeadline, d.propagateDeadline),
+    editStack: functionOption('stack', o.stack, identity),
+    editEndpointStack: functionOption('endpointStack', o.endpointStack, identity),
+  };
+}
+
+function identity<T>(value: T): T {
+  return value;
+}
+
+/** The scheme that URL targets name (`https://...`), if any; mixed schemes are an error. */
+function schemeOfTargets(targets: unknown): 'http' | 'https' | undefined {
+  if (!Array.isArray(targets)) return undefined;
+  let found: 'http' | 'https' | undefined;
+  targets.forEach((target, i) => {
+    if (typeof target !== 'string') return;
+    const match = /^(https?):\/\//i.exec(target);
+    if (match === null) return;
+    const scheme = match[1]!.toLowerCase() as 'http' | 'https';
+    if (found !== undefined && found !== scheme) {
+      throw new ConfigError(
+        `endpoints[${i}]`,
+        target,
+        `all URL endpoints must share one scheme; an earlier one is ${found}`,
+      );
+    }
+    found = scheme;
+  });
+  return found;
+}
+
+function pickResolver(o: Partial<HttpClientOptions>, scheme: 'http' | 'https'): Resolver {
+  if (o.endpoints !== undefined && o.resolver !== undefined) {
+    throw new ConfigError('resolver', o.resolver, 'give either endpoints or resolver, not both');
+  }
+  if (o.resolver !== undefined) {
+    const r = o.resolver;
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.subscribe !== 'function' ||
+      typeof r.close !== 'function'
+    ) {
+      throw new ConfigError('resolver', r, 'expected a Resolver such as dnsResolver(...)');
+    }
+    return r;
+  }
+  if (o.endpoints === undefined)
+    throw new ConfigError('endpoints', undefined, 'give endpoints or a resolver');
+  if (!Array.isArray(o.endpoints)) throw new ConfigError('endpoints', o.endpoints, 'expected an array');
+  const targetScheme = schemeOfTargets(o.endpoints);
+  if (targetScheme !== undefined && targetScheme !== scheme) {
+    throw new ConfigError('scheme', scheme, `the endpoints are ${targetScheme}:// URLs`);
+  }
+  const addresses = parseTargets(o.endpoints).map((e) => e.address);
+  const label = addresses.length <= 2 ? addresses.join(',') : `${addresses[0]},+${addresses.length - 1}`;
+  return staticResolver(o.endpoints, { description: `static(${label})` });
+}
+
+function checkTls(value: unknown): TlsOptions {
+  const tls = objectOption<TlsOptions>('tls', value);
+  const pem = (v: unknown) => typeof v === 'string' || Buffer.isBuffer(v);
+  if (tls.ca !== undefined && !(pem(tls.ca) || (Array.isArray(tls.ca) && tls.ca.every(pem)))) {
+    throw new ConfigError('tls.ca', tls.ca, 'expected PEM text or a Buffer, or an array of them');
+  }
+  if (tls.cert !== undefined && !pem(tls.cert))
+    throw new ConfigError('tls.cert', tls.cert, 'expected PEM text or a Buffer');
+  if (tls.key !== undefined && !pem(tls.key))
+    throw new ConfigError('tls.key', tls.key, 'expected PEM text or a Buffer');
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new ConfigError(
+      tls.cert === undefined ? 'tls.cert' : 'tls.key',
+      undefined,
+      'mTLS needs both cert and key',
+    );
+  }
+  if (
+    tls.servername !== undefined &&
+    (typeof tls.servername !== 'string' || tls.servername.length === 0 || isIP(tls.servername) !== 0)
+  ) {
+    throw new ConfigError(
+      'tls.servername',
+      tls.servername,
+      'expected a DNS name (SNI does not carry IP addresses)',
+    );
+  }
+  booleanOption('tls.rejectUnauthorized', tls.rejectUnauthorized, true);
+  return tls as TlsOptions;
+}
+
+/** A per-call timeout override, validated; `undefined` gives the client's. */
+export function callTimeout(option: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : positiveNumber(option, value, fallback, true);
+}
+
+/** The weft request for `client.request(options)`, validated. */
+export function requestFromOptions(options: HttpRequestOptions): HttpRequest {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('request', options, 'expected { path, method?, headers?, body? }');
+  }
+  let path = options.path;
+  if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) {
+    throw new ConfigError('request.path', path, 'expected a path starting with "/"');
+  }
+  const method = options.method ?? 'GET';
+  if (typeof method !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
+    throw new ConfigError('request.method', method, 'expected an HTTP method token');
+  }
+  if (options.query !== undefined) {
+    const query = new URLSearchParams(options.query as Record<string, string>).toString();
+    if (query.length > 0) path += (path.includes('?') ? '&' : '?') + query;
+  }
+  return {
+    method,
+    path,
+    headers: copyHeaders(options.headers, 'request.headers'),
+    body: options.body ?? null,
+    headersTimeout: options.headersTimeout,
+    bodyTimeout: options.bodyTimeout,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Outbound deadline: writes the time the current attempt may still take on the request, just
+ * before it goes to the transport, so the server can stop working on a request nobody will wait
+ * for. It sits in the endpoint stack, after the balancer's pick, so time spent waiting for
+ * discovery is already subtracted; the value is relative (whole ms), so clock skew between hosts
+ * does not matter (gRPC's `grpc-timeout`, Envoy's `x-envoy-expected-rq-timeout-ms`). An attempt
+ * whose time is already up fails here without being sent. HTTP writes `weft-timeout-ms`.
+ */
+import type { Clock } from '../core/clock.js';
+import type { CallContext } from '../core/context.js';
+import { DeadlineExceededError } from '../core/errors.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
+import type { Filter, Next } from '../core/service.js';
+
+export interface OutboundDeadlineOptions<Req> {
+  readonly clock: Clock;
+  readonly adapter: ProtocolAdapter<Req>;
+}
+
+export function outboundDeadlineFilter<Req, Res>(options: OutboundDeadlineOptions<Req>): Filter<Req, Res> {
+  const { clock, adapter } = options;
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    const end = ctx.attemptDeadline < ctx.deadline ? ctx.attemptDeadline : ctx.deadline;
+    if (end === Number.POSITIVE_INFINITY) return next(req, ctx);
+    const left = end - clock.now();
+    if (left <= 0) {
+      return Promise.reject(
+        new DeadlineExceededError(ctx.budgetMs, {
+          destination: ctx.destination,
+          timeLeftMs: left,
+          attempts: ctx.attempts,
+        }),
+      );
+    }
+    adapter.writeDeadline(req, left);
+    return next(req, ctx);
+  };
+}
