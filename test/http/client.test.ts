@@ -128,10 +128,13 @@ describe('configuration errors', () => {
 
 describe('defaults from the endpoints', () => {
   it('takes the scheme from https:// URL endpoints and names the client after them', () => {
+    // tls options are accepted only with scheme https, which the https:// URLs imply
     const c = client({
       endpoints: ['https://127.0.0.1:8443', 'https://127.0.0.1:8444', 'https://127.0.0.1:8445'],
+      tls: { rejectUnauthorized: true },
     });
     expect(c.name).toBe('static(127.0.0.1:8443,+2)');
+    expect(() => createHttpClient({ endpoints: ['127.0.0.1:8443'], tls: {} })).toThrow(ConfigError);
     const named = client({ endpoints: ['127.0.0.1:1'], name: 'users' });
     expect(named.name).toBe('users');
   });
