@@ -3,9 +3,12 @@
  * from here (or `weft/testing` for the virtual clock).
  */
 
+export { DEFAULT_MAX_EFFORT } from './balance/p2c.js';
+export { DEFAULT_DECAY_MS, DEFAULT_RTT_MS } from './balance/peak-ewma.js';
 export {
   type BalancerStrategy,
   leastLoaded,
+  type P2cLeastLoadedOptions,
   type P2cPeakEwmaOptions,
   p2cLeastLoaded,
   p2cPeakEwma,
@@ -31,7 +34,7 @@ export {
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';
 export { Stack, type StackEntry } from './core/stack.js';
 export { type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
-export type { Endpoint } from './discovery/endpoint.js';
+export { createEndpoint, type Endpoint } from './discovery/endpoint.js';
 export type { EndpointSetSnapshot } from './discovery/endpoint-set.js';
 export type { EndpointSetState, Resolver } from './discovery/resolver.js';
 export { type StaticResolver, type StaticTarget, staticResolver } from './discovery/static.js';

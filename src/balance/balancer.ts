@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { ClientClosedError, DeadlineExceededError, NoEndpointsError } from '../core/errors.js';
+import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -101,13 +101,10 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
         timer = this.#clock.setTimeout(
           () =>
             reject(
-              new DeadlineExceededError(ctx.budgetMs, {
-                destination: this.#destination,
-                timeLeftMs: 0,
-                cause: new NoEndpointsError(
-                  `discovery (${this.#endpoints.description}) has not answered yet`,
-                ),
-              }),
+              ctx.deadlineExceeded(
+                0,
+                new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`),
+              ),
             ),
           Math.max(0, timeLeft),
         );

@@ -37,7 +37,8 @@ export class Cancellation {
       return this;
     }
     if (this.#first === null) this.#first = listener;
-    else (this.#more ??= []).push(listener);
+    else if (this.#more === null) this.#more = [listener];
+    else this.#more.push(listener);
     return this;
   }
 

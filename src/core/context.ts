@@ -4,7 +4,7 @@
  * did. One object per call, created by the client; filters read and update it in place.
  */
 import type { Cancellation } from './cancellation.js';
-import type { AttemptRecord } from './errors.js';
+import { type AttemptRecord, DeadlineExceededError } from './errors.js';
 
 export class CallContext {
   /** Logical destination (client name), for errors and telemetry. */
@@ -39,12 +39,22 @@ export class CallContext {
     this.cancellation = cancellation;
   }
 
+  /** The DeadlineExceededError for this call, with its destination, attempts and time left. */
+  deadlineExceeded(timeLeftMs: number, cause?: unknown): DeadlineExceededError {
+    return new DeadlineExceededError(this.budgetMs, {
+      destination: this.destination,
+      timeLeftMs,
+      attempts: this.attempts,
+      cause: cause instanceof DeadlineExceededError ? undefined : cause,
+    });
+  }
+
   /** The reason the call was cancelled, or `undefined` while it is not. */
   cancelledReason(): unknown {
     const c = this.cancellation;
-    if (c !== undefined && c.cancelled) return c.reason ?? new Error('cancelled');
+    if (c?.cancelled) return c.reason ?? new Error('cancelled');
     const s = this.signal;
-    if (s !== undefined && s.aborted) return s.reason ?? new Error('aborted');
+    if (s?.aborted) return s.reason ?? new Error('aborted');
     return undefined;
   }
 

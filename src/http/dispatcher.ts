@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
 import { Cancellation } from '../core/cancellation.js';
+import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
 import { copyHeaders, type HttpRequest, type HttpResponse } from './request.js';
 
 /** What the dispatcher needs from a client: run one call through the stack. */
@@ -64,9 +65,7 @@ export class WeftDispatcher extends Dispatcher {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
-    const done = this.#onClose();
-    if (callback === undefined) return done;
-    done.then(callback, callback);
+    return promiseOrCallback(this.#onClose(), callback);
   }
 
   override destroy(): Promise<void>;
@@ -74,10 +73,7 @@ export class WeftDispatcher extends Dispatcher {
   override destroy(callback: () => void): void;
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b;
-    const done = this.#onClose();
-    if (callback === undefined) return done;
-    done.then(callback, callback);
+    return promiseOrCallback(this.#onClose(), destroyCallback(a, b));
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { Agent, Dispatcher } from 'undici';
 import { ConfigError } from '../core/errors.js';
+import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
 
 /** Something with a weft dispatcher: an HTTP client. */
 export interface HasDispatcher {
@@ -67,9 +68,7 @@ export class RoutingAgent extends Dispatcher {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
-    const done = this.#ownsFallback ? this.#fallback.close() : Promise.resolve();
-    if (callback === undefined) return done;
-    done.then(callback, callback);
+    return promiseOrCallback(this.#ownsFallback ? this.#fallback.close() : Promise.resolve(), callback);
   }
 
   override destroy(): Promise<void>;
@@ -77,10 +76,10 @@ export class RoutingAgent extends Dispatcher {
   override destroy(callback: () => void): void;
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b;
-    const done = this.#ownsFallback ? this.#fallback.destroy(null) : Promise.resolve();
-    if (callback === undefined) return done;
-    done.then(callback, callback);
+    return promiseOrCallback(
+      this.#ownsFallback ? this.#fallback.destroy(null) : Promise.resolve(),
+      destroyCallback(a, b),
+    );
   }
 }
 

@@ -9,7 +9,7 @@
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { type CallErrorDetails, DeadlineExceededError, WeftError } from '../core/errors.js';
+import { type CallErrorDetails, WeftError } from '../core/errors.js';
 import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
 import type { Filter, Next } from '../core/service.js';
 
@@ -62,13 +62,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions): Filter<R
     const now = clock.now();
     const timeLeft = ctx.deadline - now;
     if (timeLeft <= 0) {
-      return Promise.reject(
-        new DeadlineExceededError(ctx.budgetMs, {
-          destination: ctx.destination,
-          timeLeftMs: timeLeft,
-          attempts: ctx.attempts,
-        }),
-      );
+      return Promise.reject(ctx.deadlineExceeded(timeLeft));
     }
     const attemptTimeout = ctx.attemptTimeoutMs;
     // Only a per-attempt timeout shorter than the call's deadline needs an expiry of its own.

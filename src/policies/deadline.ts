@@ -13,7 +13,6 @@ import { ambientTimeLeft } from '../core/ambient.js';
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { DeadlineExceededError } from '../core/errors.js';
 import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
 import type { Filter, Next } from '../core/service.js';
 
@@ -44,7 +43,7 @@ class DeadlineExpiry extends Expiry {
 
   expire(): void {
     this.fired = true;
-    this.target.abort(deadlineError(this.ctx, undefined));
+    this.target.abort(this.ctx.deadlineExceeded(0));
   }
 }
 
@@ -63,7 +62,7 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     ctx.budgetMs = budget;
     if (budget === Number.POSITIVE_INFINITY) return next(req, ctx);
     ctx.deadline = now + budget;
-    if (budget <= 0) return Promise.reject(deadlineError(ctx, undefined));
+    if (budget <= 0) return Promise.reject(ctx.deadlineExceeded(0));
     const callerSignal = ctx.signal;
     let target: Abortable;
     if (callerSignal === undefined) {
@@ -91,18 +90,9 @@ async function untilSettled<Req, Res>(
     return await next(req, ctx);
   } catch (error) {
     // A cancellation caused by the deadline surfaces as the deadline error, whatever the transport threw.
-    if (expiry.fired) throw deadlineError(ctx, error);
+    if (expiry.fired) throw ctx.deadlineExceeded(0, error);
     throw error;
   } finally {
     scheduler.remove(expiry);
   }
-}
-
-function deadlineError(ctx: CallContext, cause: unknown): DeadlineExceededError {
-  return new DeadlineExceededError(ctx.budgetMs, {
-    destination: ctx.destination,
-    timeLeftMs: 0,
-    attempts: ctx.attempts,
-    cause: cause instanceof DeadlineExceededError ? undefined : cause,
-  });
 }

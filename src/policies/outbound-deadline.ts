@@ -8,7 +8,6 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { DeadlineExceededError } from '../core/errors.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 
@@ -24,13 +23,7 @@ export function outboundDeadlineFilter<Req, Res>(options: OutboundDeadlineOption
     if (end === Number.POSITIVE_INFINITY) return next(req, ctx);
     const left = end - clock.now();
     if (left <= 0) {
-      return Promise.reject(
-        new DeadlineExceededError(ctx.budgetMs, {
-          destination: ctx.destination,
-          timeLeftMs: left,
-          attempts: ctx.attempts,
-        }),
-      );
+      return Promise.reject(ctx.deadlineExceeded(left));
     }
     adapter.writeDeadline(req, left);
     return next(req, ctx);

@@ -34,22 +34,23 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const result = await overhead({
-    requests: intArg('requests', values.requests, 20_000),
+    requests: intArg('requests', values.requests, 5_000),
     concurrency: intArg('concurrency', values.concurrency, 32),
-    rounds: intArg('rounds', values.rounds, 5),
+    rounds: intArg('rounds', values.rounds, 30),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   console.log(
-    `overhead: ${result.requests} GETs x ${result.rounds} rounds, concurrency ${result.concurrency}`,
+    `overhead: ${result.rounds} rounds of ${result.requests} GETs per contender, concurrency ${result.concurrency}`,
   );
   console.log(`  raw undici Pool.request  ${result.rawRps} req/s  ${result.rawCpuUsPerRequest} µs CPU/req`);
   console.log(`  weft client.request      ${result.weftRps} req/s  ${result.weftCpuUsPerRequest} µs CPU/req`);
   console.log(
-    `  throughput ratio weft/raw ${result.throughputRatio} (per round: ${result.perRoundRatios.join(', ')})`,
+    `  throughput ratio weft/raw ${result.throughputRatio} (median of per-round ratios; IQR ${result.throughputRatioP25}–${result.throughputRatioP75})`,
   );
+  console.log(`  CPU per request, raw/weft ${result.cpuRatio}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,13 +1,15 @@
 /**
  * overhead: closed-loop throughput of N GETs through the full weft stack (deadline, attempt,
  * P2C Peak EWMA balancer, endpoint stack) vs raw undici `Pool.request`, same connection count,
- * same loopback backend (a separate process), same run. Rounds alternate which contender goes
- * first; the result is the median of per-round throughput ratios (the machines are noisy).
+ * same loopback backend (a separate process), same run. The run is many short rounds, each a
+ * pair (raw, weft) in alternating order, so drifts in machine load hit both contenders alike; the
+ * result is the median of the per-round ratios (the machines are shared and noisy), with the
+ * interquartile range to show how noisy this run was.
  */
 import { Pool } from 'undici';
 import { createHttpClient } from '../../../src/index.js';
 import { startBackendProcess } from '../backends.js';
-import { median, round } from '../stats.js';
+import { median, percentile, round } from '../stats.js';
 
 export interface OverheadOptions {
   requests: number;
@@ -78,6 +80,19 @@ export async function overhead(options: OverheadOptions) {
       rawRps: round(median(rounds.map((x) => x.raw)), 0),
       weftRps: round(median(rounds.map((x) => x.weft)), 0),
       throughputRatio: round(median(rounds.map((x) => x.ratio))),
+      throughputRatioP25: round(
+        percentile(
+          rounds.map((x) => x.ratio),
+          25,
+        ),
+      ),
+      throughputRatioP75: round(
+        percentile(
+          rounds.map((x) => x.ratio),
+          75,
+        ),
+      ),
+      cpuRatio: round(median(rounds.map((x) => x.rawCpu / x.weftCpu))),
       rawCpuUsPerRequest: round(median(rounds.map((x) => x.rawCpu)), 1),
       weftCpuUsPerRequest: round(median(rounds.map((x) => x.weftCpu)), 1),
       perRoundRatios: rounds.map((x) => round(x.ratio)),
