@@ -33,11 +33,16 @@ export {
 } from './core/errors.js';
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';
 export { Stack, type StackEntry } from './core/stack.js';
-export { type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
+export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
 export { createEndpoint, type Endpoint } from './discovery/endpoint.js';
 export type { EndpointSetSnapshot } from './discovery/endpoint-set.js';
 export type { EndpointSetState, Resolver } from './discovery/resolver.js';
-export { type StaticResolver, type StaticTarget, staticResolver } from './discovery/static.js';
+export {
+  type StaticResolver,
+  type StaticResolverOptions,
+  type StaticTarget,
+  staticResolver,
+} from './discovery/static.js';
 export {
   createHttpClient,
   type EndpointStats,

@@ -92,31 +92,45 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     return res;
   }
 
-  /** The first calls of a client may come before discovery has answered: wait, within the deadline. */
+  /**
+   * The first calls of a client may come before discovery has answered: they wait for it, for as
+   * long as the call may wait. The deadline, the per-attempt timeout and an abort all cancel the
+   * call's token or signal, which ends the wait with a NoEndpointsError that says why.
+   */
   async #callWhenResolved(req: Req, ctx: CallContext): Promise<Res> {
-    const timeLeft = ctx.deadline - this.#clock.now();
-    if (Number.isFinite(timeLeft)) {
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = this.#clock.setTimeout(
-          () =>
-            reject(
-              ctx.deadlineExceeded(
-                0,
-                new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`),
-              ),
-            ),
-          Math.max(0, timeLeft),
+    await new Promise<void>((resolve, reject) => {
+      const cancellation = ctx.cancellation;
+      const signal = ctx.signal;
+      const onCancel = () => {
+        cleanup();
+        reject(
+          new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`, {
+            destination: this.#destination,
+            cause: ctx.cancelledReason(),
+          }),
         );
-      });
-      try {
-        await Promise.race([this.#endpoints.ready(ctx.signal), expired]);
-      } finally {
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
+      };
+      const cleanup = () => {
+        cancellation?.removeListener('abort', onCancel);
+        signal?.removeEventListener('abort', onCancel);
+      };
+      if (ctx.cancelledReason() !== undefined) {
+        onCancel();
+        return;
       }
-    } else {
-      await this.#endpoints.ready(ctx.signal);
-    }
+      cancellation?.once('abort', onCancel);
+      signal?.addEventListener('abort', onCancel, { once: true });
+      this.#endpoints.ready().then(
+        () => {
+          cleanup();
+          resolve();
+        },
+        (error: unknown) => {
+          cleanup();
+          reject(error);
+        },
+      );
+    });
     return this.#dispatch(req, ctx);
   }
 

@@ -5,12 +5,12 @@
  * (a read observes a zero sample), so an endpoint that was slow and is no longer chosen looks
  * cheaper as time passes and gets tried again. From Finagle's `PeakEwma` (Marius Eriksen) by way
  * of tower and linkerd2-proxy. Defaults: τ = 10 s and a new endpoint starts at 30 ms, both
- * linkerd2-proxy's (`DEFAULT_EWMA_DECAY`, `DEFAULT_RTT_ESTIMATE`); see docs/load-balancing.md.
- * RTT is measured from the start of the attempt to the response headers.
+ * linkerd2-proxy's EWMA defaults (its `EwmaConfig`: decay 10 s, default RTT 30 ms); see
+ * docs/load-balancing.md. RTT is measured from the balancer's pick to the response headers.
  */
 import type { LoadMetric } from './load-metric.js';
 
-/** τ of the decay, in ms (linkerd2-proxy's 10 s). */
+/** τ of the decay, in ms (linkerd2-proxy's and Finagle's 10 s). */
 export const DEFAULT_DECAY_MS = 10_000;
 /** RTT assumed for an endpoint before it has answered, in ms (linkerd2-proxy's 30 ms). */
 export const DEFAULT_RTT_MS = 30;

@@ -45,7 +45,7 @@ export class CallContext {
       destination: this.destination,
       timeLeftMs,
       attempts: this.attempts,
-      cause: cause instanceof DeadlineExceededError ? undefined : cause,
+      cause: cause instanceof DeadlineExceededError ? cause.cause : cause,
     });
   }
 

@@ -1,8 +1,9 @@
 /**
  * The DNS resolver: A and/or AAAA records of one name (node:dns), re-resolved on an interval of
- * clamp(min TTL, 1 s, 30 s) (TTL bounds as linkerd2-proxy's DNS min/max TTL, Envoy's
- * respect_dns_ttl); after a failure or negative answer, 1 s doubling to 30 s (Envoy's
- * dns_failure_refresh_rate). Family 4 by default. Queries: 2 s × 2 tries (resolv.conf's
+ * clamp(min TTL, 1 s, 30 s): the TTL is respected as Envoy's `respect_dns_ttl` does, within
+ * bounds that are weft's own choice (linkerd2-proxy and Envoy expose such bounds as knobs). After
+ * a failure or negative answer: 1 s doubling to 30 s (the shape of Envoy's
+ * dns_failure_refresh_rate; the values are weft's). Family 4 by default. Queries: 2 s × 2 tries (resolv.conf's
  * `attempts:2` with a shorter timeout than its 5 s; Node's own default is 4 tries).
  */
 import { promises as dnsPromises } from 'node:dns';

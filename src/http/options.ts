@@ -312,7 +312,13 @@ export function requestFromOptions(options: HttpRequestOptions): HttpRequest {
     path,
     headers: copyHeaders(options.headers, 'request.headers'),
     body: options.body ?? null,
-    headersTimeout: options.headersTimeout,
-    bodyTimeout: options.bodyTimeout,
+    headersTimeout:
+      options.headersTimeout === undefined
+        ? undefined
+        : positiveNumber('request.headersTimeout', options.headersTimeout, 0),
+    bodyTimeout:
+      options.bodyTimeout === undefined
+        ? undefined
+        : positiveNumber('request.bodyTimeout', options.bodyTimeout, 0),
   };
 }

@@ -86,9 +86,18 @@ async function withAttemptTimeout<Req, Res>(
   const parent = ctx.cancellation;
   const attempt = new Cancellation();
   // The call's cancellation (deadline, caller) reaches the attempt too, for as long as it streams.
-  const forward = () => attempt.abort(parent?.reason ?? ctx.signal?.reason);
-  if (parent !== undefined) parent.once('abort', forward);
-  else ctx.signal?.addEventListener('abort', forward, { once: true });
+  // A caller's signal is wrapped in a per-call AbortSignal.any, which holds it weakly, so the
+  // listener dies with the call instead of piling up on a long-lived signal.
+  let forward: (() => void) | undefined;
+  if (parent !== undefined) {
+    forward = () => attempt.abort(parent.reason);
+    parent.once('abort', forward);
+  } else if (ctx.signal !== undefined) {
+    const signal = AbortSignal.any([ctx.signal]);
+    ctx.signal = signal;
+    forward = () => attempt.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+  }
   const expiry = new AttemptExpiry(attempt, ctx, timeoutMs);
   scheduler.add(expiry, timeoutMs, now);
   ctx.cancellation = attempt;
@@ -101,6 +110,11 @@ async function withAttemptTimeout<Req, Res>(
     scheduler.remove(expiry);
     ctx.cancellation = parent;
   }
+}
+
+/** The AttemptTimeoutError for the current attempt of `ctx`. */
+export function attemptTimedOut(ctx: CallContext): AttemptTimeoutError {
+  return attemptTimeoutError(ctx, ctx.attemptTimeoutMs);
 }
 
 function attemptTimeoutError(ctx: CallContext, timeoutMs: number): AttemptTimeoutError {

@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
+import { attemptTimedOut } from './attempt.js';
 
 export interface OutboundDeadlineOptions<Req> {
   readonly clock: Clock;
@@ -23,7 +24,10 @@ export function outboundDeadlineFilter<Req, Res>(options: OutboundDeadlineOption
     if (end === Number.POSITIVE_INFINITY) return next(req, ctx);
     const left = end - clock.now();
     if (left <= 0) {
-      return Promise.reject(ctx.deadlineExceeded(left));
+      // Whichever ran out: the attempt's own time, or the call's.
+      return Promise.reject(
+        ctx.attemptDeadline < ctx.deadline ? attemptTimedOut(ctx) : ctx.deadlineExceeded(left),
+      );
     }
     adapter.writeDeadline(req, left);
     return next(req, ctx);

@@ -14,6 +14,7 @@ import type { Endpoint } from '../../src/discovery/endpoint.js';
 import { DiscoveredEndpoints } from '../../src/discovery/endpoint-set.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
 import { staticResolver } from '../../src/discovery/static.js';
+import { deadlineFilter } from '../../src/policies/deadline.js';
 
 /** A resolver the test drives by hand. */
 class ManualResolver implements Resolver {
@@ -120,20 +121,32 @@ describe('Balancer', () => {
     await balancer.close();
   });
 
-  it('fails a call waiting on a pending resolver when its deadline passes', async () => {
+  it('fails a call waiting on a pending resolver when its deadline passes, saying why', async () => {
     const resolver = new ManualResolver();
     const clock = new VirtualClock();
     const { balancer } = setup(resolver, clock);
+    const withDeadline = deadlineFilter<string, string>({ clock, inheritAmbient: false });
     const c = ctx();
     c.budgetMs = 200;
-    c.deadline = clock.now() + 200;
-    const call = balancer.call('req', c);
-    const outcome = call.catch((e: unknown) => e);
+    const outcome = withDeadline('req', c, (req, cc) => balancer.call(req, cc)).catch((e: unknown) => e);
     await clock.advanceAsync(199);
     await clock.advanceAsync(1);
     const error = await outcome;
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect((error as DeadlineExceededError).cause).toBeInstanceOf(NoEndpointsError);
+    expect(((error as DeadlineExceededError).cause as Error).message).toContain('has not answered yet');
+    await balancer.close();
+  });
+
+  it('a caller abort ends the wait for discovery', async () => {
+    const resolver = new ManualResolver();
+    const { balancer } = setup(resolver);
+    const controller = new AbortController();
+    const outcome = balancer.call('req', new CallContext('svc', controller.signal)).catch((e: unknown) => e);
+    controller.abort(new Error('gave up'));
+    const error = await outcome;
+    expect(error).toBeInstanceOf(NoEndpointsError);
+    expect(((error as Error).cause as Error).message).toBe('gave up');
     await balancer.close();
   });
 
