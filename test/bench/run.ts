@@ -1,8 +1,10 @@
 /**
  * Benchmark entry: `npm run bench -- <scenario> [--json] [--requests N] [--concurrency C] [--rounds R]`.
- * Prints a human table, or with --json one JSON object with the figures. Runs without a TTY.
+ * Scenarios: `overhead` (weft vs raw undici throughput) and `breakdown` (CPU per request with
+ * layers removed). Prints a human summary, or with --json one JSON object. Runs without a TTY.
  */
 import { parseArgs } from 'node:util';
+import { breakdown } from './scenarios/breakdown.js';
 import { overhead } from './scenarios/overhead.js';
 
 const { values, positionals } = parseArgs({
@@ -15,9 +17,6 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const scenarios = ['overhead'] as const;
-const name = positionals[0] ?? 'overhead';
-
 function intArg(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -28,29 +27,55 @@ function intArg(flag: string, value: string | undefined, fallback: number): numb
   return n;
 }
 
+const scenarios: Record<string, () => Promise<{ text: string[]; json: unknown }>> = {
+  async overhead() {
+    const r = await overhead({
+      requests: intArg('requests', values.requests, 5_000),
+      concurrency: intArg('concurrency', values.concurrency, 32),
+      rounds: intArg('rounds', values.rounds, 30),
+    });
+    return {
+      json: r,
+      text: [
+        `overhead: ${r.rounds} rounds of ${r.requests} GETs per contender, concurrency ${r.concurrency}`,
+        `  raw undici Pool.request  ${r.rawRps} req/s  ${r.rawCpuUsPerRequest} µs CPU/req`,
+        `  weft client.request      ${r.weftRps} req/s  ${r.weftCpuUsPerRequest} µs CPU/req`,
+        `  throughput ratio weft/raw ${r.throughputRatio} (median of per-round ratios; IQR ${r.throughputRatioP25}–${r.throughputRatioP75})`,
+        `  CPU per request, raw/weft ${r.cpuRatio}`,
+      ],
+    };
+  },
+  async breakdown() {
+    const r = await breakdown({
+      requests: intArg('requests', values.requests, 4_000),
+      concurrency: intArg('concurrency', values.concurrency, 32),
+      rounds: intArg('rounds', values.rounds, 25),
+    });
+    return {
+      json: r,
+      text: [
+        `breakdown: ${r.rounds} rounds of ${r.requests} GETs per variant, concurrency ${r.concurrency}`,
+        ...r.variants.map(
+          (v) =>
+            `  ${v.name.padEnd(34)} ${v.cpuUsPerRequest.toFixed(2)} µs CPU/req  (${v.deltaUs >= 0 ? '+' : ''}${v.deltaUs.toFixed(2)})`,
+        ),
+      ],
+    };
+  },
+};
+
 async function main(): Promise<void> {
-  if (!(scenarios as readonly string[]).includes(name)) {
-    console.error(`unknown scenario ${JSON.stringify(name)}; scenarios: ${scenarios.join(', ')}`);
+  const name = positionals[0] ?? 'overhead';
+  const run = scenarios[name];
+  if (run === undefined) {
+    console.error(
+      `unknown scenario ${JSON.stringify(name)}; scenarios: ${Object.keys(scenarios).join(', ')}`,
+    );
     process.exit(2);
   }
-  const result = await overhead({
-    requests: intArg('requests', values.requests, 5_000),
-    concurrency: intArg('concurrency', values.concurrency, 32),
-    rounds: intArg('rounds', values.rounds, 30),
-  });
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return;
-  }
-  console.log(
-    `overhead: ${result.rounds} rounds of ${result.requests} GETs per contender, concurrency ${result.concurrency}`,
-  );
-  console.log(`  raw undici Pool.request  ${result.rawRps} req/s  ${result.rawCpuUsPerRequest} µs CPU/req`);
-  console.log(`  weft client.request      ${result.weftRps} req/s  ${result.weftCpuUsPerRequest} µs CPU/req`);
-  console.log(
-    `  throughput ratio weft/raw ${result.throughputRatio} (median of per-round ratios; IQR ${result.throughputRatioP25}–${result.throughputRatioP75})`,
-  );
-  console.log(`  CPU per request, raw/weft ${result.cpuRatio}`);
+  const result = await run();
+  if (values.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+  else for (const line of result.text) console.log(line);
 }
 
 main().catch((error: unknown) => {

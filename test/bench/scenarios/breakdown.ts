@@ -1,0 +1,106 @@
+/**
+ * breakdown: where weft's per-request CPU goes. Raw undici variants (plain, with weft's
+ * cancellation token as signal, with the deadline header) and weft clients with layers removed
+ * (bare balancer + transport, no deadline, no header, full default stack), all against one
+ * loopback backend process, interleaved over many short rounds; reports the median client CPU
+ * per request of each and its difference from raw undici.
+ */
+import { Pool } from 'undici';
+import { Cancellation } from '../../../src/core/cancellation.js';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../src/index.js';
+import { startBackendProcess } from '../backends.js';
+import { median, round } from '../stats.js';
+
+export interface BreakdownOptions {
+  requests: number;
+  concurrency: number;
+  rounds: number;
+}
+
+async function cpuPerRequest(
+  send: () => Promise<void>,
+  requests: number,
+  concurrency: number,
+): Promise<number> {
+  let started = 0;
+  const cpu0 = process.cpuUsage();
+  const worker = async () => {
+    while (started < requests) {
+      started++;
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / requests;
+}
+
+export async function breakdown(options: BreakdownOptions) {
+  const backend = await startBackendProcess({});
+  const pool = new Pool(`http://${backend.address}`, { connections: options.concurrency });
+  const client = (extra: Partial<HttpClientOptions>): HttpClient =>
+    createHttpClient({ endpoints: [backend.address], connections: options.concurrency, ...extra });
+  const clients: Record<string, HttpClient> = {
+    'weft bare (balancer + transport)': client({
+      timeoutMs: Number.POSITIVE_INFINITY,
+      stack: (s) => s.remove('deadline').remove('attempt'),
+      endpointStack: (s) => s.remove('deadline-header'),
+    }),
+    'weft without deadline': client({ timeoutMs: Number.POSITIVE_INFINITY }),
+    'weft without header': client({ propagateDeadline: false }),
+    'weft default': client({}),
+  };
+  const variants: Record<string, () => Promise<void>> = {
+    'raw undici': async () => {
+      const r = await pool.request({ path: '/', method: 'GET' });
+      await r.body.text();
+    },
+    'raw + cancellation token': async () => {
+      const r = await pool.request({
+        path: '/',
+        method: 'GET',
+        signal: new Cancellation() as unknown as AbortSignal,
+      });
+      await r.body.text();
+    },
+    'raw + deadline header': async () => {
+      const r = await pool.request({ path: '/', method: 'GET', headers: { 'weft-timeout-ms': '15000' } });
+      await r.body.text();
+    },
+  };
+  for (const [name, c] of Object.entries(clients)) {
+    variants[name] = async () => {
+      const r = await c.request({ path: '/' });
+      await r.body.text();
+    };
+  }
+  try {
+    const samples: Record<string, number[]> = {};
+    for (const [name, send] of Object.entries(variants)) {
+      await cpuPerRequest(send, Math.min(2_000, options.requests), options.concurrency);
+      samples[name] = [];
+    }
+    for (let r = 0; r < options.rounds; r++) {
+      const names = Object.keys(variants);
+      if (r % 2 === 1) names.reverse();
+      for (const name of names)
+        samples[name]!.push(await cpuPerRequest(variants[name]!, options.requests, options.concurrency));
+    }
+    const raw = median(samples['raw undici']!);
+    return {
+      scenario: 'breakdown',
+      requests: options.requests,
+      concurrency: options.concurrency,
+      rounds: options.rounds,
+      variants: Object.entries(samples).map(([name, values]) => ({
+        name,
+        cpuUsPerRequest: round(median(values), 2),
+        deltaUs: round(median(values) - raw, 2),
+      })),
+    };
+  } finally {
+    await Promise.all(Object.values(clients).map((c) => c.close()));
+    await pool.close();
+    await backend.stop();
+  }
+}
