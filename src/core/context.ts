@@ -4,6 +4,7 @@
  * did. One object per call, created by the client; filters read and update it in place.
  */
 import type { Cancellation } from './cancellation.js';
+import type { ResponseClass } from './classification.js';
 import { type AttemptRecord, DeadlineExceededError } from './errors.js';
 
 export class CallContext {
@@ -30,6 +31,12 @@ export class CallContext {
   endpoint: string | undefined;
   /** Addresses already tried by this call, so retries can go elsewhere (allocated on first use). */
   tried: string[] | undefined;
+  /** How the latest attempt was classified (set by the endpoint stack's classify layer). */
+  classification: ResponseClass | undefined;
+  /** The request may be sent twice (RFC 9110 method, Idempotency-Key, or declared). */
+  idempotent = false;
+  /** Set by the transport once the whole request was handed to the connection. */
+  requestWritten = false;
   /** What each finished attempt did, oldest first (allocated on first use). */
   attempts: AttemptRecord[] | undefined;
 

@@ -111,6 +111,37 @@ export class DeadlineExceededError extends WeftError {
   }
 }
 
+/**
+ * The retry budget refused a retry: the failure is final here, and marked non-retryable so that
+ * the layer above (or the service calling this one) does not retry it again.
+ */
+export class RetryBudgetExhaustedError extends WeftError {
+  /** Always false: the point of this error. */
+  readonly retryable = false;
+
+  constructor(details: CallErrorDetails = {}) {
+    super('WEFT_RETRY_BUDGET_EXHAUSTED', 'retry budget exhausted; not retried', details);
+  }
+}
+
+/** The client's circuit breaker is open: the call failed fast, nothing was sent. */
+export class CircuitOpenError extends WeftError {
+  /** Milliseconds until the breaker lets a probe through (0 when half-open and busy probing). */
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number, details: CallErrorDetails = {}) {
+    super('WEFT_CIRCUIT_OPEN', `circuit breaker open; next probe in ${Math.max(0, Math.round(retryAfterMs))}ms`, details);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The call was rejected locally without being sent (adaptive throttling) or nacked as overloaded. */
+export class OverloadedError extends WeftError {
+  constructor(reason: string, details: CallErrorDetails = {}) {
+    super('WEFT_OVERLOADED', reason, details);
+  }
+}
+
 /** Discovery has no endpoint to send to (the name does not exist, or the set is empty). */
 export class NoEndpointsError extends WeftError {
   constructor(reason: string, details: CallErrorDetails = {}) {

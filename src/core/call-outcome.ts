@@ -1,0 +1,34 @@
+/**
+ * How a whole call ended, as one ResponseClass, for the filters above retry (circuit breaker,
+ * adaptive throttling) that judge logical calls rather than attempts. A response carries the
+ * classification of the attempt that produced it; an error is classified by what it says.
+ */
+import { failure, IGNORABLE, type ResponseClass, SUCCESS } from './classification.js';
+import type { CallContext } from './context.js';
+import { WeftError } from './errors.js';
+
+/** The class of a call that resolved with a response. */
+export function resolvedCallClass(ctx: CallContext): ResponseClass {
+  return ctx.classification ?? SUCCESS;
+}
+
+/** The class of a call that failed with `error`. */
+export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseClass {
+  // The caller gave up, or closed the client: nothing to learn about the destination.
+  if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
+  if (error instanceof WeftError) {
+    switch (error.code) {
+      case 'WEFT_CLIENT_CLOSED':
+      case 'WEFT_CONFIG':
+      case 'WEFT_CIRCUIT_OPEN':
+      case 'WEFT_OVERLOADED':
+        return IGNORABLE;
+      default:
+        return failure(error.code);
+    }
+  }
+  const last = ctx.classification;
+  if (last !== undefined && last.kind !== 'success') return last;
+  const code = (error as { code?: unknown } | null)?.code;
+  return failure(typeof code === 'string' ? code : 'error');
+}
