@@ -6,6 +6,7 @@
  * attempt is balanced afresh and can avoid the endpoints the call already tried.
  */
 import type { Clock } from '../core/clock.js';
+import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
@@ -88,7 +89,9 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
       throw error;
     }
     const end = this.#clock.now();
-    load.end(end, end - now, true);
+    // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
+    const verdict = ctx.classification as ResponseClass | undefined;
+    load.end(end, end - now, verdict === undefined || !isFailure(verdict));
     return res;
   }
 

@@ -3,42 +3,83 @@
  * (Finagle's StackClient). A call runs down these filters to the balancer, which picks an
  * endpoint and runs that endpoint's stack (./endpoint-stack.ts) down to the transport.
  *
- *   deadline   one deadline for the whole call: it must sit above retry so that it bounds every
- *              attempt and every backoff, and below route/observe so they see deadline failures.
- *   attempt    once per attempt: numbering, the attempt's deadline and per-attempt timeout. It must
- *              sit below retry/hedge (it runs per attempt) and above the balancer (the timeout
- *              covers the pick's wait); the endpoint stack writes the deadline on the wire.
+ *   deadline   one deadline for the whole call: above everything that waits or repeats (breaker
+ *              probes, retries, backoff), so one budget bounds them all.
+ *   breaker    (optional) fails calls fast while the dependency is down: above retry, so that it
+ *              judges whole calls and a call it rejects is never retried.
+ *   throttle   (optional) SRE adaptive throttling: above retry for the same reason; counts the
+ *              application's requests, as the SRE book defines them.
+ *   retry      sends a retryable failure again, under the budget: above hedge and attempt, so
+ *              that each retry is a new attempt, balanced afresh.
+ *   hedge      (optional) a backup attempt when the first is slow: below retry (it works inside
+ *              one try), above attempt (each copy is an attempt of its own).
+ *   attempt    once per attempt: numbering, the attempt's deadline and per-attempt timeout; above
+ *              the balancer, so the timeout covers the wait for an endpoint.
  *   (balance)  not a filter: the terminal of this stack; see src/balance/balancer.ts.
  *
- * Later roles slot in by name: route and observe above deadline; retry and hedge between deadline
- * and attempt (docs/architecture.md keeps the full order).
+ * Later roles slot in by name: route and observe above deadline (docs/architecture.md).
  */
 import type { Clock } from '../core/clock.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter } from '../core/service.js';
-import { Stack } from '../core/stack.js';
+import { Stack, type StackEntry } from '../core/stack.js';
 import { attemptFilter } from '../policies/attempt.js';
 import { deadlineFilter } from '../policies/deadline.js';
+import { type RetryFilterOptions, retryFilter } from '../policies/retry.js';
 
-/** What the default filters are built from. */
-export interface ClientStackParams {
+/** What the default filters are built from; optional roles are present when their filter is given. */
+export interface ClientStackParams<Req, Res> {
   readonly clock: Clock;
+  readonly adapter: ProtocolAdapter<Req, Res>;
   readonly inheritAmbientDeadline: boolean;
+  /** Retry settings; undefined leaves the `retry` role out. */
+  readonly retry: RetryFilterOptions<Req, Res> | undefined;
+  readonly breaker?: Filter<Req, Res> | undefined;
+  readonly throttle?: Filter<Req, Res> | undefined;
+  readonly hedge?: Filter<Req, Res> | undefined;
 }
 
 /** The default call-path stack of a client. */
-export function defaultClientStack<Req, Res>(params: ClientStackParams): Stack<Filter<Req, Res>> {
-  return Stack.of<Filter<Req, Res>>([
+export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>): Stack<Filter<Req, Res>> {
+  const entries: StackEntry<Filter<Req, Res>>[] = [
     {
       role: 'deadline',
-      description:
-        'min(ambient deadline, total timeout) for the whole call; above retry so it bounds every attempt',
+      description: 'min(ambient deadline, total timeout) for the whole call; above all that waits or repeats',
       layer: deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
     },
-    {
-      role: 'attempt',
-      description:
-        "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
-      layer: attemptFilter({ clock: params.clock }),
-    },
-  ]);
+  ];
+  if (params.breaker !== undefined) {
+    entries.push({
+      role: 'breaker',
+      description: 'fails calls fast while the dependency is down; above retry, judging whole calls',
+      layer: params.breaker,
+    });
+  }
+  if (params.throttle !== undefined) {
+    entries.push({
+      role: 'throttle',
+      description: 'SRE adaptive throttling of application requests; above retry',
+      layer: params.throttle,
+    });
+  }
+  if (params.retry !== undefined) {
+    entries.push({
+      role: 'retry',
+      description: 'retries retryable failures under the budget; above attempt, so each retry is balanced afresh',
+      layer: retryFilter(params.retry),
+    });
+  }
+  if (params.hedge !== undefined) {
+    entries.push({
+      role: 'hedge',
+      description: 'a backup attempt when the first is slow; inside one try, above attempt',
+      layer: params.hedge,
+    });
+  }
+  entries.push({
+    role: 'attempt',
+    description: "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
+    layer: attemptFilter({ clock: params.clock, adapter: params.adapter }),
+  });
+  return Stack.of(entries);
 }

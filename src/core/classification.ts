@@ -26,8 +26,13 @@ export interface ResponseClass {
   readonly retryAfterMs?: number | undefined;
 }
 
-/** What one attempt produced: a response, or an error. */
-export type Outcome<Res> = { readonly response: Res; readonly error?: undefined } | { readonly response?: undefined; readonly error: unknown };
+/**
+ * What one attempt produced: a response, or an error together with whether the whole request had
+ * been written to the connection when it happened (if not, the server cannot have processed it).
+ */
+export type Outcome<Res> =
+  | { readonly response: Res; readonly error?: undefined; readonly written: true }
+  | { readonly response?: undefined; readonly error: unknown; readonly written: boolean };
 
 /**
  * Classify one attempt. `idempotent` says whether the request may be sent twice (the retry layer

@@ -4,7 +4,7 @@
  * did. One object per call, created by the client; filters read and update it in place.
  */
 import type { Cancellation } from './cancellation.js';
-import type { ResponseClass } from './classification.js';
+import type { Classifier, ResponseClass } from './classification.js';
 import { type AttemptRecord, DeadlineExceededError } from './errors.js';
 
 export class CallContext {
@@ -23,6 +23,8 @@ export class CallContext {
   cancellation: Cancellation | undefined;
   /** 1 for the first attempt, 2 for the first retry, ... (0 before the first attempt). */
   attempt = 0;
+  /** Most attempts this call may make (1: no retries). */
+  maxAttempts = 1;
   /** Per-attempt timeout for this call, in ms (`Infinity` when none). */
   attemptTimeoutMs = Number.POSITIVE_INFINITY;
   /** Absolute end of the current attempt on the client's clock (`Infinity` when none). */
@@ -33,6 +35,8 @@ export class CallContext {
   tried: string[] | undefined;
   /** How the latest attempt was classified (set by the endpoint stack's classify layer). */
   classification: ResponseClass | undefined;
+  /** A per-call classifier that overrides the client's (returning undefined defers to it). */
+  classifier: Classifier<never, never> | undefined;
   /** The request may be sent twice (RFC 9110 method, Idempotency-Key, or declared). */
   idempotent = false;
   /** Set by the transport once the whole request was handed to the connection. */

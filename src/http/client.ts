@@ -16,7 +16,7 @@ import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import { WeftDispatcher } from './dispatcher.js';
 import {
-  callTimeout,
+  callOptions,
   type HttpCallOptions,
   type HttpClientOptions,
   type HttpRequestOptions,
@@ -26,6 +26,8 @@ import {
 import { httpAdapter } from './protocol.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { UndiciEndpoint } from './transport.js';
+import { isIdempotent } from './idempotency.js';
+import { RetryBudget } from '../policies/retry-budget.js';
 
 export type { HttpCallOptions, HttpClientOptions, HttpRequestOptions } from './options.js';
 export { HTTP_CLIENT_DEFAULTS } from './options.js';
@@ -52,6 +54,8 @@ export interface HttpClient {
   fetch(input: string | URL, init?: RequestInit & HttpCallOptions): Promise<Response>;
   /** The client as an undici Dispatcher, for `fetch(url, { dispatcher })` and `setGlobalDispatcher`. */
   readonly dispatcher: Dispatcher;
+  /** The retry budget shared by this client's retries and hedges (`balance()` for dashboards). */
+  readonly retryBudget: RetryBudget;
   /** The roles of the call stack, outermost first. */
   readonly roles: readonly string[];
   /** Name of the balancing strategy. */
@@ -72,6 +76,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 class WeftHttpClient implements HttpClient {
   readonly name: string;
   readonly dispatcher: Dispatcher;
+  readonly retryBudget: RetryBudget;
   readonly roles: readonly string[];
   readonly #clock: Clock;
   readonly #timeoutMs: number;
@@ -79,6 +84,7 @@ class WeftHttpClient implements HttpClient {
   readonly #discovery: DiscoveredEndpoints;
   readonly #balancer: Balancer<HttpRequest, HttpResponse>;
   readonly #call: Next<HttpRequest, HttpResponse>;
+  readonly #maxAttempts: number;
   readonly #origin: string;
   readonly #placeholderOrigin: string | undefined;
   #closing: Promise<void> | undefined;
@@ -86,18 +92,18 @@ class WeftHttpClient implements HttpClient {
   constructor(options: HttpClientOptions) {
     const o = resolveHttpClientOptions(options);
     const { clock, transport } = o;
+    const adapter = httpAdapter(o.retry?.replayBufferBytes);
+    this.retryBudget = new RetryBudget(clock, o.retry?.budget);
     const stack = o.editStack(
       defaultClientStack<HttpRequest, HttpResponse>({
         clock,
+        adapter,
         inheritAmbientDeadline: o.inheritAmbientDeadline,
+        retry: o.retry === undefined ? undefined : { ...o.retry, clock, adapter, budget: this.retryBudget },
       }),
     );
     const endpointStack = o.editEndpointStack(
-      defaultEndpointStack<HttpRequest, HttpResponse>({
-        clock,
-        adapter: httpAdapter,
-        propagateDeadline: o.propagateDeadline,
-      }),
+      defaultEndpointStack<HttpRequest, HttpResponse>({ clock, adapter, propagateDeadline: o.propagateDeadline }),
     );
     if (typeof stack?.layers !== 'function')
       throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
@@ -106,6 +112,7 @@ class WeftHttpClient implements HttpClient {
     }
     this.#timeoutMs = o.timeoutMs;
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
+    this.#maxAttempts = o.retry?.maxAttempts ?? 1;
     this.#clock = clock;
     this.name = o.name;
     this.#origin = `${transport.scheme}://${transport.authority ?? 'weft.invalid'}`;
@@ -135,54 +142,47 @@ class WeftHttpClient implements HttpClient {
     let ctx: CallContext;
     try {
       req = requestFromOptions(options);
-      ctx = new CallContext(this.name, options.signal);
-      ctx.budgetMs = callTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);
-      ctx.attemptTimeoutMs = callTimeout(
-        'attemptTimeoutMs',
-        options.attemptTimeoutMs,
-        this.#attemptTimeoutMs,
-      );
+      ctx = this.#context(req, callOptions(options), options.signal, undefined);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#call(req, ctx);
   }
 
-  /** @internal Used by the dispatcher. */
-  callFromDispatch(
-    req: HttpRequest,
-    cancellation: Cancellation,
-    overrides?: HttpCallOptions,
-  ): Promise<HttpResponse> {
+  /** @internal Used by the dispatcher: `call` was validated by {@link callOptions}. */
+  callFromDispatch(req: HttpRequest, cancellation: Cancellation, call?: HttpCallOptions): Promise<HttpResponse> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError({ destination: this.name }));
-    const ctx = new CallContext(this.name, undefined, cancellation);
-    ctx.budgetMs = overrides?.timeoutMs ?? this.#timeoutMs;
-    ctx.attemptTimeoutMs = overrides?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
-    return this.#call(req, ctx);
+    return this.#call(req, this.#context(req, call, undefined, cancellation));
+  }
+
+  /** The context of one call: the client's settings, narrowed by validated per-call options. */
+  #context(
+    req: HttpRequest,
+    call: HttpCallOptions | undefined,
+    signal: AbortSignal | undefined,
+    cancellation: Cancellation | undefined,
+  ): CallContext {
+    const ctx = new CallContext(this.name, signal, cancellation);
+    ctx.budgetMs = call?.timeoutMs ?? this.#timeoutMs;
+    ctx.attemptTimeoutMs = call?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
+    ctx.maxAttempts = call?.maxAttempts ?? this.#maxAttempts;
+    ctx.idempotent = isIdempotent(req.method, req.headers, call?.idempotent);
+    if (call?.classifier !== undefined) ctx.classifier = call.classifier as CallContext['classifier'];
+    return ctx;
   }
 
   fetch(input: string | URL, init?: RequestInit & HttpCallOptions): Promise<Response> {
     let url: URL;
+    let call: HttpCallOptions | undefined;
     try {
       url = toUrl(input, this.#origin);
+      call = init === undefined ? undefined : callOptions(init);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (init?.timeoutMs === undefined && init?.attemptTimeoutMs === undefined) {
-      return undiciFetch(url, { ...init, dispatcher: this.dispatcher });
-    }
-    let overrides: HttpCallOptions;
-    try {
-      overrides = {
-        timeoutMs: callTimeout('timeoutMs', init.timeoutMs, this.#timeoutMs),
-        attemptTimeoutMs: callTimeout('attemptTimeoutMs', init.attemptTimeoutMs, this.#attemptTimeoutMs),
-      };
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (call === undefined) return undiciFetch(url, { ...init, dispatcher: this.dispatcher });
     const target = {
-      callFromDispatch: (req: HttpRequest, cancellation: Cancellation) =>
-        this.callFromDispatch(req, cancellation, overrides),
+      callFromDispatch: (req: HttpRequest, cancellation: Cancellation) => this.callFromDispatch(req, cancellation, call),
     };
     return undiciFetch(url, {
       ...init,

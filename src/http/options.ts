@@ -13,9 +13,14 @@ import {
   functionOption,
   integerAtLeast,
   objectOption,
+  numberInRange,
   oneOf,
   positiveNumber,
 } from '../core/options.js';
+import type { RetryBudgetOptions } from '../policies/retry-budget.js';
+import { RETRY_DEFAULTS } from '../policies/retry.js';
+import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
+import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
 import type { Filter } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
 import type { Resolver } from '../discovery/resolver.js';
@@ -44,7 +49,28 @@ export const HTTP_CLIENT_DEFAULTS = {
   http2: false,
   inheritAmbientDeadline: true,
   propagateDeadline: true,
+  maxAttempts: RETRY_DEFAULTS.maxAttempts,
+  backoffInitialMs: RETRY_DEFAULTS.backoffInitialMs,
+  backoffMaxMs: RETRY_DEFAULTS.backoffMaxMs,
+  retryAfterCapMs: RETRY_DEFAULTS.retryAfterCapMs,
+  replayBufferBytes: DEFAULT_REPLAY_BUFFER_BYTES,
 } as const;
+
+/** Retry settings of a client (`retry: false` turns retries off). */
+export interface RetryOptions {
+  /** Most attempts per call, the first included. Default 3 (2 retries). */
+  maxAttempts?: number;
+  /** The retry budget shared by retries and hedges. Default 20% + 10/s over 10 s (Finagle). */
+  budget?: RetryBudgetOptions;
+  /** First backoff bound, in ms; full jitter. Default 25 (Envoy). */
+  backoffInitialMs?: number;
+  /** Largest backoff bound, in ms. Default 250 (Envoy: 10 × base). */
+  backoffMaxMs?: number;
+  /** A Retry-After longer than this (ms) is not waited for: the failure is returned. Default 10 000. */
+  retryAfterCapMs?: number;
+  /** Bytes of a streamed request body kept for replay. Default 65 536 (Linkerd). */
+  replayBufferBytes?: number;
+}
 
 /** Options of {@link createHttpClient}. Exactly one of `endpoints` and `resolver` is required. */
 export interface HttpClientOptions {
@@ -84,6 +110,10 @@ export interface HttpClientOptions {
   inheritAmbientDeadline?: boolean;
   /** Send the remaining time as `weft-timeout-ms`. Default true. */
   propagateDeadline?: boolean;
+  /** Retries of retryable failures, under a budget; on by default, `false` for none. */
+  retry?: RetryOptions | false;
+  /** Classify attempts; returning `undefined` defers to the default (docs/retries.md). */
+  classifier?: HttpClassifier;
   /** Edit the call stack (insert, replace, remove roles). */
   stack?: (stack: Stack<Filter<HttpRequest, HttpResponse>>) => Stack<Filter<HttpRequest, HttpResponse>>;
   /** Edit the per-endpoint stack. */
@@ -100,6 +130,15 @@ export interface HttpCallOptions {
   timeoutMs?: number;
   /** Time for one attempt, in ms (overrides the client's). */
   attemptTimeoutMs?: number;
+  /**
+   * Declare the request idempotent (safe to send twice) or not, whatever its method. Default:
+   * RFC 9110 idempotent methods, or any request with an `Idempotency-Key` header.
+   */
+  idempotent?: boolean;
+  /** Most attempts for this call (1: never retry). Default: the client's. */
+  maxAttempts?: number;
+  /** Classify this call's attempts; returning `undefined` defers to the client's. */
+  classifier?: HttpClassifier;
 }
 
 /** Options of {@link HttpClient.request}: undici's request shape plus weft's per-call options. */
@@ -130,6 +169,8 @@ export interface ResolvedHttpClientOptions {
   readonly attemptTimeoutMs: number;
   readonly inheritAmbientDeadline: boolean;
   readonly propagateDeadline: boolean;
+  /** Retry settings, or undefined when retries are off. */
+  readonly retry: Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined } | undefined;
   readonly editStack: NonNullable<HttpClientOptions['stack']>;
   readonly editEndpointStack: NonNullable<HttpClientOptions['endpointStack']>;
 }
@@ -183,7 +224,9 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
       allowH2,
       tls: o.tls === undefined ? undefined : checkTls(o.tls),
       authority: o.authority,
+      classifier: withDefault(o.classifier === undefined ? undefined : functionOption<HttpClassifier>('classifier', o.classifier, o.classifier)),
     },
+    retry: o.retry === false ? undefined : resolveRetry(o.retry),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
     attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
     inheritAmbientDeadline: booleanOption(
@@ -195,6 +238,30 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     editStack: functionOption('stack', o.stack, identity),
     editEndpointStack: functionOption('endpointStack', o.endpointStack, identity),
   };
+}
+
+function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOptions['retry'] {
+  const r = objectOption<RetryOptions>('retry', value);
+  const d = HTTP_CLIENT_DEFAULTS;
+  const backoffInitialMs = positiveNumber('retry.backoffInitialMs', r.backoffInitialMs, d.backoffInitialMs);
+  const backoffMaxMs = positiveNumber('retry.backoffMaxMs', r.backoffMaxMs, Math.max(d.backoffMaxMs, backoffInitialMs));
+  if (backoffMaxMs < backoffInitialMs) {
+    throw new ConfigError('retry.backoffMaxMs', backoffMaxMs, `expected at least retry.backoffInitialMs (${backoffInitialMs})`);
+  }
+  return {
+    maxAttempts: integerAtLeast('retry.maxAttempts', r.maxAttempts, 1, d.maxAttempts),
+    budget: r.budget === undefined ? undefined : objectOption<RetryBudgetOptions>('retry.budget', r.budget),
+    backoffInitialMs,
+    backoffMaxMs,
+    retryAfterCapMs: numberInRange('retry.retryAfterCapMs', r.retryAfterCapMs, 0, 3_600_000, d.retryAfterCapMs),
+    replayBufferBytes: integerAtLeast('retry.replayBufferBytes', r.replayBufferBytes, 0, d.replayBufferBytes),
+  };
+}
+
+/** The user's classifier, deferring to the default when it returns undefined. */
+function withDefault(user: HttpClassifier | undefined): TransportSettings['classifier'] {
+  if (user === undefined) return defaultHttpClassifier as TransportSettings['classifier'];
+  return (req, outcome, idempotent) => user(req, outcome, idempotent) ?? defaultHttpClassifier(req, outcome, idempotent)!;
 }
 
 function identity<T>(value: T): T {
@@ -281,9 +348,28 @@ function checkTls(value: unknown): TlsOptions {
   return tls as TlsOptions;
 }
 
-/** A per-call timeout override, validated; `undefined` gives the client's. */
-export function callTimeout(option: string, value: unknown, fallback: number): number {
-  return value === undefined ? fallback : positiveNumber(option, value, fallback, true);
+/**
+ * The weft per-call options among `options` (a request's options or a fetch init), validated;
+ * `undefined` when there are none, so the common call takes the client's settings as they are.
+ */
+export function callOptions(options: HttpCallOptions): HttpCallOptions | undefined {
+  const { timeoutMs, attemptTimeoutMs, idempotent, maxAttempts, classifier } = options;
+  if (
+    timeoutMs === undefined &&
+    attemptTimeoutMs === undefined &&
+    idempotent === undefined &&
+    maxAttempts === undefined &&
+    classifier === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    timeoutMs: timeoutMs === undefined ? undefined : positiveNumber('timeoutMs', timeoutMs, 0, true),
+    attemptTimeoutMs: attemptTimeoutMs === undefined ? undefined : positiveNumber('attemptTimeoutMs', attemptTimeoutMs, 0, true),
+    idempotent: idempotent === undefined ? undefined : booleanOption('idempotent', idempotent, false),
+    maxAttempts: maxAttempts === undefined ? undefined : integerAtLeast('maxAttempts', maxAttempts, 1, 1),
+    classifier: classifier === undefined ? undefined : functionOption<HttpClassifier>('classifier', classifier, classifier),
+  };
 }
 
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

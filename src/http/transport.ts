@@ -1,15 +1,20 @@
 /**
  * The HTTP transport: the bottom of every endpoint stack, one undici `Pool` per endpoint
  * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). It
- * resolves at the response headers with a streaming body. Closing it lets in-flight requests
+ * resolves at the response headers with a streaming body, and classifies each attempt's outcome
+ * (ctx.classification) because only it knows whether the request was written when it failed. Closing it lets in-flight requests
  * finish, so an endpoint that leaves discovery never fails a request already sent to it.
  */
 import { isIP } from 'node:net';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
+import { IGNORABLE, type Outcome, type ResponseClass } from '../core/classification.js';
+import { WeftError } from '../core/errors.js';
 import type { CallContext } from '../core/context.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import type { HttpClassifier } from './classifier.js';
 import type { HttpRequest, HttpResponse } from './request.js';
+import { CONTEXT_KEY, writeTracking } from './write-tracking.js';
 
 /** TLS options for `https` endpoints (node:tls connect options, subset). */
 export interface TlsOptions {
@@ -38,11 +43,15 @@ export interface TransportSettings {
   readonly tls: TlsOptions | undefined;
   /** Host header and SNI name; undefined: the endpoint address. */
   readonly authority: string | undefined;
+  /** The client's classifier, falling back to the default: it always answers. */
+  readonly classifier: (req: HttpRequest, outcome: Outcome<HttpResponse>, idempotent: boolean) => ResponseClass;
 }
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   readonly #pool: Pool;
+  readonly #dispatcher: Dispatcher;
   readonly #authority: string | undefined;
+  readonly #classifier: (req: HttpRequest, outcome: Outcome<HttpResponse>, idempotent: boolean) => ResponseClass;
   #closed = false;
 
   constructor(endpoint: Endpoint, settings: TransportSettings) {
@@ -66,26 +75,52 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       allowH2: settings.allowH2,
       connect,
     });
+    this.#dispatcher = this.#pool.compose(writeTracking);
     this.#authority = settings.authority;
+    this.#classifier = settings.classifier;
   }
 
   get status(): ServiceStatus {
     return this.#closed ? 'closed' : 'open';
   }
 
-  call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
+  /** Send one attempt and classify its outcome onto `ctx.classification`. */
+  async call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     const headers = req.headers;
     if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
-    return this.#pool.request({
-      method: req.method,
-      path: req.path,
-      headers,
-      body: req.body as string | null,
-      // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
-      signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
-      headersTimeout: req.headersTimeout,
-      bodyTimeout: req.bodyTimeout,
-    }) as Promise<HttpResponse>;
+    ctx.requestWritten = false;
+    let res: HttpResponse;
+    try {
+      res = (await this.#dispatcher.request({
+        method: req.method,
+        path: req.path,
+        headers,
+        body: req.body as string | null,
+        // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
+        signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
+        headersTimeout: req.headersTimeout,
+        bodyTimeout: req.bodyTimeout,
+        [CONTEXT_KEY]: ctx,
+      } as Dispatcher.RequestOptions)) as HttpResponse;
+    } catch (error) {
+      ctx.classification = this.#classifyError(req, ctx, error);
+      throw error;
+    }
+    const outcome = { response: res, written: true } as const;
+    ctx.classification =
+      (ctx.classifier as HttpClassifier | undefined)?.(req, outcome, ctx.idempotent) ??
+      this.#classifier(req, outcome, ctx.idempotent);
+    return res;
+  }
+
+  #classifyError(req: HttpRequest, ctx: CallContext, error: unknown): ResponseClass {
+    // The caller's own abort says nothing about this endpoint.
+    if (error === ctx.cancelledReason() && !(error instanceof WeftError)) return IGNORABLE;
+    const outcome = { error, written: ctx.requestWritten } as const;
+    return (
+      (ctx.classifier as HttpClassifier | undefined)?.(req, outcome, ctx.idempotent) ??
+      this.#classifier(req, outcome, ctx.idempotent)
+    );
   }
 
   /** Stop taking requests; resolves once in-flight requests have finished. */

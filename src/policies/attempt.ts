@@ -11,10 +11,13 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { type CallErrorDetails, WeftError } from '../core/errors.js';
 import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 
-export interface AttemptFilterOptions {
+export interface AttemptFilterOptions<Req> {
   readonly clock: Clock;
+  /** Writes the attempt number on retries (`weft-attempt: 2`, ...). */
+  readonly adapter: Pick<ProtocolAdapter<Req>, 'writeAttempt'>;
 }
 
 /** The per-attempt timeout fired; the attempt is abandoned (and may be retried elsewhere). */
@@ -51,12 +54,14 @@ class AttemptExpiry extends Expiry {
   }
 }
 
-export function attemptFilter<Req, Res>(options: AttemptFilterOptions): Filter<Req, Res> {
-  const { clock } = options;
+export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
+  const { clock, adapter } = options;
   const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
-    ctx.attempt++;
+    const attempt = ++ctx.attempt;
     ctx.endpoint = undefined;
+    ctx.classification = undefined;
+    if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
     const now = clock.now();

@@ -153,14 +153,14 @@ describe('stack editing', () => {
       endpoints: [b.address],
       stack: (s) => s.insertAfter('attempt', { role: 'tag', description: 'test tag', layer: tag }),
     });
-    expect(c.roles).toEqual(['deadline', 'attempt', 'tag']);
+    expect(c.roles).toEqual(['deadline', 'retry', 'attempt', 'tag']);
     await (await c.request({ path: '/' })).body.text();
     expect(seen).toEqual([1]);
     expect(b.seen[0]!.headers['x-tag']).toBe('yes');
     expect(() =>
       createHttpClient({
         endpoints: [b.address],
-        stack: (s) => s.insertBefore('retry', { role: 'x', description: '', layer: tag }),
+        stack: (s) => s.insertBefore('no-such-role', { role: 'x', description: '', layer: tag }),
       }),
     ).toThrow(UnknownRoleError);
   });

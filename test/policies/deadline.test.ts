@@ -29,16 +29,20 @@ function hangingTransport(seen: CallContext[]): Next<Req, string> {
 }
 
 function build(clock: VirtualClock, terminal: Next<Req, string>) {
-  const stack = defaultClientStack<Req, string>({ clock, inheritAmbientDeadline: true });
-  // The endpoint stack's deadline-header layer sits just above the transport.
-  const header = outboundDeadlineFilter<Req, string>({
-    clock,
-    adapter: {
-      writeDeadline: (req, ms) => {
-        req.headers.deadline = String(Math.floor(ms));
-      },
+  const adapter = {
+    writeDeadline: (req: Req, ms: number) => {
+      req.headers.deadline = String(Math.floor(ms));
     },
-  });
+    writeAttempt: (req: Req, n: number) => {
+      req.headers.attempt = String(n);
+    },
+    prepareReplay: () => {},
+    rewind: () => true,
+    discard: () => {},
+  };
+  const stack = defaultClientStack<Req, string>({ clock, adapter, inheritAmbientDeadline: true, retry: undefined });
+  // The endpoint stack's deadline-header layer sits just above the transport.
+  const header = outboundDeadlineFilter<Req, string>({ clock, adapter });
   return composeFilters([...stack.layers(), header], terminal);
 }
 

@@ -1,0 +1,94 @@
+/**
+ * The default HTTP response classifier (see src/core/classification.ts for the classes):
+ *
+ *   connect errors (refused, timeout, unreachable), or any error before the request was
+ *   fully written                                     retryable + requeue, for every method
+ *   a response carrying `weft-nack` (a server nack)   retryable + requeue, for every method
+ *   502, 503, 504, 429, a per-attempt timeout,
+ *   a reset after the request was written             retryable if idempotent, else failure
+ *   other 5xx                                         failure
+ *   anything else (1xx–4xx)                           success
+ *   the caller's abort, a deadline that had passed    ignorable
+ *
+ * Retry-After on 429/503/nack becomes `retryAfterMs`. The nack header is weft's counterpart of
+ * Finagle's `finagle-http-nack`: the server states it rejected the request without processing it.
+ */
+import {
+  type Classifier,
+  failure,
+  IGNORABLE,
+  type Outcome,
+  type ResponseClass,
+  retryable,
+  SUCCESS,
+} from '../core/classification.js';
+import { WeftError } from '../core/errors.js';
+import type { HttpRequest, HttpResponse } from './request.js';
+import { parseRetryAfter } from './retry-after.js';
+
+/** Response header by which a server says it rejected the request without processing it. */
+export const NACK_HEADER = 'weft-nack';
+
+/** Errors raised before a connection existed: the server never saw the request. */
+const CONNECT_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** A classifier of HTTP attempts. */
+export type HttpClassifier = Classifier<HttpRequest, HttpResponse>;
+
+/** The default classifier for HTTP. */
+export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
+  _req: HttpRequest,
+  outcome: Outcome<HttpResponse>,
+  idempotent: boolean,
+): ResponseClass => {
+  const res = outcome.response;
+  if (res !== undefined) {
+    const status = res.statusCode;
+    if (status < 500 && status !== 429) return SUCCESS;
+    if (res.headers[NACK_HEADER] !== undefined) {
+      return retryable('nack', true, parseRetryAfter(res.headers['retry-after']));
+    }
+    if (!RETRYABLE_STATUS.has(status)) return failure(`status ${status}`);
+    return idempotent
+      ? retryable(`status ${status}`, false, parseRetryAfter(res.headers['retry-after']))
+      : failure(`status ${status}`);
+  }
+  return classifyError(outcome.error, outcome.written, idempotent);
+};
+
+function classifyError(error: unknown, written: boolean, idempotent: boolean): ResponseClass {
+  const code = errorCode(error);
+  if (code === 'WEFT_DEADLINE_EXCEEDED') return written ? failure(code) : IGNORABLE;
+  if (code === 'WEFT_ATTEMPT_TIMEOUT') {
+    if (!written) return retryable(code, true);
+    return idempotent ? retryable(code) : failure(code);
+  }
+  if (error instanceof WeftError) return failure(code);
+  if (CONNECT_ERRORS.has(code)) return retryable(code, true);
+  if (!written) {
+    // Aborted by the caller before anything went out: says nothing about the endpoint.
+    if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || code === 'error') return IGNORABLE;
+    return retryable(code, true);
+  }
+  return idempotent ? retryable(code) : failure(code);
+}
+
+function errorCode(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (error as { name?: unknown }).name;
+    if (name === 'AbortError') return 'ABORT_ERR';
+  }
+  return 'error';
+}

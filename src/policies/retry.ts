@@ -1,0 +1,134 @@
+/**
+ * Retry filter: sends a call again when its attempt failed in a way another attempt may fix, and
+ * only when that is safe. It sits below the deadline (one deadline bounds every attempt and
+ * backoff) and above the attempt filter and the balancer, so every retry is a fresh attempt,
+ * balanced afresh, avoiding the endpoints this call already tried.
+ *
+ * An attempt is retried when all of these hold:
+ *   - it was classified `retryable` (src/core/classification.ts): for a request that may have
+ *     reached the server, the classifier already required it to be idempotent;
+ *   - its body can be replayed (in memory, or a stream within the replay buffer);
+ *   - the call has attempts left (`maxAttempts`, default 3: weft's choice; Envoy defaults to one
+ *     retry, gRPC A6 caps maxAttempts at 5) and is not cancelled;
+ *   - the backoff (full jitter, 25 ms doubling to 250 ms: Envoy's retry back-off; cockatiel's
+ *     ExponentialBackoff) or the server's Retry-After (honoured up to 10 s) ends before the deadline;
+ *   - the client's retry budget (./retry-budget.ts) has a token. When it does not, the failure is
+ *     final and marked so: RetryBudgetExhaustedError, `retryable: false`.
+ * Otherwise the last response is returned, or the last error thrown, as it was.
+ */
+import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
+import type { Clock } from '../core/clock.js';
+import type { ResponseClass } from '../core/classification.js';
+import type { CallContext } from '../core/context.js';
+import { RetryBudgetExhaustedError } from '../core/errors.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
+import type { Filter, Next } from '../core/service.js';
+import type { RetryBudget } from './retry-budget.js';
+
+export const RETRY_DEFAULTS = {
+  maxAttempts: 3,
+  backoffInitialMs: 25,
+  backoffMaxMs: 250,
+  retryAfterCapMs: 10_000,
+} as const;
+
+export interface RetryFilterOptions<Req, Res> {
+  readonly clock: Clock;
+  readonly adapter: ProtocolAdapter<Req, Res>;
+  readonly budget: RetryBudget;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly retryAfterCapMs: number;
+}
+
+export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Filter<Req, Res> {
+  const backoff = new ExponentialBackoff({
+    generator: fullJitterGenerator,
+    initialDelay: options.backoffInitialMs,
+    maxDelay: options.backoffMaxMs,
+    exponent: 2,
+  });
+  const { clock, adapter, budget } = options;
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    budget.deposit(clock.now());
+    if (ctx.maxAttempts <= 1) return next(req, ctx);
+    adapter.prepareReplay(req);
+    return retrying(req, ctx, next, options, backoff);
+  };
+}
+
+async function retrying<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res>,
+  options: RetryFilterOptions<Req, Res>,
+  backoffFactory: ExponentialBackoff<unknown>,
+): Promise<Res> {
+  const { clock, adapter, budget } = options;
+  let backoff: IBackoff<unknown> | undefined;
+  for (;;) {
+    ctx.classification = undefined;
+    const started = clock.now();
+    let response: Res | undefined;
+    let error: unknown;
+    let failed = false;
+    try {
+      response = await next(req, ctx);
+    } catch (e) {
+      error = e;
+      failed = true;
+    }
+    // Set by the transport during `next` (TypeScript cannot see that through the await).
+    const verdict = ctx.classification as ResponseClass | undefined;
+    if (verdict === undefined || verdict.kind !== 'retryable') return settle(response, error, failed);
+    if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined) return settle(response, error, failed);
+    backoff = backoff === undefined ? backoffFactory.next() : backoff.next(undefined);
+    const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
+    if (pushback > options.retryAfterCapMs) return settle(response, error, failed);
+    const delay = Math.max(backoff.duration, pushback);
+    const now = clock.now();
+    if (now + delay >= ctx.deadline) return settle(response, error, failed);
+    if (!adapter.rewind(req)) return settle(response, error, failed);
+    if (!failed) {
+      // The balancer records failed attempts; a retried response is recorded here.
+      ctx.recordAttempt({ endpoint: ctx.endpoint, outcome: verdict.reason, durationMs: now - started });
+    }
+    if (!budget.tryWithdraw()) {
+      if (failed) {
+        throw new RetryBudgetExhaustedError({
+          destination: ctx.destination,
+          attempts: ctx.attempts,
+          timeLeftMs: ctx.deadline - now,
+          cause: error,
+        });
+      }
+      return response as Res;
+    }
+    if (!failed) adapter.discard(response as Res);
+    if (delay > 0) await sleep(clock, delay, ctx);
+  }
+}
+
+function settle<Res>(response: Res | undefined, error: unknown, failed: boolean): Res {
+  if (failed) throw error;
+  return response as Res;
+}
+
+/** Wait `ms` on the clock; a cancelled call (deadline, abort) ends the wait with its reason. */
+function sleep(clock: Clock, ms: number, ctx: CallContext): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cancellation = ctx.cancellation;
+    const signal = ctx.signal;
+    const onCancel = () => {
+      clock.clearTimeout(timer);
+      reject(ctx.cancelledReason());
+    };
+    const timer = clock.setTimeout(() => {
+      cancellation?.removeListener('abort', onCancel);
+      signal?.removeEventListener('abort', onCancel);
+      resolve();
+    }, ms);
+    cancellation?.once('abort', onCancel);
+    signal?.addEventListener('abort', onCancel, { once: true });
+  });
+}
