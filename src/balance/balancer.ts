@@ -5,8 +5,9 @@
  * node per attempt and does the load accounting around it. It sits below retry so that every
  * attempt is balanced afresh and can avoid the endpoints the call already tried.
  */
-import type { Clock } from '../core/clock.js';
+
 import { isFailure, type ResponseClass } from '../core/classification.js';
+import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
@@ -91,7 +92,12 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     const end = this.#clock.now();
     // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
     const verdict = ctx.classification as ResponseClass | undefined;
-    load.end(end, end - now, verdict === undefined || !isFailure(verdict));
+    if (verdict !== undefined && isFailure(verdict)) {
+      load.end(end, end - now, false);
+      ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - now });
+    } else {
+      load.end(end, end - now, true);
+    }
     return res;
   }
 

@@ -65,7 +65,8 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>
   if (params.retry !== undefined) {
     entries.push({
       role: 'retry',
-      description: 'retries retryable failures under the budget; above attempt, so each retry is balanced afresh',
+      description:
+        'retries retryable failures under the budget; above attempt, so each retry is balanced afresh',
       layer: retryFilter(params.retry),
     });
   }
@@ -78,7 +79,8 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>
   }
   entries.push({
     role: 'attempt',
-    description: "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
+    description:
+      "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
     layer: attemptFilter({ clock: params.clock, adapter: params.adapter }),
   });
   return Stack.of(entries);

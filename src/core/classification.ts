@@ -38,11 +38,19 @@ export type Outcome<Res> =
  * Classify one attempt. `idempotent` says whether the request may be sent twice (the retry layer
  * still checks that its body can be replayed). Return `undefined` to defer to the default.
  */
-export type Classifier<Req, Res> = (req: Req, outcome: Outcome<Res>, idempotent: boolean) => ResponseClass | undefined;
+export type Classifier<Req, Res> = (
+  req: Req,
+  outcome: Outcome<Res>,
+  idempotent: boolean,
+) => ResponseClass | undefined;
 
 /** Shared instances for the common answers, so that the hot path allocates nothing. */
 export const SUCCESS: ResponseClass = Object.freeze({ kind: 'success', requeue: false, reason: 'success' });
-export const IGNORABLE: ResponseClass = Object.freeze({ kind: 'ignorable', requeue: false, reason: 'cancelled' });
+export const IGNORABLE: ResponseClass = Object.freeze({
+  kind: 'ignorable',
+  requeue: false,
+  reason: 'cancelled',
+});
 
 export function failure(reason: string): ResponseClass {
   return { kind: 'failure', requeue: false, reason };

@@ -130,7 +130,11 @@ export class CircuitOpenError extends WeftError {
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, details: CallErrorDetails = {}) {
-    super('WEFT_CIRCUIT_OPEN', `circuit breaker open; next probe in ${Math.max(0, Math.round(retryAfterMs))}ms`, details);
+    super(
+      'WEFT_CIRCUIT_OPEN',
+      `circuit breaker open; next probe in ${Math.max(0, Math.round(retryAfterMs))}ms`,
+      details,
+    );
     this.retryAfterMs = retryAfterMs;
   }
 }

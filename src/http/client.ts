@@ -14,7 +14,9 @@ import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import { RetryBudget } from '../policies/retry-budget.js';
 import { WeftDispatcher } from './dispatcher.js';
+import { isIdempotent } from './idempotency.js';
 import {
   callOptions,
   type HttpCallOptions,
@@ -26,8 +28,6 @@ import {
 import { httpAdapter } from './protocol.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { UndiciEndpoint } from './transport.js';
-import { isIdempotent } from './idempotency.js';
-import { RetryBudget } from '../policies/retry-budget.js';
 
 export type { HttpCallOptions, HttpClientOptions, HttpRequestOptions } from './options.js';
 export { HTTP_CLIENT_DEFAULTS } from './options.js';
@@ -103,7 +103,11 @@ class WeftHttpClient implements HttpClient {
       }),
     );
     const endpointStack = o.editEndpointStack(
-      defaultEndpointStack<HttpRequest, HttpResponse>({ clock, adapter, propagateDeadline: o.propagateDeadline }),
+      defaultEndpointStack<HttpRequest, HttpResponse>({
+        clock,
+        adapter,
+        propagateDeadline: o.propagateDeadline,
+      }),
     );
     if (typeof stack?.layers !== 'function')
       throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
@@ -150,7 +154,11 @@ class WeftHttpClient implements HttpClient {
   }
 
   /** @internal Used by the dispatcher: `call` was validated by {@link callOptions}. */
-  callFromDispatch(req: HttpRequest, cancellation: Cancellation, call?: HttpCallOptions): Promise<HttpResponse> {
+  callFromDispatch(
+    req: HttpRequest,
+    cancellation: Cancellation,
+    call?: HttpCallOptions,
+  ): Promise<HttpResponse> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError({ destination: this.name }));
     return this.#call(req, this.#context(req, call, undefined, cancellation));
   }
@@ -182,7 +190,8 @@ class WeftHttpClient implements HttpClient {
     }
     if (call === undefined) return undiciFetch(url, { ...init, dispatcher: this.dispatcher });
     const target = {
-      callFromDispatch: (req: HttpRequest, cancellation: Cancellation) => this.callFromDispatch(req, cancellation, call),
+      callFromDispatch: (req: HttpRequest, cancellation: Cancellation) =>
+        this.callFromDispatch(req, cancellation, call),
     };
     return undiciFetch(url, {
       ...init,

@@ -7,7 +7,14 @@
 import type { HttpHeaders } from './request.js';
 
 /** RFC 9110 §9.2.2 idempotent methods. */
-export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'PUT',
+  'DELETE',
+]);
 
 /** The header that makes any request idempotent (lower-case, as weft stores headers). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

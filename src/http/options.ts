@@ -12,20 +12,20 @@ import {
   booleanOption,
   functionOption,
   integerAtLeast,
-  objectOption,
   numberInRange,
+  objectOption,
   oneOf,
   positiveNumber,
 } from '../core/options.js';
-import type { RetryBudgetOptions } from '../policies/retry-budget.js';
-import { RETRY_DEFAULTS } from '../policies/retry.js';
-import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
-import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
 import type { Filter } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { parseTargets, type StaticTarget, staticResolver } from '../discovery/static.js';
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
+import { RETRY_DEFAULTS } from '../policies/retry.js';
+import type { RetryBudgetOptions } from '../policies/retry-budget.js';
+import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
+import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
 import {
   copyHeaders,
   type HeadersInput,
@@ -170,7 +170,9 @@ export interface ResolvedHttpClientOptions {
   readonly inheritAmbientDeadline: boolean;
   readonly propagateDeadline: boolean;
   /** Retry settings, or undefined when retries are off. */
-  readonly retry: Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined } | undefined;
+  readonly retry:
+    | (Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined })
+    | undefined;
   readonly editStack: NonNullable<HttpClientOptions['stack']>;
   readonly editEndpointStack: NonNullable<HttpClientOptions['endpointStack']>;
 }
@@ -224,7 +226,11 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
       allowH2,
       tls: o.tls === undefined ? undefined : checkTls(o.tls),
       authority: o.authority,
-      classifier: withDefault(o.classifier === undefined ? undefined : functionOption<HttpClassifier>('classifier', o.classifier, o.classifier)),
+      classifier: withDefault(
+        o.classifier === undefined
+          ? undefined
+          : functionOption<HttpClassifier>('classifier', o.classifier, o.classifier),
+      ),
     },
     retry: o.retry === false ? undefined : resolveRetry(o.retry),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
@@ -244,16 +250,30 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
   const r = objectOption<RetryOptions>('retry', value);
   const d = HTTP_CLIENT_DEFAULTS;
   const backoffInitialMs = positiveNumber('retry.backoffInitialMs', r.backoffInitialMs, d.backoffInitialMs);
-  const backoffMaxMs = positiveNumber('retry.backoffMaxMs', r.backoffMaxMs, Math.max(d.backoffMaxMs, backoffInitialMs));
+  const backoffMaxMs = positiveNumber(
+    'retry.backoffMaxMs',
+    r.backoffMaxMs,
+    Math.max(d.backoffMaxMs, backoffInitialMs),
+  );
   if (backoffMaxMs < backoffInitialMs) {
-    throw new ConfigError('retry.backoffMaxMs', backoffMaxMs, `expected at least retry.backoffInitialMs (${backoffInitialMs})`);
+    throw new ConfigError(
+      'retry.backoffMaxMs',
+      backoffMaxMs,
+      `expected at least retry.backoffInitialMs (${backoffInitialMs})`,
+    );
   }
   return {
     maxAttempts: integerAtLeast('retry.maxAttempts', r.maxAttempts, 1, d.maxAttempts),
     budget: r.budget === undefined ? undefined : objectOption<RetryBudgetOptions>('retry.budget', r.budget),
     backoffInitialMs,
     backoffMaxMs,
-    retryAfterCapMs: numberInRange('retry.retryAfterCapMs', r.retryAfterCapMs, 0, 3_600_000, d.retryAfterCapMs),
+    retryAfterCapMs: numberInRange(
+      'retry.retryAfterCapMs',
+      r.retryAfterCapMs,
+      0,
+      3_600_000,
+      d.retryAfterCapMs,
+    ),
     replayBufferBytes: integerAtLeast('retry.replayBufferBytes', r.replayBufferBytes, 0, d.replayBufferBytes),
   };
 }
@@ -261,7 +281,8 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
 /** The user's classifier, deferring to the default when it returns undefined. */
 function withDefault(user: HttpClassifier | undefined): TransportSettings['classifier'] {
   if (user === undefined) return defaultHttpClassifier as TransportSettings['classifier'];
-  return (req, outcome, idempotent) => user(req, outcome, idempotent) ?? defaultHttpClassifier(req, outcome, idempotent)!;
+  return (req, outcome, idempotent) =>
+    user(req, outcome, idempotent) ?? defaultHttpClassifier(req, outcome, idempotent)!;
 }
 
 function identity<T>(value: T): T {
@@ -365,10 +386,16 @@ export function callOptions(options: HttpCallOptions): HttpCallOptions | undefin
   }
   return {
     timeoutMs: timeoutMs === undefined ? undefined : positiveNumber('timeoutMs', timeoutMs, 0, true),
-    attemptTimeoutMs: attemptTimeoutMs === undefined ? undefined : positiveNumber('attemptTimeoutMs', attemptTimeoutMs, 0, true),
+    attemptTimeoutMs:
+      attemptTimeoutMs === undefined
+        ? undefined
+        : positiveNumber('attemptTimeoutMs', attemptTimeoutMs, 0, true),
     idempotent: idempotent === undefined ? undefined : booleanOption('idempotent', idempotent, false),
     maxAttempts: maxAttempts === undefined ? undefined : integerAtLeast('maxAttempts', maxAttempts, 1, 1),
-    classifier: classifier === undefined ? undefined : functionOption<HttpClassifier>('classifier', classifier, classifier),
+    classifier:
+      classifier === undefined
+        ? undefined
+        : functionOption<HttpClassifier>('classifier', classifier, classifier),
   };
 }
 

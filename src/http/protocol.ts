@@ -12,7 +12,9 @@ import type { HttpRequest, HttpResponse } from './request.js';
 export const ATTEMPT_HEADER = 'weft-attempt';
 
 /** The HTTP adapter, with the replay buffer bound for streamed bodies. */
-export function httpAdapter(replayBufferBytes: number = DEFAULT_REPLAY_BUFFER_BYTES): ProtocolAdapter<HttpRequest, HttpResponse> {
+export function httpAdapter(
+  replayBufferBytes: number = DEFAULT_REPLAY_BUFFER_BYTES,
+): ProtocolAdapter<HttpRequest, HttpResponse> {
   return {
     writeDeadline(req, remainingMs) {
       req.headers[DEADLINE_HEADER] = formatDeadlineHeader(remainingMs);

@@ -80,4 +80,3 @@ export function rewindBody(body: HttpBody | undefined): HttpBody | undefined | f
   if (body instanceof BufferingBody) return body.replay() ?? false;
   return false;
 }
-

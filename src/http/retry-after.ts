@@ -3,7 +3,10 @@
  * (wall clock). A malformed value is ignored.
  */
 
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  nowMs: number = Date.now(),
+): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined) return undefined;
   const trimmed = text.trim();

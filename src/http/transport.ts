@@ -8,8 +8,8 @@
 import { isIP } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
 import { IGNORABLE, type Outcome, type ResponseClass } from '../core/classification.js';
-import { WeftError } from '../core/errors.js';
 import type { CallContext } from '../core/context.js';
+import { WeftError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { HttpClassifier } from './classifier.js';
@@ -44,14 +44,22 @@ export interface TransportSettings {
   /** Host header and SNI name; undefined: the endpoint address. */
   readonly authority: string | undefined;
   /** The client's classifier, falling back to the default: it always answers. */
-  readonly classifier: (req: HttpRequest, outcome: Outcome<HttpResponse>, idempotent: boolean) => ResponseClass;
+  readonly classifier: (
+    req: HttpRequest,
+    outcome: Outcome<HttpResponse>,
+    idempotent: boolean,
+  ) => ResponseClass;
 }
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   readonly #pool: Pool;
   readonly #dispatcher: Dispatcher;
   readonly #authority: string | undefined;
-  readonly #classifier: (req: HttpRequest, outcome: Outcome<HttpResponse>, idempotent: boolean) => ResponseClass;
+  readonly #classifier: (
+    req: HttpRequest,
+    outcome: Outcome<HttpResponse>,
+    idempotent: boolean,
+  ) => ResponseClass;
   #closed = false;
 
   constructor(endpoint: Endpoint, settings: TransportSettings) {

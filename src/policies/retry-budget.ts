@@ -20,7 +20,11 @@ export interface RetryBudgetOptions {
   percentCanRetry?: number;
 }
 
-export const RETRY_BUDGET_DEFAULTS = { ttlMs: 10_000, minRetriesPerSecond: 10, percentCanRetry: 0.2 } as const;
+export const RETRY_BUDGET_DEFAULTS = {
+  ttlMs: 10_000,
+  minRetriesPerSecond: 10,
+  percentCanRetry: 0.2,
+} as const;
 
 const SLOTS = 10;
 
@@ -45,7 +49,13 @@ export class RetryBudget {
       1e6,
       RETRY_BUDGET_DEFAULTS.minRetriesPerSecond,
     );
-    this.percentCanRetry = numberInRange('retry.budget.percentCanRetry', o.percentCanRetry, 0, 1, RETRY_BUDGET_DEFAULTS.percentCanRetry);
+    this.percentCanRetry = numberInRange(
+      'retry.budget.percentCanRetry',
+      o.percentCanRetry,
+      0,
+      1,
+      RETRY_BUDGET_DEFAULTS.percentCanRetry,
+    );
     this.#clock = clock;
     this.#slotMs = this.ttlMs / SLOTS;
   }

@@ -17,8 +17,8 @@
  * Otherwise the last response is returned, or the last error thrown, as it was.
  */
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
-import type { Clock } from '../core/clock.js';
 import type { ResponseClass } from '../core/classification.js';
+import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
@@ -68,7 +68,6 @@ async function retrying<Req, Res>(
   let backoff: IBackoff<unknown> | undefined;
   for (;;) {
     ctx.classification = undefined;
-    const started = clock.now();
     let response: Res | undefined;
     let error: unknown;
     let failed = false;
@@ -81,7 +80,8 @@ async function retrying<Req, Res>(
     // Set by the transport during `next` (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict === undefined || verdict.kind !== 'retryable') return settle(response, error, failed);
-    if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined) return settle(response, error, failed);
+    if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined)
+      return settle(response, error, failed);
     backoff = backoff === undefined ? backoffFactory.next() : backoff.next(undefined);
     const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
     if (pushback > options.retryAfterCapMs) return settle(response, error, failed);
@@ -89,10 +89,6 @@ async function retrying<Req, Res>(
     const now = clock.now();
     if (now + delay >= ctx.deadline) return settle(response, error, failed);
     if (!adapter.rewind(req)) return settle(response, error, failed);
-    if (!failed) {
-      // The balancer records failed attempts; a retried response is recorded here.
-      ctx.recordAttempt({ endpoint: ctx.endpoint, outcome: verdict.reason, durationMs: now - started });
-    }
     if (!budget.tryWithdraw()) {
       if (failed) {
         throw new RetryBudgetExhaustedError({
