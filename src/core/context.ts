@@ -50,6 +50,30 @@ export class CallContext {
     this.cancellation = cancellation;
   }
 
+  /**
+   * A context for one of several concurrent attempts of this call (hedging): same deadline,
+   * settings and history (the endpoints tried and the attempt log are shared, so each copy avoids
+   * the others' endpoints), its own attempt state and its own `cancellation`, which this call's
+   * cancellation also triggers.
+   */
+  fork(cancellation: Cancellation): CallContext {
+    const child = new CallContext(this.destination, this.signal, cancellation);
+    child.deadline = this.deadline;
+    child.budgetMs = this.budgetMs;
+    child.attempt = this.attempt;
+    child.maxAttempts = this.maxAttempts;
+    child.attemptTimeoutMs = this.attemptTimeoutMs;
+    child.classifier = this.classifier;
+    child.idempotent = this.idempotent;
+    this.tried ??= [];
+    this.attempts ??= [];
+    child.tried = this.tried;
+    child.attempts = this.attempts;
+    const parent = this.cancellation;
+    if (parent !== undefined) parent.once('abort', () => cancellation.abort(parent.reason));
+    return child;
+  }
+
   /** The DeadlineExceededError for this call, with its destination, attempts and time left. */
   deadlineExceeded(timeLeftMs: number, cause?: unknown): DeadlineExceededError {
     return new DeadlineExceededError(this.budgetMs, {

@@ -14,6 +14,7 @@ import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import { WeftDispatcher } from './dispatcher.js';
 import { isIdempotent } from './idempotency.js';
@@ -56,6 +57,8 @@ export interface HttpClient {
   readonly dispatcher: Dispatcher;
   /** The retry budget shared by this client's retries and hedges (`balance()` for dashboards). */
   readonly retryBudget: RetryBudget;
+  /** Hedges sent and won, and the current hedge delay; undefined when hedging is off. */
+  readonly hedgeStats: HedgeStats | undefined;
   /** The roles of the call stack, outermost first. */
   readonly roles: readonly string[];
   /** Name of the balancing strategy. */
@@ -77,6 +80,7 @@ class WeftHttpClient implements HttpClient {
   readonly name: string;
   readonly dispatcher: Dispatcher;
   readonly retryBudget: RetryBudget;
+  readonly hedgeStats: HedgeStats | undefined;
   readonly roles: readonly string[];
   readonly #clock: Clock;
   readonly #timeoutMs: number;
@@ -94,12 +98,23 @@ class WeftHttpClient implements HttpClient {
     const { clock, transport } = o;
     const adapter = httpAdapter(o.retry?.replayBufferBytes);
     this.retryBudget = new RetryBudget(clock, o.retry?.budget);
+    const hedge =
+      o.hedge === undefined
+        ? undefined
+        : hedgeFilter<HttpRequest, HttpResponse>({
+            clock,
+            adapter,
+            budget: this.retryBudget,
+            options: o.hedge,
+          });
+    this.hedgeStats = hedge?.stats;
     const stack = o.editStack(
       defaultClientStack<HttpRequest, HttpResponse>({
         clock,
         adapter,
         inheritAmbientDeadline: o.inheritAmbientDeadline,
         retry: o.retry === undefined ? undefined : { ...o.retry, clock, adapter, budget: this.retryBudget },
+        hedge: hedge?.filter,
       }),
     );
     const endpointStack = o.editEndpointStack(

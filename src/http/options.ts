@@ -22,6 +22,7 @@ import type { Stack } from '../core/stack.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { parseTargets, type StaticTarget, staticResolver } from '../discovery/static.js';
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
+import type { HedgeOptions } from '../policies/hedge.js';
 import { RETRY_DEFAULTS } from '../policies/retry.js';
 import type { RetryBudgetOptions } from '../policies/retry-budget.js';
 import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
@@ -114,6 +115,8 @@ export interface HttpClientOptions {
   retry?: RetryOptions | false;
   /** Classify attempts; returning `undefined` defers to the default (docs/retries.md). */
   classifier?: HttpClassifier;
+  /** Hedged (backup) requests for idempotent calls; off by default, `true` for the defaults. */
+  hedge?: HedgeOptions | boolean;
   /** Edit the call stack (insert, replace, remove roles). */
   stack?: (stack: Stack<Filter<HttpRequest, HttpResponse>>) => Stack<Filter<HttpRequest, HttpResponse>>;
   /** Edit the per-endpoint stack. */
@@ -169,6 +172,8 @@ export interface ResolvedHttpClientOptions {
   readonly attemptTimeoutMs: number;
   readonly inheritAmbientDeadline: boolean;
   readonly propagateDeadline: boolean;
+  /** Hedge settings, or undefined when hedging is off. */
+  readonly hedge: HedgeOptions | undefined;
   /** Retry settings, or undefined when retries are off. */
   readonly retry:
     | (Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined })
@@ -233,6 +238,7 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
       ),
     },
     retry: o.retry === false ? undefined : resolveRetry(o.retry),
+    hedge: resolveHedge(o.hedge),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
     attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
     inheritAmbientDeadline: booleanOption(
@@ -244,6 +250,12 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     editStack: functionOption('stack', o.stack, identity),
     editEndpointStack: functionOption('endpointStack', o.endpointStack, identity),
   };
+}
+
+function resolveHedge(value: HedgeOptions | boolean | undefined): HedgeOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  return objectOption<HedgeOptions>('hedge', value);
 }
 
 function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOptions['retry'] {

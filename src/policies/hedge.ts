@@ -1,0 +1,190 @@
+/**
+ * Hedge filter (backup requests): when an idempotent attempt has not answered within the
+ * latency that all but `maxExtraLoad` of attempts beat, send a copy to another endpoint and take
+ * whichever succeeds first; the other is cancelled. Tail latency drops at a bounded cost: by
+ * construction about `maxExtraLoad` of calls hedge, and each hedge also takes a token from the
+ * client's retry budget, so hedges cannot pile onto an outage ("The Tail at Scale", Dean & Barroso;
+ * Finagle's BackupRequestFilter). It sits below retry (it works inside one try; a failed pair is
+ * retried as a whole) and above the attempt filter (each copy is an attempt of its own).
+ * Defaults: maxExtraLoad 1% (so the p99), at least 1 ms, and no hedging until 100 latencies are
+ * known (weft's choice). Only idempotent calls with an in-memory (replayable) body are hedged.
+ */
+import { Cancellation } from '../core/cancellation.js';
+import { isFailure, type ResponseClass } from '../core/classification.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { CallContext } from '../core/context.js';
+import { WeftError } from '../core/errors.js';
+import { integerAtLeast, numberInRange, objectOption, positiveNumber } from '../core/options.js';
+import type { ProtocolAdapter } from '../core/protocol.js';
+import type { Filter, Next } from '../core/service.js';
+import { LatencyWindow } from './latency-window.js';
+import type { RetryBudget } from './retry-budget.js';
+
+export interface HedgeOptions {
+  /** Share of calls that may send a backup, 0 to 0.5. Default 0.01: hedge past the p99. */
+  maxExtraLoad?: number;
+  /** Never hedge sooner than this, in ms. Default 1 (Finagle's minSendBackupAfterMs). */
+  minDelayMs?: number;
+  /** Latencies needed before hedging starts. Default 100. */
+  minSamples?: number;
+}
+
+export const HEDGE_DEFAULTS = { maxExtraLoad: 0.01, minDelayMs: 1, minSamples: 100 } as const;
+
+/** The reason a hedge's losing copy is cancelled with. */
+export class HedgeLostError extends WeftError {
+  constructor() {
+    super('WEFT_HEDGE_LOST', 'cancelled: the other copy of this hedged call answered first');
+  }
+}
+
+export interface HedgeFilterParams<Req, Res> {
+  readonly clock: Clock;
+  readonly adapter: ProtocolAdapter<Req, Res>;
+  readonly budget: RetryBudget;
+  readonly options: HedgeOptions | undefined;
+}
+
+/** Counters for dashboards and tests. */
+export interface HedgeStats {
+  /** Backups sent. */
+  sent: number;
+  /** Calls a backup answered first. */
+  won: number;
+  /** The current hedge delay in ms (Infinity while too few latencies are known). */
+  delayMs(): number;
+}
+
+export function hedgeFilter<Req, Res>(
+  params: HedgeFilterParams<Req, Res>,
+): { filter: Filter<Req, Res>; stats: HedgeStats } {
+  const o = objectOption<HedgeOptions>('hedge', params.options);
+  const maxExtraLoad = numberInRange(
+    'hedge.maxExtraLoad',
+    o.maxExtraLoad,
+    0.0001,
+    0.5,
+    HEDGE_DEFAULTS.maxExtraLoad,
+  );
+  const minDelayMs = positiveNumber('hedge.minDelayMs', o.minDelayMs, HEDGE_DEFAULTS.minDelayMs);
+  const minSamples = integerAtLeast('hedge.minSamples', o.minSamples, 1, HEDGE_DEFAULTS.minSamples);
+  const latencies = new LatencyWindow(1_000);
+  const { clock } = params;
+  const stats: HedgeStats = {
+    sent: 0,
+    won: 0,
+    delayMs: () =>
+      latencies.count < minSamples
+        ? Number.POSITIVE_INFINITY
+        : Math.max(minDelayMs, latencies.quantile(1 - maxExtraLoad)),
+  };
+  const filter: Filter<Req, Res> = (req, ctx, next) => {
+    const delay = ctx.idempotent ? stats.delayMs() : Number.POSITIVE_INFINITY;
+    if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - clock.now()) {
+      return timed(req, ctx, next, clock, latencies);
+    }
+    return hedged(req, ctx, next, params, stats, latencies, delay);
+  };
+  return { filter, stats };
+}
+
+/** One attempt, its latency recorded when it succeeds. */
+async function timed<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res>,
+  clock: Clock,
+  latencies: LatencyWindow,
+): Promise<Res> {
+  const started = clock.now();
+  const res = await next(req, ctx);
+  const verdict = ctx.classification as ResponseClass | undefined;
+  if (verdict === undefined || verdict.kind === 'success') latencies.record(clock.now() - started);
+  return res;
+}
+
+interface Copy<Res> {
+  readonly ctx: CallContext;
+  done: boolean;
+  failed: boolean;
+  response: Res | undefined;
+  error: unknown;
+}
+
+function hedged<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res>,
+  params: HedgeFilterParams<Req, Res>,
+  stats: HedgeStats,
+  latencies: LatencyWindow,
+  delay: number,
+): Promise<Res> {
+  const { clock, adapter, budget } = params;
+  return new Promise<Res>((resolve, reject) => {
+    const copies: Copy<Res>[] = [];
+    let settled = false;
+    let timer: TimerHandle | undefined;
+
+    const finish = (winner: Copy<Res>) => {
+      settled = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      for (const copy of copies) {
+        if (copy === winner) continue;
+        if (!copy.done) copy.ctx.cancellation?.abort(new HedgeLostError());
+        else if (!copy.failed) adapter.discard(copy.response as Res);
+      }
+      if (winner !== copies[0]) stats.won++;
+      ctx.classification = winner.ctx.classification;
+      ctx.endpoint = winner.ctx.endpoint;
+      ctx.attempt = Math.max(...copies.map((c) => c.ctx.attempt));
+      if (winner.failed) reject(winner.error);
+      else resolve(winner.response as Res);
+    };
+
+    const start = () => {
+      const copy: Copy<Res> = {
+        ctx: ctx.fork(new Cancellation()),
+        done: false,
+        failed: false,
+        response: undefined,
+        error: undefined,
+      };
+      // Number the copies one after the other, as attempts of the same call.
+      copy.ctx.attempt = ctx.attempt + copies.length;
+      copies.push(copy);
+      const started = clock.now();
+      next(req, copy.ctx).then(
+        (response) => {
+          copy.done = true;
+          copy.response = response;
+          const verdict = copy.ctx.classification as ResponseClass | undefined;
+          const ok = verdict === undefined || !isFailure(verdict);
+          if (settled) {
+            adapter.discard(response);
+            return;
+          }
+          if (ok) {
+            latencies.record(clock.now() - started);
+            finish(copy);
+          } else if (copies.every((c) => c.done)) finish(copy);
+        },
+        (error: unknown) => {
+          copy.done = true;
+          copy.failed = true;
+          copy.error = error;
+          if (!settled && copies.every((c) => c.done)) finish(copy);
+        },
+      );
+    };
+
+    start();
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      if (settled || copies[0]!.done) return;
+      if (ctx.cancelledReason() !== undefined || !adapter.rewind(req) || !budget.tryWithdraw()) return;
+      stats.sent++;
+      start();
+    }, delay);
+  });
+}
