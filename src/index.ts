@@ -17,16 +17,29 @@ export {
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
 export { type AmbientContext, currentAmbientContext, runWithAmbientContext } from './core/ambient.js';
+export {
+  type Classifier,
+  failure,
+  IGNORABLE,
+  type Outcome,
+  type ResponseClass,
+  type ResponseClassName,
+  retryable,
+  SUCCESS,
+} from './core/classification.js';
 export type { Clock, TimerHandle } from './core/clock.js';
 export { realClock } from './core/clock.js';
 export { CallContext } from './core/context.js';
 export { DEADLINE_HEADER, MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from './core/deadline-header.js';
 export {
   type AttemptRecord,
+  CircuitOpenError,
   ClientClosedError,
   ConfigError,
   DeadlineExceededError,
   NoEndpointsError,
+  OverloadedError,
+  RetryBudgetExhaustedError,
   UnknownRoleError,
   WeftError,
   type WeftErrorCode,
@@ -43,6 +56,7 @@ export {
   type StaticTarget,
   staticResolver,
 } from './discovery/static.js';
+export { defaultHttpClassifier, type HttpClassifier, NACK_HEADER } from './http/classifier.js';
 export {
   createHttpClient,
   type EndpointStats,
@@ -51,10 +65,37 @@ export {
   type HttpClient,
   type HttpClientOptions,
   type HttpRequestOptions,
+  type RetryOptions,
 } from './http/client.js';
+export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/idempotency.js';
+export { ATTEMPT_HEADER } from './http/protocol.js';
+export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/replayable-body.js';
 export type { HeadersInput, HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './http/request.js';
 export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/routing-agent.js';
 export type { TlsOptions } from './http/transport.js';
+export {
+  ADAPTIVE_THROTTLE_DEFAULTS,
+  type AdaptiveThrottleOptions,
+  type AdaptiveThrottleStats,
+  adaptiveThrottle,
+} from './policies/adaptive-throttle.js';
 export { AttemptTimeoutError } from './policies/attempt.js';
+export {
+  CIRCUIT_BREAKER_DEFAULTS,
+  type CircuitBreakerHandle,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type CircuitStateChange,
+  circuitBreaker,
+} from './policies/circuit-breaker.js';
 export { DEFAULT_TOTAL_TIMEOUT_MS } from './policies/deadline.js';
+export {
+  type AccrualState,
+  FAILURE_ACCRUAL_DEFAULTS,
+  type FailureAccrualOptions,
+  failureAccrual,
+} from './policies/failure-accrual.js';
+export { HEDGE_DEFAULTS, HedgeLostError, type HedgeOptions, type HedgeStats } from './policies/hedge.js';
+export { RETRY_DEFAULTS } from './policies/retry.js';
+export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { type IncomingDeadlineOptions, runWithIncomingDeadline } from './server/incoming-deadline.js';

@@ -3,11 +3,14 @@
  * random and send to the cheaper (cost divided by the endpoint's weight). It tracks the best node
  * nearly as well as a full scan, in O(1), and never herds every client onto the same "best" node.
  *
- * Health: a pair member is usable when it is open and untried by this call. When neither is, the
- * pair is drawn again, up to `maxEffort` times (Finagle's default 5). With a fraction f of nodes
- * unusable, all draws fail with probability f^(2·maxEffort): 0.1% at f = 0.5, which is Finagle's
- * panic-mode arithmetic. Only then does it scan for the least-avoided nodes and pick among those,
- * so a busy node is used only when no open one is left (fail open), and a closed one never.
+ * Health: a node is usable when it is open and untried by this call. An unusable draw is
+ * replaced by another, so the two compared are both usable (pairing a usable node with a busy
+ * one would hand it the pick uncompared: with one of four nodes ejected, a slow node would win a
+ * sixth of all picks). It draws at most 2·`maxEffort` times (Finagle's maxEffort, default 5); with
+ * a fraction f of nodes unusable, fewer than two usable draws come up with probability about
+ * f^(2·maxEffort): 0.1% at f = 0.5, Finagle's panic-mode arithmetic. Only then does it scan for
+ * the least-avoided nodes and pick among those, so a busy node is used only when no open one is
+ * left (fail open), and a closed one never.
  */
 import type { CallContext } from '../core/context.js';
 import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';
@@ -33,17 +36,15 @@ export class PowerOfTwoChoices implements Picker {
       const only = nodes[0]!;
       return only.service.status === 'closed' ? undefined : only;
     }
-    for (let effort = 0; effort < this.#maxEffort; effort++) {
-      const i = Math.floor(this.#random() * n);
-      let j = Math.floor(this.#random() * (n - 1));
-      if (j >= i) j++;
-      const a = nodes[i]!;
-      const b = nodes[j]!;
-      const aUsable = avoidance(a.service.status, tried, a.address) === 0;
-      const bUsable = avoidance(b.service.status, tried, b.address) === 0;
-      if (aUsable && bUsable) return cheaper(a, b, now);
-      if (aUsable) return a;
-      if (bUsable) return b;
+    // Draw until two distinct usable nodes are found: an unusable draw is replaced, not paired,
+    // or a usable node drawn beside a busy one would win without a comparison.
+    let a: EndpointNode | undefined;
+    const draws = 2 * this.#maxEffort;
+    for (let k = 0; k < draws; k++) {
+      const node = nodes[Math.floor(this.#random() * n)]!;
+      if (node === a || avoidance(node.service.status, tried, node.address) !== 0) continue;
+      if (a === undefined) a = node;
+      else return cheaper(a, node, now);
     }
     return this.#pickLeastAvoided(nodes, tried, now);
   }

@@ -3,10 +3,12 @@
  * transport. A layer wraps the endpoint's service and may change its `status` (failure accrual
  * marks an ejected endpoint `busy`), which is how health flows up to the balancer.
  *
+ *   failure-accrual  ejects an endpoint that keeps failing (busy, then probed): outermost, so it
+ *                    sees every attempt's classified outcome and its status is the endpoint's.
  *   deadline-header  writes the attempt's remaining time on the request; after the pick, so any
  *                    wait for discovery is subtracted, and as close to the wire as a layer gets.
  *
- * Failure accrual and per-endpoint metrics slot in above it.
+ * Per-endpoint metrics slot in above deadline-header.
  */
 
 import type { Clock } from '../core/clock.js';
@@ -15,6 +17,7 @@ import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Service, ServiceStatus } from '../core/service.js';
 import { Stack, type StackEntry } from '../core/stack.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import { type FailureAccrualOptions, failureAccrual } from '../policies/failure-accrual.js';
 import { outboundDeadlineFilter } from '../policies/outbound-deadline.js';
 
 /** Wraps the service of one endpoint (tower's `Layer`). */
@@ -26,6 +29,8 @@ export interface EndpointStackParams<Req> {
   readonly adapter: ProtocolAdapter<Req>;
   /** Write the remaining time on outbound requests; false leaves the `deadline-header` role out. */
   readonly propagateDeadline: boolean;
+  /** Failure accrual settings; undefined leaves the `failure-accrual` role out. */
+  readonly failureAccrual: FailureAccrualOptions | undefined;
 }
 
 /** The default endpoint stack (outermost first). */
@@ -33,6 +38,14 @@ export function defaultEndpointStack<Req, Res>(
   params: EndpointStackParams<Req>,
 ): Stack<EndpointLayer<Req, Res>> {
   const entries: StackEntry<EndpointLayer<Req, Res>>[] = [];
+  if (params.failureAccrual !== undefined) {
+    entries.push({
+      role: 'failure-accrual',
+      description:
+        "ejects an endpoint that keeps failing, then probes it; outermost, its status is the endpoint's",
+      layer: failureAccrual<Req, Res>({ clock: params.clock, ...params.failureAccrual }),
+    });
+  }
   if (params.propagateDeadline) {
     entries.push({
       role: 'deadline-header',

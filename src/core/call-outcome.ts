@@ -14,8 +14,6 @@ export function resolvedCallClass(ctx: CallContext): ResponseClass {
 
 /** The class of a call that failed with `error`. */
 export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseClass {
-  // The caller gave up, or closed the client: nothing to learn about the destination.
-  if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
   if (error instanceof WeftError) {
     switch (error.code) {
       case 'WEFT_CLIENT_CLOSED':
@@ -23,10 +21,16 @@ export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseCla
       case 'WEFT_CIRCUIT_OPEN':
       case 'WEFT_OVERLOADED':
         return IGNORABLE;
+      case 'WEFT_RETRY_BUDGET_EXHAUSTED':
+        // Judge by what the last attempt met (a 503, a refused connection), not by the refusal.
+        return ctx.classification ?? failure(error.code);
       default:
         return failure(error.code);
     }
   }
+  // The caller gave up: nothing to learn about the destination. (Deadline and attempt timeouts,
+  // which also abort the signal, are WeftErrors and were classified above.)
+  if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
   const last = ctx.classification;
   if (last !== undefined && last.kind !== 'success') return last;
   const code = (error as { code?: unknown } | null)?.code;

@@ -14,6 +14,18 @@ import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import {
+  type AdaptiveThrottleFilter,
+  type AdaptiveThrottleStats,
+  adaptiveThrottle,
+} from '../policies/adaptive-throttle.js';
+import {
+  type CircuitBreakerFilter,
+  type CircuitBreakerHandle,
+  type CircuitBreakerOptions,
+  circuitBreaker,
+} from '../policies/circuit-breaker.js';
+import type { AccrualState, FailureAccrualService } from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import { WeftDispatcher } from './dispatcher.js';
@@ -30,7 +42,7 @@ import { httpAdapter } from './protocol.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { UndiciEndpoint } from './transport.js';
 
-export type { HttpCallOptions, HttpClientOptions, HttpRequestOptions } from './options.js';
+export type { HttpCallOptions, HttpClientOptions, HttpRequestOptions, RetryOptions } from './options.js';
 export { HTTP_CLIENT_DEFAULTS } from './options.js';
 
 /** Live state of one endpoint, for dashboards and the demo. */
@@ -44,6 +56,8 @@ export interface EndpointStats {
    */
   readonly cost: number;
   readonly weight: number;
+  /** Failure accrual's view of the endpoint (alive, dead = ejected, probing); absent when off. */
+  readonly accrual?: AccrualState | undefined;
 }
 
 /** A weft HTTP client. Create with {@link createHttpClient}. */
@@ -59,6 +73,10 @@ export interface HttpClient {
   readonly retryBudget: RetryBudget;
   /** Hedges sent and won, and the current hedge delay; undefined when hedging is off. */
   readonly hedgeStats: HedgeStats | undefined;
+  /** The circuit breaker's state and transitions; undefined when there is none. */
+  readonly circuitBreaker: CircuitBreakerHandle | undefined;
+  /** Adaptive throttling counts and the current rejection probability; undefined when off. */
+  throttleStats(): AdaptiveThrottleStats | undefined;
   /** The roles of the call stack, outermost first. */
   readonly roles: readonly string[];
   /** Name of the balancing strategy. */
@@ -81,6 +99,8 @@ class WeftHttpClient implements HttpClient {
   readonly dispatcher: Dispatcher;
   readonly retryBudget: RetryBudget;
   readonly hedgeStats: HedgeStats | undefined;
+  readonly circuitBreaker: CircuitBreakerFilter<HttpRequest, HttpResponse> | undefined;
+  readonly #throttle: AdaptiveThrottleFilter<HttpRequest, HttpResponse> | undefined;
   readonly roles: readonly string[];
   readonly #clock: Clock;
   readonly #timeoutMs: number;
@@ -108,6 +128,14 @@ class WeftHttpClient implements HttpClient {
             options: o.hedge,
           });
     this.hedgeStats = hedge?.stats;
+    this.circuitBreaker =
+      o.circuitBreaker === undefined
+        ? undefined
+        : circuitBreaker<HttpRequest, HttpResponse>({ ...o.circuitBreaker, clock } as CircuitBreakerOptions);
+    this.#throttle =
+      o.adaptiveThrottle === undefined
+        ? undefined
+        : adaptiveThrottle<HttpRequest, HttpResponse>({ ...o.adaptiveThrottle, clock });
     const stack = o.editStack(
       defaultClientStack<HttpRequest, HttpResponse>({
         clock,
@@ -115,6 +143,8 @@ class WeftHttpClient implements HttpClient {
         inheritAmbientDeadline: o.inheritAmbientDeadline,
         retry: o.retry === undefined ? undefined : { ...o.retry, clock, adapter, budget: this.retryBudget },
         hedge: hedge?.filter,
+        breaker: this.circuitBreaker,
+        throttle: this.#throttle,
       }),
     );
     const endpointStack = o.editEndpointStack(
@@ -122,6 +152,7 @@ class WeftHttpClient implements HttpClient {
         clock,
         adapter,
         propagateDeadline: o.propagateDeadline,
+        failureAccrual: o.failureAccrual,
       }),
     );
     if (typeof stack?.layers !== 'function')
@@ -214,6 +245,10 @@ class WeftHttpClient implements HttpClient {
     });
   }
 
+  throttleStats(): AdaptiveThrottleStats | undefined {
+    return this.#throttle?.stats();
+  }
+
   endpoints(): EndpointStats[] {
     const now = this.#clock.now();
     return this.#balancer.nodes.map((node) => ({
@@ -222,6 +257,7 @@ class WeftHttpClient implements HttpClient {
       pending: node.load.pending,
       cost: node.load.peek(now),
       weight: node.endpoint.weight,
+      accrual: (node.service as Partial<FailureAccrualService<HttpRequest, HttpResponse>>).accrual,
     }));
   }
 

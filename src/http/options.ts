@@ -21,7 +21,10 @@ import type { Filter } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { parseTargets, type StaticTarget, staticResolver } from '../discovery/static.js';
+import type { AdaptiveThrottleOptions } from '../policies/adaptive-throttle.js';
+import type { CircuitBreakerOptions } from '../policies/circuit-breaker.js';
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
+import type { FailureAccrualOptions } from '../policies/failure-accrual.js';
 import type { HedgeOptions } from '../policies/hedge.js';
 import { RETRY_DEFAULTS } from '../policies/retry.js';
 import type { RetryBudgetOptions } from '../policies/retry-budget.js';
@@ -117,6 +120,12 @@ export interface HttpClientOptions {
   classifier?: HttpClassifier;
   /** Hedged (backup) requests for idempotent calls; off by default, `true` for the defaults. */
   hedge?: HedgeOptions | boolean;
+  /** Per-endpoint outlier ejection; on by default, `false` for none (docs/failure-accrual.md). */
+  failureAccrual?: Omit<FailureAccrualOptions, 'clock'> | false;
+  /** A circuit breaker over the whole client; off by default, `true` for the defaults. */
+  circuitBreaker?: DistributiveOmit<CircuitBreakerOptions, 'clock'> | boolean;
+  /** SRE client-side adaptive throttling; off by default, `true` for the defaults. */
+  adaptiveThrottle?: Omit<AdaptiveThrottleOptions, 'clock'> | boolean;
   /** Edit the call stack (insert, replace, remove roles). */
   stack?: (stack: Stack<Filter<HttpRequest, HttpResponse>>) => Stack<Filter<HttpRequest, HttpResponse>>;
   /** Edit the per-endpoint stack. */
@@ -174,6 +183,12 @@ export interface ResolvedHttpClientOptions {
   readonly propagateDeadline: boolean;
   /** Hedge settings, or undefined when hedging is off. */
   readonly hedge: HedgeOptions | undefined;
+  /** Failure accrual settings, or undefined when it is off. */
+  readonly failureAccrual: FailureAccrualOptions | undefined;
+  /** Circuit breaker settings, or undefined when there is none. */
+  readonly circuitBreaker: CircuitBreakerOptions | undefined;
+  /** Adaptive throttling settings, or undefined when it is off. */
+  readonly adaptiveThrottle: AdaptiveThrottleOptions | undefined;
   /** Retry settings, or undefined when retries are off. */
   readonly retry:
     | (Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined })
@@ -239,6 +254,9 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     },
     retry: o.retry === false ? undefined : resolveRetry(o.retry),
     hedge: resolveHedge(o.hedge),
+    failureAccrual: o.failureAccrual === false ? undefined : objectOption('failureAccrual', o.failureAccrual),
+    circuitBreaker: optIn<CircuitBreakerOptions>('circuitBreaker', o.circuitBreaker),
+    adaptiveThrottle: optIn<AdaptiveThrottleOptions>('adaptiveThrottle', o.adaptiveThrottle),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
     attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
     inheritAmbientDeadline: booleanOption(
@@ -251,6 +269,15 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     editEndpointStack: functionOption('endpointStack', o.endpointStack, identity),
   };
 }
+
+/** An opt-in feature: `true` for its defaults, an object of options, `false`/undefined for off. */
+function optIn<T extends object>(option: string, value: unknown): T | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {} as T;
+  return objectOption<T>(option, value) as T;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function resolveHedge(value: HedgeOptions | boolean | undefined): HedgeOptions | undefined {
   if (value === undefined || value === false) return undefined;

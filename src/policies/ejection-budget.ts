@@ -23,7 +23,10 @@ export interface EjectionBudgetView {
   readonly endpoints: number;
   /** How many may be ejected at once: `max(1, floor(endpoints × maxEjectionPercent / 100))`. */
   readonly limit: number;
-  /** Endpoints that met the ejection criteria but found no room, in the order they asked. */
+  /**
+   * Endpoints that met an ejection trigger but found no room, oldest first. One that has recovered
+   * meanwhile leaves the line when it is offered a slot.
+   */
   readonly waiting: number;
 }
 

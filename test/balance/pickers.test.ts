@@ -151,3 +151,18 @@ describe('weights and closed nodes', () => {
     expect(ewma.cost(later)).toBeGreaterThan(idle.cost(later));
   });
 });
+
+describe('P2C with an unusable node in the set', () => {
+  it('never hands a pick to a node just because it was drawn beside a busy one', () => {
+    const fast = [node(1, 'open', 10), node(2, 'open', 10)];
+    const slow = node(3, 'open', 100);
+    const ejected = node(4, 'busy', 1);
+    const nodes = [...fast, slow, ejected];
+    const p2c = new PowerOfTwoChoices(Math.random);
+    let toSlow = 0;
+    for (let i = 0; i < 6_000; i++) if (p2c.pick(nodes, ctx(), 0) === slow) toSlow++;
+    // Paired with a fast node, the slow one always loses; drawn beside the ejected node, it must
+    // be compared with another usable node, not handed the pick (which would be 1/6 of picks).
+    expect(toSlow).toBeLessThan(60);
+  });
+});

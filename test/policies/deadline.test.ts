@@ -40,7 +40,12 @@ function build(clock: VirtualClock, terminal: Next<Req, string>) {
     rewind: () => true,
     discard: () => {},
   };
-  const stack = defaultClientStack<Req, string>({ clock, adapter, inheritAmbientDeadline: true, retry: undefined });
+  const stack = defaultClientStack<Req, string>({
+    clock,
+    adapter,
+    inheritAmbientDeadline: true,
+    retry: undefined,
+  });
   // The endpoint stack's deadline-header layer sits just above the transport.
   const header = outboundDeadlineFilter<Req, string>({ clock, adapter });
   return composeFilters([...stack.layers(), header], terminal);
