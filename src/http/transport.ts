@@ -53,7 +53,9 @@ export interface TransportSettings {
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   readonly #pool: Pool;
-  readonly #dispatcher: Dispatcher;
+  /** The pool behind the write-tracking interceptor, for requests that are not idempotent. */
+  readonly #tracking: Dispatcher;
+  readonly #origin: string;
   readonly #authority: string | undefined;
   readonly #classifier: (
     req: HttpRequest,
@@ -83,7 +85,8 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       allowH2: settings.allowH2,
       connect,
     });
-    this.#dispatcher = this.#pool.compose(writeTracking);
+    this.#tracking = this.#pool.compose(writeTracking);
+    this.#origin = origin;
     this.#authority = settings.authority;
     this.#classifier = settings.classifier;
   }
@@ -96,20 +99,25 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   async call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     const headers = req.headers;
     if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
-    ctx.requestWritten = false;
+    // Whether the request was written decides only what may be sent again when it is NOT
+    // idempotent; tracking it costs a handler wrapper per request, so idempotent ones skip it.
+    const tracked = !ctx.idempotent;
+    ctx.requestWritten = !tracked;
+    const options = {
+      method: req.method,
+      path: req.path,
+      headers,
+      body: req.body as string | null,
+      // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
+      signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
+      headersTimeout: req.headersTimeout,
+      bodyTimeout: req.bodyTimeout,
+      origin: this.#origin,
+      [CONTEXT_KEY]: tracked ? ctx : undefined,
+    };
     let res: HttpResponse;
     try {
-      res = (await this.#dispatcher.request({
-        method: req.method,
-        path: req.path,
-        headers,
-        body: req.body as string | null,
-        // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
-        signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
-        headersTimeout: req.headersTimeout,
-        bodyTimeout: req.bodyTimeout,
-        [CONTEXT_KEY]: ctx,
-      } as Dispatcher.RequestOptions)) as HttpResponse;
+      res = (await (tracked ? this.#tracking : this.#pool).request(options)) as HttpResponse;
     } catch (error) {
       ctx.classification = this.#classifyError(req, ctx, error);
       throw error;

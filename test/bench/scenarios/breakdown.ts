@@ -48,6 +48,9 @@ export async function breakdown(options: BreakdownOptions) {
     }),
     'weft without deadline': client({ timeoutMs: Number.POSITIVE_INFINITY }),
     'weft without header': client({ propagateDeadline: false }),
+    'weft without retry': client({ retry: false }),
+    'weft without failure accrual': client({ failureAccrual: false }),
+    'weft without retry, accrual': client({ retry: false, failureAccrual: false }),
     'weft default': client({}),
   };
   const variants: Record<string, () => Promise<void>> = {
