@@ -81,14 +81,17 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     const load = node.load;
     load.start(now);
     let res: Res;
+    const service = node.service;
     try {
-      res = await node.service.call(req, ctx);
+      res = await service.call(req, ctx);
     } catch (error) {
+      service.settled?.(ctx, error, true);
       const end = this.#clock.now();
       load.end(end, end - now, false);
       ctx.recordAttempt({ endpoint: node.address, outcome: describeFailure(error), durationMs: end - now });
       throw error;
     }
+    service.settled?.(ctx, res, false);
     const end = this.#clock.now();
     // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
     const verdict = ctx.classification as ResponseClass | undefined;

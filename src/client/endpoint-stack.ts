@@ -96,4 +96,8 @@ class FilteredService<Req, Res> implements Service<Req, Res> {
   close(): Promise<void> {
     return this.#next.close();
   }
+
+  settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    this.#next.settled?.(ctx, outcome, failed);
+  }
 }

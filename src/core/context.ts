@@ -39,6 +39,13 @@ export class CallContext {
   classifier: Classifier<never, never> | undefined;
   /** The request may be sent twice (RFC 9110 method, Idempotency-Key, or declared). */
   idempotent = false;
+  /**
+   * Failure accrual's note on the current attempt: the ejection generation it was sent in,
+   * negative (−generation − 1) when it is the endpoint's probe. Read back in `settled`.
+   */
+  accrualTicket = 0;
+  /** The request of the current attempt, as the transport sent it (for classifiers). */
+  request: unknown;
   /** Set by the transport once the whole request was handed to the connection. */
   requestWritten = false;
   /** What each finished attempt did, oldest first (allocated on first use). */

@@ -7,20 +7,30 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 
-/** An entry in an expiry list. Subclasses say what expiring means. */
-export abstract class Expiry {
+/** What an expiry list holds: an intrusive list node that knows what expiring means. */
+export interface ExpiryEntry {
+  due: number;
+  prev: ExpiryEntry | null;
+  next: ExpiryEntry | null;
+  list: ExpiryList | null;
+  /** Called once, from the list's timer, when `due` has passed. */
+  expire(): void;
+}
+
+/** A base class for entries. Subclasses say what expiring means. */
+export abstract class Expiry implements ExpiryEntry {
   due = 0;
-  prev: Expiry | null = null;
-  next: Expiry | null = null;
+  prev: ExpiryEntry | null = null;
+  next: ExpiryEntry | null = null;
   list: ExpiryList | null = null;
 
-  /** Called once, from the list's timer, when `due` has passed. */
   abstract expire(): void;
 }
 
-class ExpiryList {
-  head: Expiry | null = null;
-  tail: Expiry | null = null;
+/** One list of same-duration entries (opaque outside this file). */
+export class ExpiryList {
+  head: ExpiryEntry | null = null;
+  tail: ExpiryEntry | null = null;
   timer: TimerHandle | null = null;
   readonly fire: () => void;
 
@@ -42,7 +52,7 @@ export class ExpiryScheduler {
   }
 
   /** Schedule `entry` to expire `durationMs` after `now`. */
-  add(entry: Expiry, durationMs: number, now: number): void {
+  add(entry: ExpiryEntry, durationMs: number, now: number): void {
     const key = Math.ceil(durationMs);
     let list = this.#lists.get(key);
     if (list === undefined) {
@@ -60,7 +70,7 @@ export class ExpiryScheduler {
   }
 
   /** Unschedule `entry` (no-op if it already expired or was removed). */
-  remove(entry: Expiry): void {
+  remove(entry: ExpiryEntry): void {
     const list = entry.list;
     if (list === null) return;
     if (entry.prev === null) list.head = entry.next;

@@ -95,15 +95,16 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
     return this.#closed ? 'closed' : 'open';
   }
 
-  /** Send one attempt and classify its outcome onto `ctx.classification`. */
-  async call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
+  /** Send one attempt. Its outcome is classified in {@link settled}, which the balancer calls. */
+  call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     const headers = req.headers;
     if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
     // Whether the request was written decides only what may be sent again when it is NOT
     // idempotent; tracking it costs a handler wrapper per request, so idempotent ones skip it.
     const tracked = !ctx.idempotent;
     ctx.requestWritten = !tracked;
-    const options = {
+    ctx.request = req;
+    return (tracked ? this.#tracking : this.#pool).request({
       method: req.method,
       path: req.path,
       headers,
@@ -114,19 +115,20 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       bodyTimeout: req.bodyTimeout,
       origin: this.#origin,
       [CONTEXT_KEY]: tracked ? ctx : undefined,
-    };
-    let res: HttpResponse;
-    try {
-      res = (await (tracked ? this.#tracking : this.#pool).request(options)) as HttpResponse;
-    } catch (error) {
-      ctx.classification = this.#classifyError(req, ctx, error);
-      throw error;
+    } as Dispatcher.RequestOptions) as Promise<HttpResponse>;
+  }
+
+  /** Classify the attempt's outcome onto `ctx.classification` (only the transport knows `written`). */
+  settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    const req = ctx.request as HttpRequest;
+    if (failed) {
+      ctx.classification = this.#classifyError(req, ctx, outcome);
+      return;
     }
-    const outcome = { response: res, written: true } as const;
+    const result = { response: outcome as HttpResponse, written: true } as const;
     ctx.classification =
-      (ctx.classifier as HttpClassifier | undefined)?.(req, outcome, ctx.idempotent) ??
-      this.#classifier(req, outcome, ctx.idempotent);
-    return res;
+      (ctx.classifier as HttpClassifier | undefined)?.(req, result, ctx.idempotent) ??
+      this.#classifier(req, result, ctx.idempotent);
   }
 
   #classifyError(req: HttpRequest, ctx: CallContext, error: unknown): ResponseClass {

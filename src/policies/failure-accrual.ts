@@ -287,8 +287,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     return { state, ejections, consecutiveFailures, ejectedUntil: this.#ejectedUntil };
   }
 
-  async call(req: Req, ctx: CallContext): Promise<Res> {
-    const generation = this.#generation;
+  call(req: Req, ctx: CallContext): Promise<Res> {
     let probe = false;
     if (this.#state === DEAD && !this.#closed && this.#clock.now() >= this.#ejectedUntil) {
       this.#state = PROBE_CLOSED;
@@ -297,15 +296,17 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     }
     // The classification is per attempt: clear what an earlier attempt of this call left.
     ctx.classification = undefined;
-    let res: Res;
-    try {
-      res = await this.#next.call(req, ctx);
-    } catch (error) {
-      this.#settle(verdict(ctx.classification, true), generation, probe);
-      throw error;
-    }
-    this.#settle(verdict(ctx.classification, false), generation, probe);
-    return res;
+    // What settled() needs to know about this attempt rides on its context: no closure, no await.
+    ctx.accrualTicket = probe ? -(this.#generation + 1) : this.#generation;
+    return this.#next.call(req, ctx);
+  }
+
+  /** The balancer reports the outcome: the layers below classify it first, then it is counted. */
+  settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    this.#next.settled?.(ctx, outcome, failed);
+    const ticket = ctx.accrualTicket;
+    const probe = ticket < 0;
+    this.#settle(verdict(ctx.classification, failed), probe ? -ticket - 1 : ticket, probe);
   }
 
   close(): Promise<void> {

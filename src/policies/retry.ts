@@ -50,7 +50,8 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
   });
   const { clock, adapter, budget } = options;
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
-    budget.deposit(clock.now());
+    // The deadline filter just read the clock: its start time (deadline − budget) serves.
+    budget.deposit(ctx.deadline === Number.POSITIVE_INFINITY ? clock.now() : ctx.deadline - ctx.budgetMs);
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
     return retrying(req, ctx, next, options, backoff);

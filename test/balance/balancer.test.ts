@@ -95,6 +95,20 @@ describe('Balancer', () => {
     await balancer.close();
   });
 
+  it('reports every outcome to the endpoint service (Service.settled)', async () => {
+    const resolver = staticResolver(['127.0.0.1:1001']);
+    const { balancer, made } = setup(resolver);
+    const fake = made.get('127.0.0.1:1001')!;
+    const reports: unknown[][] = [];
+    (fake as unknown as { settled: (...a: unknown[]) => void }).settled = (ctx, outcome, failed) =>
+      reports.push([ctx instanceof CallContext, outcome, failed]);
+    const ok = balancer.call('a', ctx());
+    fake.pending[0]!('fine');
+    await ok;
+    expect(reports).toEqual([[true, 'fine', false]]);
+    await balancer.close();
+  });
+
   it('accounts in-flight requests per endpoint', async () => {
     const resolver = staticResolver(['127.0.0.1:1001']);
     const { balancer, made } = setup(resolver);

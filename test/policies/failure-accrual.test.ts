@@ -87,9 +87,10 @@ function start(
   fake: FakeEndpoint,
   ctx = new CallContext('svc'),
 ): (cls: ResponseClass | undefined, reject?: boolean) => Promise<void> {
+  // Report the outcome as the balancer does (Service.settled), once the call has settled.
   const done = service.call('req', ctx).then(
-    () => {},
-    () => {},
+    (value) => service.settled?.(ctx, value, false),
+    (error: unknown) => service.settled?.(ctx, error, true),
   );
   const pending = fake.pending.shift();
   if (pending === undefined) throw new Error('the request did not reach the endpoint');
@@ -474,9 +475,11 @@ describe('failure accrual: options', () => {
         },
       });
       await run(service, fake, times(4, FAIL));
-      const last = service.call('req', new CallContext('svc'));
-      fake.pending.shift()!.settle(FAIL); // the 5th failure ejects, and the hook throws
+      const ctx = new CallContext('svc');
+      const last = service.call('req', ctx);
+      fake.pending.shift()!.settle(FAIL); // the 5th failure: its report ejects, and the hook throws
       await expect(last).resolves.toBe('ok');
+      expect(() => service.settled?.(ctx, 'ok', false)).not.toThrow();
       expect(service.status).toBe('busy');
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.some((w) => w.includes('failureAccrual.onEject threw') && w.includes('hook bug'))).toBe(
