@@ -1,0 +1,50 @@
+/**
+ * Chaos: a heavy tail. One replica is sometimes very slow; with hedging on, backups go out for
+ * the slow attempts and win, the slow copies are cancelled, and the extra load stays near the
+ * configured share. Counts only: no assertion on how fast anything was.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpClient, type HttpClient, roundRobin } from '../../src/index.js';
+import { Backends, replyAfter } from '../support/http-servers.js';
+
+const backends = new Backends();
+const clients: HttpClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await backends.closeAll();
+});
+
+describe('chaos: heavy tail with hedging', () => {
+  it('sends backups for slow attempts, which win; extra load stays bounded', async () => {
+    let n = 0;
+    // Every 10th request to this replica stalls for 2 s; the rest answer at once.
+    const tail = await backends.start((_req, res) => {
+      n++;
+      setTimeout(() => res.end('tail'), n % 10 === 0 ? 2_000 : 1);
+    });
+    const steady = await backends.start(replyAfter(1, 'steady'));
+    const c = createHttpClient({
+      endpoints: [tail.address, steady.address],
+      balancer: roundRobin(),
+      hedge: { maxExtraLoad: 0.1, minSamples: 20 },
+      failureAccrual: false,
+    });
+    clients.push(c);
+    const calls = 200;
+    for (let i = 0; i < calls; i++) {
+      const res = await c.request({ path: `/${i}` });
+      await res.body.text();
+    }
+    const stats = c.hedgeStats!;
+    expect(stats.sent).toBeGreaterThan(0);
+    expect(stats.won).toBeGreaterThan(0);
+    expect(stats.won).toBeLessThanOrEqual(stats.sent);
+    // Attempts at the servers: one per call, plus at most one per backup (a backup cancelled
+    // before it was written never arrives).
+    const attempts = tail.seen.length + steady.seen.length;
+    expect(attempts).toBeGreaterThanOrEqual(calls);
+    expect(attempts).toBeLessThanOrEqual(calls + stats.sent);
+    // Backups go out for roughly the slowest maxExtraLoad of calls, not for every call.
+    expect(stats.sent).toBeLessThanOrEqual(0.25 * calls);
+  });
+});
