@@ -1,12 +1,12 @@
-// Tests of the runnable examples: the demo's core on a short, low-concurrency run (traffic shares
-// and shutdown only, no speed assertions), its flags and exit codes as a real process, the quick
+// Tests of the runnable examples: the demo's core on a short, low-concurrency run (success rates,
+// retries and ejections counted at the backends, traffic shares and shutdown; no speed assertions), its flags and exit codes as a real process, the quick
 // start and the deadline propagation example. Loopback only; every server is closed.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main as deadlinePropagation } from './deadline-propagation.js';
 import { parseDemoArgs, UsageError } from './demo/args.js';
-import { SLOW_LABEL } from './demo/backends.js';
+import { FLAKY_LABEL, SLOW_LABEL } from './demo/backends.js';
 import { type DemoSummary, runDemo } from './demo/demo.js';
 import { main as quickStart } from './quick-start.js';
 
@@ -35,7 +35,7 @@ function runDemoProcess(args: readonly string[]) {
 }
 
 describe('demo', () => {
-  it('keeps weft off the slow replica, round robin does not, and closes everything', async () => {
+  it('weft retries around the flaky replica, ejects it and avoids the slow one; naive does not; all closed', async () => {
     const before = tcpHandles();
     const lines: string[] = [];
     const summary: DemoSummary = await runDemo({
@@ -46,30 +46,48 @@ describe('demo', () => {
       log: (text) => lines.push(text),
     });
 
-    const [weft, baseline] = summary.clients;
+    const [weft, naive] = summary.clients;
+    expect(weft?.name).toBe('weft');
     expect(weft?.balancer).toBe('p2c-peak-ewma');
-    expect(baseline?.balancer).toBe('round-robin');
+    expect(naive?.name).toBe('naive');
+    expect(naive?.balancer).toBe('round-robin');
     for (const client of summary.clients) {
       expect(client.calls).toBeGreaterThan(20);
-      const responses = client.endpoints.reduce((n, e) => n + e.requests, 0);
-      const failed = Object.values(client.failures).reduce((n, e) => n + e, 0);
-      expect(responses + failed).toBe(client.calls);
+      const notOk = [...Object.values(client.statuses), ...Object.values(client.failures)];
+      expect(client.succeeded + notOk.reduce((n, e) => n + e, 0)).toBe(client.calls);
+      // Counted at the backends: attempts − calls, and the attempts that carried weft-attempt ≥ 2.
+      expect(client.attempts).toBe(client.endpoints.reduce((n, e) => n + e.attempts, 0));
+      expect(client.retries).toBe(client.attempts - client.calls);
+      expect(client.endpoints.reduce((n, e) => n + e.retries, 0)).toBe(client.retries);
       expect(client.endpoints.map((e) => e.label)).toContain(SLOW_LABEL);
-      expect(client.retries).toBeNull();
-      expect(client.ejections).toBeNull();
+      // Only the flaky backend answers 503.
+      for (const e of client.endpoints) if (e.label !== FLAKY_LABEL) expect(e.errors).toBe(0);
     }
+
+    // The caller's view: weft retries the flaky replica's 503s elsewhere; naive passes them on.
+    expect(weft!.successRate).toBeGreaterThanOrEqual(0.99);
+    expect(naive!.successRate).toBeLessThan(0.95);
+    expect(weft!.retries).toBeGreaterThan(0);
+    expect(naive!.retries).toBe(0);
+    expect(weft!.ejections).toBeGreaterThanOrEqual(1);
+    expect(weft!.endpoints.find((e) => e.label === FLAKY_LABEL)?.ejections).toBeGreaterThanOrEqual(1);
+    expect(weft!.retryBudget).toEqual(expect.any(Number));
+    expect(naive!.ejections).toBeNull(); // failure accrual off: no number made up
+    expect(naive!.retryBudget).toBeNull(); // retries off
     expect(weft!.slowShare).toBeLessThan(0.1);
-    expect(baseline!.slowShare).toBeGreaterThan(0.15);
-    // Only the flaky backend answers 503.
-    for (const e of weft!.endpoints) if (!e.label.startsWith('flaky')) expect(e.errors).toBe(0);
+    expect(naive!.slowShare).toBeGreaterThan(0.15);
 
     expect(summary.closed).toEqual({ clients: true, servers: true });
     expect(await settledTcpHandles(before)).toBeLessThanOrEqual(before);
 
     const text = lines.join('\n');
-    expect(text).toContain('== p2c-peak-ewma');
-    expect(text).toContain('== round-robin');
+    expect(text).toContain('retry: false, failureAccrual: false'); // the header names the setups
+    expect(text).toContain('== weft (p2c-peak-ewma)');
+    expect(text).toContain('== naive (round-robin)');
+    expect(text).toMatch(/ state\n/); // the live table's accrual column
+    expect(text).toMatch(/flaky-30%.* (alive|ejected|probing)\n/);
     expect(text).toContain('verdict: ');
+    expect(text).not.toContain('n/a until');
     expect(text.includes('\u001b[')).toBe(false); // no ANSI codes unless asked for colour
   });
 
@@ -86,6 +104,14 @@ describe('demo', () => {
     const parsed = JSON.parse(lines[0]!) as DemoSummary;
     expect(parsed.clients.map((c) => c.balancer)).toEqual(['p2c-peak-ewma', 'round-robin']);
     expect(parsed.verdict).toBe(summary.verdict);
+    for (const client of parsed.clients) {
+      expect(client).toHaveProperty('retries', expect.any(Number));
+      expect(client).toHaveProperty('ejections');
+      expect(client).toHaveProperty('retryBudget');
+      expect(client).toHaveProperty('successRate', expect.any(Number));
+    }
+    expect(parsed.clients[0]?.retryBudget).toEqual(expect.any(Number));
+    expect(parsed.clients[1]?.ejections).toBeNull();
   });
 
   it('stops at the request cap before the time is up', async () => {

@@ -1,12 +1,30 @@
 // The demo's four backends: plain node:http servers on 127.0.0.1, port 0. Two healthy (2–5 ms),
-// one 50 ms slower, one that answers 503 to ~30% of requests. Each names itself in a response
-// header so the load generator can count where a request went; close() frees every socket.
+// one 50 ms slower, one that answers 503 to ~30% of requests. Each counts what it received per
+// run (the `x-demo-run` request header): attempts, retries (attempts carrying `weft-attempt` ≥ 2)
+// and the 503s it sent, so retries are counted where they land, not where weft says they went.
+// Each also names itself in a response header; close() frees every socket.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ATTEMPT_HEADER } from '../../src/index.js';
 
 /** Response header carrying the backend's label. */
 export const BACKEND_HEADER = 'x-demo-backend';
+
+/** Request header naming the run (one client) a request belongs to, for the per-run counts. */
+export const RUN_HEADER = 'x-demo-run';
+
+/** What one backend received from one run. */
+export interface BackendCounts {
+  /** Requests received (every attempt: first tries, retries, probes). */
+  readonly attempts: number;
+  /** Attempts that carried `weft-attempt` ≥ 2: retries, as weft numbers them. */
+  readonly retries: number;
+  /** 503s it answered. */
+  readonly failures: number;
+}
+
+const NO_COUNTS: BackendCounts = { attempts: 0, retries: 0, failures: 0 };
 
 /** How one backend behaves. */
 export interface BackendProfile {
@@ -17,30 +35,42 @@ export interface BackendProfile {
   readonly failureRate: number;
 }
 
+/** Label of the slow replica, whose share of traffic the summary reports. */
+export const SLOW_LABEL = 'slow+50ms';
+
+/** Label of the flaky replica, whose accrual state the live table shows. */
+export const FLAKY_LABEL = 'flaky-30%';
+
 /** The four profiles of the demo, in the order their tables print. */
 export const DEMO_PROFILES: readonly BackendProfile[] = [
   { label: 'fast-1', extraDelayMs: 0, failureRate: 0 },
   { label: 'fast-2', extraDelayMs: 0, failureRate: 0 },
-  { label: 'slow+50ms', extraDelayMs: 50, failureRate: 0 },
-  { label: 'flaky-30%', extraDelayMs: 0, failureRate: 0.3 },
+  { label: SLOW_LABEL, extraDelayMs: 50, failureRate: 0 },
+  { label: FLAKY_LABEL, extraDelayMs: 0, failureRate: 0.3 },
 ];
-
-/** Label of the slow replica, whose share of traffic the summary reports. */
-export const SLOW_LABEL = 'slow+50ms';
 
 export interface Backend {
   readonly label: string;
   /** `127.0.0.1:port`, as weft's `endpoints` option takes it. */
   readonly address: string;
   readonly listening: boolean;
+  /** What it received so far from requests tagged with `run` (zeros for an unknown run). */
+  counts(run: string): BackendCounts;
   close(): Promise<void>;
 }
 
 /** Start one backend; resolves once it listens. */
 export async function startBackend(profile: BackendProfile): Promise<Backend> {
+  const counts = new Map<string, { attempts: number; retries: number; failures: number }>();
   const server: Server = createServer((req, res) => {
     const delayMs = 2 + Math.random() * 3 + profile.extraDelayMs;
     const fail = Math.random() < profile.failureRate;
+    const run = String(req.headers[RUN_HEADER] ?? '');
+    const tally = counts.get(run) ?? { attempts: 0, retries: 0, failures: 0 };
+    counts.set(run, tally);
+    tally.attempts++;
+    if (Number(req.headers[ATTEMPT_HEADER] ?? 1) >= 2) tally.retries++;
+    if (fail) tally.failures++;
     req.resume();
     setTimeout(() => {
       res.writeHead(fail ? 503 : 200, { 'content-type': 'text/plain', [BACKEND_HEADER]: profile.label });
@@ -56,6 +86,7 @@ export async function startBackend(profile: BackendProfile): Promise<Backend> {
     get listening() {
       return server.listening;
     },
+    counts: (run) => ({ ...(counts.get(run) ?? NO_COUNTS) }),
     close: () => closeServer(server),
   };
 }

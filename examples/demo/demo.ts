@@ -1,11 +1,38 @@
-// The demo's core, callable from tests: start the four backends, run a weft client (P2C Peak EWMA)
-// and then a round-robin client against them under the same load, print a live table per second
-// and a summary (or one JSON object), close every client and server, and return the summary.
-import { type BalancerStrategy, createHttpClient, p2cPeakEwma, roundRobin } from '../../src/index.js';
+// The demo's core, callable from tests: start the four backends, run weft with its defaults and
+// then a naive round-robin client (no retries, no failure accrual) against them under the same
+// load, print a live table per second and a summary (or one JSON object), close every client and
+// server, and return the summary.
+import { createHttpClient, type HttpClientOptions, roundRobin } from '../../src/index.js';
 import { type Backend, startBackends } from './backends.js';
 import { runLoad } from './load.js';
 import { type ClientSummary, renderSummary, summarizeClient, verdict } from './summary.js';
-import { renderTable } from './table.js';
+import { renderTable, retries } from './table.js';
+
+/** One client of the comparison. */
+interface Contender {
+  /** Short name, also the run tag the backends count by. */
+  readonly name: string;
+  /** Its setup in words, printed in the header and kept in the summary. */
+  readonly setup: string;
+  /** Options on top of `endpoints` and `name`. */
+  readonly options: () => Omit<HttpClientOptions, 'endpoints' | 'resolver' | 'name'>;
+}
+
+/** weft as it ships, against the same client with the resilience switched off. */
+const CONTENDERS: readonly Contender[] = [
+  {
+    name: 'weft',
+    setup:
+      'createHttpClient defaults: P2C Peak EWMA, retries (up to 3 attempts) under a retry budget, failure accrual',
+    options: () => ({}),
+  },
+  {
+    name: 'naive',
+    setup:
+      'round robin without retries or failure accrual: { balancer: roundRobin(), retry: false, failureAccrual: false }',
+    options: () => ({ balancer: roundRobin(), retry: false, failureAccrual: false }),
+  },
+];
 
 /** Defaults of {@link runDemo}: about 20 s in all. */
 export const DEMO_DEFAULTS = {
@@ -43,7 +70,7 @@ export interface DemoSummary {
   readonly durationMs: number;
   readonly concurrency: number;
   readonly maxRequests: number;
-  /** The weft client first, then the round-robin baseline. */
+  /** weft with its defaults first, then the naive round-robin client. */
   readonly clients: readonly ClientSummary[];
   readonly verdict: string;
   /** Checked after shutdown: every client has no endpoint left and no server listens. */
@@ -62,6 +89,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   let clientsClosed = true;
   try {
     if (!json) {
+      log('contenders, one after the other, same backends, same load:');
+      for (const c of CONTENDERS) log(`  ${c.name.padEnd(5)}  ${c.setup}`);
+      log("  (weft's defaults against a client with them off: this shows what the defaults buy)");
       log(`backends: ${backends.map((b) => `${b.label}=${b.address}`).join('  ')}`);
       log(
         `load: ${concurrency} concurrent loops, ${durationMs / 1_000} s per client, cap ${maxRequests} calls`,
@@ -72,21 +102,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       if (!json) log(`warm-up: ${warmupMs / 1_000} s with a throwaway client, not counted`);
       await warmUp(backends, warmupMs, concurrency);
     }
-    for (const strategy of [p2cPeakEwma(), roundRobin()]) {
-      const run = await runClient(strategy, backends, { ...options, durationMs, concurrency, maxRequests });
+    for (const contender of CONTENDERS) {
+      const run = await runClient(contender, backends, { ...options, durationMs, concurrency, maxRequests });
       clients.push(run.summary);
       clientsClosed &&= run.closed;
     }
   } finally {
     await Promise.all(backends.map((b) => b.close()));
   }
-  const [weft, baseline] = clients as [ClientSummary, ClientSummary];
+  const [weft, naive] = clients as [ClientSummary, ClientSummary];
   const summary: DemoSummary = {
     durationMs,
     concurrency,
     maxRequests,
     clients,
-    verdict: verdict(weft, baseline),
+    verdict: verdict(weft, naive),
     closed: { clients: clientsClosed, servers: backends.every((b) => !b.listening) },
   };
   log(json ? JSON.stringify(summary, roundNumbers) : `\n${renderSummary(clients, summary.verdict)}`);
@@ -94,30 +124,43 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 }
 
 async function runClient(
-  strategy: BalancerStrategy,
+  contender: Contender,
   backends: readonly Backend[],
   options: DemoOptions & { durationMs: number; concurrency: number; maxRequests: number },
 ): Promise<{ summary: ClientSummary; closed: boolean }> {
   const log = options.log ?? console.log;
+  const color = options.color ?? false;
   const client = createHttpClient({
-    name: `demo-${strategy.name}`,
+    ...contender.options(),
+    name: `demo-${contender.name}`,
     endpoints: backends.map((b) => b.address),
-    balancer: strategy,
   });
   let summary: ClientSummary;
   try {
-    if (!options.json) log(`\n== ${client.strategy}: ${options.durationMs / 1_000} s ==`);
+    if (!options.json) log(`\n== ${contender.name} (${client.strategy}): ${options.durationMs / 1_000} s ==`);
     const result = await runLoad(client, {
+      run: contender.name,
       durationMs: options.durationMs,
       concurrency: options.concurrency,
       maxRequests: options.maxRequests,
       tickMs: options.tickMs ?? DEMO_DEFAULTS.tickMs,
       onTick: options.json
         ? undefined
-        : (progress) => log(renderTable(client, backends, progress, options.color ?? false)),
+        : (progress) => log(renderTable(client, contender.name, backends, progress, color)),
     });
-    if (!options.json) log(renderTable(client, backends, result, options.color ?? false, 'final'));
-    summary = summarizeClient(client.strategy, backends, result);
+    if (!options.json) log(renderTable(client, contender.name, backends, result, color, 'final'));
+    // Read before close: a closed client has no endpoints left.
+    summary = summarizeClient(
+      {
+        name: contender.name,
+        setup: contender.setup,
+        balancer: client.strategy,
+        endpoints: client.endpoints(),
+        retryBudget: retries(client) ? client.retryBudget.balance() : null,
+      },
+      backends,
+      result,
+    );
   } finally {
     await client.close();
   }
@@ -129,7 +172,7 @@ async function runClient(
 async function warmUp(backends: readonly Backend[], durationMs: number, concurrency: number): Promise<void> {
   const client = createHttpClient({ name: 'demo-warm-up', endpoints: backends.map((b) => b.address) });
   try {
-    await runLoad(client, { durationMs, concurrency, maxRequests: Number.POSITIVE_INFINITY });
+    await runLoad(client, { run: 'warm-up', durationMs, concurrency, maxRequests: Number.POSITIVE_INFINITY });
   } finally {
     await client.close();
   }

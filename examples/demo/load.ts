@@ -1,11 +1,15 @@
 // The load generator: a fixed number of concurrent loops calling one weft client until the
-// duration or the request cap runs out, counting per backend (from the response header) what was
-// sent, what failed and how long each call took. A 503 counts as an error: weft has no retries yet.
+// duration or the request cap runs out. It counts what the caller sees: calls, final statuses
+// (a call is a success only when its final status is 200, whatever weft did underneath), calls
+// that failed without a response, and how long each call took. Every request is tagged with the
+// run's name (RUN_HEADER) so the backends can count the attempts that reached them.
 import type { HttpClient } from '../../src/index.js';
-import { BACKEND_HEADER } from './backends.js';
+import { RUN_HEADER } from './backends.js';
 import { LatencyRecorder } from './latency.js';
 
 export interface LoadOptions {
+  /** Name of this run, sent as RUN_HEADER so the backends count its attempts apart. */
+  readonly run: string;
   /** How long to run, in ms. */
   readonly durationMs: number;
   /** Concurrent request loops. */
@@ -17,22 +21,17 @@ export interface LoadOptions {
   readonly tickMs?: number;
 }
 
-/** What one backend got from one client. */
-export interface EndpointTally {
-  /** Responses it sent back (any status). */
-  requests: number;
-  /** Responses that were not 2xx (the flaky backend's 503s). */
-  errors: number;
-}
-
-/** Counts so far, for the live table and the summary. */
+/** Counts so far, for the live table and the summary: the caller's view. */
 export interface LoadProgress {
   readonly elapsedMs: number;
-  /** Responses per backend label. */
-  readonly tallies: ReadonlyMap<string, EndpointTally>;
+  /** Calls finished, with or without a response. */
+  readonly completed: number;
+  /** Calls whose final response was 200. */
+  readonly ok: number;
+  /** Calls whose final response was not 200, by status. */
+  readonly statuses: ReadonlyMap<number, number>;
   /** Calls that failed without a response (weft or transport errors), by error code. */
   readonly failures: ReadonlyMap<string, number>;
-  readonly completed: number;
 }
 
 export interface LoadResult extends LoadProgress {
@@ -41,18 +40,21 @@ export interface LoadResult extends LoadProgress {
 
 /** Run the load against `client`; resolves when every loop has finished its last call. */
 export async function runLoad(client: HttpClient, options: LoadOptions): Promise<LoadResult> {
-  const tallies = new Map<string, EndpointTally>();
+  const statuses = new Map<number, number>();
   const failures = new Map<string, number>();
   const latency = new LatencyRecorder();
+  const headers = { [RUN_HEADER]: options.run };
   const startedAt = performance.now();
   const endAt = startedAt + options.durationMs;
   let issued = 0;
   let completed = 0;
+  let ok = 0;
   const progress = (): LoadProgress => ({
     elapsedMs: performance.now() - startedAt,
-    tallies,
-    failures,
     completed,
+    ok,
+    statuses,
+    failures,
   });
 
   const loop = async (): Promise<void> => {
@@ -60,13 +62,10 @@ export async function runLoad(client: HttpClient, options: LoadOptions): Promise
       issued++;
       const start = performance.now();
       try {
-        const res = await client.request({ path: '/work' });
+        const res = await client.request({ path: '/work', headers });
         await res.body.text();
-        const label = String(res.headers[BACKEND_HEADER] ?? 'unknown');
-        const tally = tallies.get(label) ?? { requests: 0, errors: 0 };
-        tally.requests++;
-        if (res.statusCode < 200 || res.statusCode > 299) tally.errors++;
-        tallies.set(label, tally);
+        if (res.statusCode === 200) ok++;
+        else statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
       } catch (error) {
         const code = String((error as { code?: unknown }).code ?? (error as Error).name ?? 'Error');
         failures.set(code, (failures.get(code) ?? 0) + 1);
