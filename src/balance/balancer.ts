@@ -8,7 +8,7 @@
 
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import type { AttemptOwner, CallContext } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
@@ -26,7 +26,7 @@ export interface BalancerOptions<Req, Res> {
   readonly clock: Clock;
 }
 
-export class Balancer<Req, Res> implements Service<Req, Res> {
+export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #destination: string;
   readonly #endpoints: DiscoveredEndpoints;
   readonly #strategy: BalancerStrategy;
@@ -72,36 +72,61 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     return this.#dispatch(req, ctx);
   }
 
-  async #dispatch(req: Req, ctx: CallContext): Promise<Res> {
+  #dispatch(req: Req, ctx: CallContext): Promise<Res> {
     const now = this.#clock.now();
     const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
-    if (node === undefined) throw this.#noEndpoints(ctx, now);
+    if (node === undefined) return Promise.reject(this.#noEndpoints(ctx, now));
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
-    const load = node.load;
-    load.start(now);
+    node.load.start(now);
+    const pending = node.service.call(req, ctx);
+    ctx.attemptOwner = this;
+    ctx.attemptNode = node;
+    ctx.attemptStart = now;
+    // A layer above awaits every attempt and reports it: no frame of our own (see CallContext).
+    if (ctx.attemptAwaited) return pending;
+    return this.#awaitAttempt(pending, ctx);
+  }
+
+  async #awaitAttempt(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
     let res: Res;
-    const service = node.service;
     try {
-      res = await service.call(req, ctx);
+      res = await pending;
     } catch (error) {
-      service.settled?.(ctx, error, true);
-      const end = this.#clock.now();
-      load.end(end, end - now, false);
-      ctx.recordAttempt({ endpoint: node.address, outcome: describeFailure(error), durationMs: end - now });
+      ctx.reportAttempt(error, true);
       throw error;
     }
-    service.settled?.(ctx, res, false);
+    ctx.reportAttempt(res, false);
+    return res;
+  }
+
+  /**
+   * An attempt ended: let the endpoint stack see it (classification, failure accrual), then do the
+   * load accounting and record a failed attempt for errors and traces.
+   */
+  settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    const node = ctx.attemptNode as EndpointNode<Req, Res>;
+    ctx.attemptNode = undefined;
+    node.service.settled?.(ctx, outcome, failed);
+    const start = ctx.attemptStart;
     const end = this.#clock.now();
+    if (failed) {
+      node.load.end(end, end - start, false);
+      ctx.recordAttempt({
+        endpoint: node.address,
+        outcome: describeFailure(outcome),
+        durationMs: end - start,
+      });
+      return;
+    }
     // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict !== undefined && isFailure(verdict)) {
-      load.end(end, end - now, false);
-      ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - now });
+      node.load.end(end, end - start, false);
+      ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - start });
     } else {
-      load.end(end, end - now, true);
+      node.load.end(end, end - start, true);
     }
-    return res;
   }
 
   /**

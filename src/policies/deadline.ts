@@ -12,7 +12,7 @@
 import { ambientTimeLeft } from '../core/ambient.js';
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import type { CallContext, CallOwner } from '../core/context.js';
 import {
   Expiry,
   type ExpiryEntry,
@@ -37,12 +37,13 @@ interface Abortable {
 }
 
 /** The call's deadline as an expiry-list entry that cancels something else when it expires. */
-class DeadlineExpiry extends Expiry {
+class DeadlineExpiry extends Expiry implements CallOwner {
   fired = false;
 
   constructor(
     readonly target: Abortable,
     readonly ctx: CallContext,
+    readonly scheduler: ExpiryScheduler,
   ) {
     super();
   }
@@ -51,29 +52,50 @@ class DeadlineExpiry extends Expiry {
     this.fired = true;
     this.target.abort(this.ctx.deadlineExceeded(0));
   }
+
+  finishCall(ctx: CallContext, failed: boolean, error: unknown): unknown {
+    return finish(this, ctx, failed, error);
+  }
 }
 
 /**
  * The common case in one object: the call's own cancellation token, itself the expiry-list entry
  * that cancels it at the deadline (one allocation per call instead of two).
  */
-class DeadlineToken extends Cancellation implements ExpiryEntry {
+class DeadlineToken extends Cancellation implements ExpiryEntry, CallOwner {
   due = 0;
   prev: ExpiryEntry | null = null;
   next: ExpiryEntry | null = null;
   list: ExpiryList | null = null;
   fired = false;
   readonly ctx: CallContext;
+  readonly scheduler: ExpiryScheduler;
 
-  constructor(ctx: CallContext) {
+  constructor(ctx: CallContext, scheduler: ExpiryScheduler) {
     super();
     this.ctx = ctx;
+    this.scheduler = scheduler;
   }
 
   expire(): void {
     this.fired = true;
     this.abort(this.ctx.deadlineExceeded(0));
   }
+
+  finishCall(ctx: CallContext, failed: boolean, error: unknown): unknown {
+    return finish(this, ctx, failed, error);
+  }
+}
+
+/** The call ended: unschedule its deadline; an abort the deadline caused becomes its error. */
+function finish(
+  entry: (DeadlineToken | DeadlineExpiry) & ExpiryEntry,
+  ctx: CallContext,
+  failed: boolean,
+  error: unknown,
+): unknown {
+  entry.scheduler.remove(entry);
+  return failed && entry.fired ? ctx.deadlineExceeded(0, error) : error;
 }
 
 /**
@@ -95,36 +117,34 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     const callerSignal = ctx.signal;
     let expiry: DeadlineToken | DeadlineExpiry;
     if (callerSignal === undefined && ctx.cancellation === undefined) {
-      const token = new DeadlineToken(ctx);
+      const token = new DeadlineToken(ctx, scheduler);
       ctx.cancellation = token;
       expiry = token;
     } else if (callerSignal === undefined) {
-      expiry = new DeadlineExpiry(ctx.cancellation!, ctx);
+      expiry = new DeadlineExpiry(ctx.cancellation!, ctx, scheduler);
     } else {
       if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
       const controller = new AbortController();
       ctx.signal = AbortSignal.any([callerSignal, controller.signal]);
-      expiry = new DeadlineExpiry(controller, ctx);
+      expiry = new DeadlineExpiry(controller, ctx, scheduler);
     }
     scheduler.add(expiry, budget, now);
-    return untilSettled(req, ctx, next, scheduler, expiry);
+    ctx.callOwner = expiry;
+    ctx.callAwaited = false;
+    const pending = next(req, ctx);
+    // A layer below (retry) awaits the whole call and finishes it: no frame of our own.
+    if (ctx.callAwaited) return pending;
+    return untilSettled(pending, ctx);
   };
 }
 
-async function untilSettled<Req, Res>(
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-  scheduler: ExpiryScheduler,
-  expiry: DeadlineToken | DeadlineExpiry,
-): Promise<Res> {
+async function untilSettled<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
+  let res: Res;
   try {
-    return await next(req, ctx);
+    res = await pending;
   } catch (error) {
-    // A cancellation caused by the deadline surfaces as the deadline error, whatever the transport threw.
-    if (expiry.fired) throw ctx.deadlineExceeded(0, error);
-    throw error;
-  } finally {
-    scheduler.remove(expiry);
+    throw ctx.finishCall(true, error);
   }
+  ctx.finishCall(false, undefined);
+  return res;
 }

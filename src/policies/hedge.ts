@@ -97,7 +97,15 @@ async function timed<Req, Res>(
   latencies: LatencyWindow,
 ): Promise<Res> {
   const started = clock.now();
-  const res = await next(req, ctx);
+  let res: Res;
+  try {
+    res = await next(req, ctx);
+  } catch (error) {
+    ctx.reportAttempt(error, true);
+    throw error;
+  }
+  // Classification happens when the attempt is reported; whoever awaits first reports it.
+  ctx.reportAttempt(res, false);
   const verdict = ctx.classification as ResponseClass | undefined;
   if (verdict === undefined || verdict.kind === 'success') latencies.record(clock.now() - started);
   return res;
@@ -154,8 +162,10 @@ function hedged<Req, Res>(
       copy.ctx.attempt = ctx.attempt + copies.length;
       copies.push(copy);
       const started = clock.now();
+      copy.ctx.attemptAwaited = true;
       next(req, copy.ctx).then(
         (response) => {
+          copy.ctx.reportAttempt(response, false);
           copy.done = true;
           copy.response = response;
           const verdict = copy.ctx.classification as ResponseClass | undefined;
@@ -170,6 +180,7 @@ function hedged<Req, Res>(
           } else if (copies.every((c) => c.done)) finish(copy);
         },
         (error: unknown) => {
+          copy.ctx.reportAttempt(error, true);
           copy.done = true;
           copy.failed = true;
           copy.error = error;

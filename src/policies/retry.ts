@@ -54,6 +54,9 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
     budget.deposit(ctx.deadline === Number.POSITIVE_INFINITY ? clock.now() : ctx.deadline - ctx.budgetMs);
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
+    // This frame awaits every attempt and the whole call: it reports both (see CallContext), so
+    // neither the balancer nor the deadline needs a frame of its own.
+    ctx.callAwaited = true;
     return retrying(req, ctx, next, options, backoff);
   };
 }
@@ -72,42 +75,53 @@ async function retrying<Req, Res>(
     let response: Res | undefined;
     let error: unknown;
     let failed = false;
+    ctx.attemptAwaited = true;
     try {
       response = await next(req, ctx);
     } catch (e) {
       error = e;
       failed = true;
     }
+    ctx.reportAttempt(failed ? error : response, failed);
     // Set by the transport during `next` (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
-    if (verdict === undefined || verdict.kind !== 'retryable') return settle(response, error, failed);
+    if (verdict === undefined || verdict.kind !== 'retryable') return settle(ctx, response, error, failed);
     if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined)
-      return settle(response, error, failed);
+      return settle(ctx, response, error, failed);
     backoff = backoff === undefined ? backoffFactory.next() : backoff.next(undefined);
     const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
-    if (pushback > options.retryAfterCapMs) return settle(response, error, failed);
+    if (pushback > options.retryAfterCapMs) return settle(ctx, response, error, failed);
     const delay = Math.max(backoff.duration, pushback);
     const now = clock.now();
-    if (now + delay >= ctx.deadline) return settle(response, error, failed);
-    if (!adapter.rewind(req)) return settle(response, error, failed);
+    if (now + delay >= ctx.deadline) return settle(ctx, response, error, failed);
+    if (!adapter.rewind(req)) return settle(ctx, response, error, failed);
     if (!budget.tryWithdraw()) {
       if (failed) {
-        throw new RetryBudgetExhaustedError({
+        const exhausted = new RetryBudgetExhaustedError({
           destination: ctx.destination,
           attempts: ctx.attempts,
           timeLeftMs: ctx.deadline - now,
           cause: error,
         });
+        return settle<Res>(ctx, undefined, exhausted, true);
       }
-      return response as Res;
+      return settle(ctx, response, undefined, false);
     }
     if (!failed) adapter.discard(response as Res);
-    if (delay > 0) await sleep(clock, delay, ctx);
+    if (delay > 0) {
+      try {
+        await sleep(clock, delay, ctx);
+      } catch (cancelled) {
+        return settle<Res>(ctx, undefined, cancelled, true);
+      }
+    }
   }
 }
 
-function settle<Res>(response: Res | undefined, error: unknown, failed: boolean): Res {
-  if (failed) throw error;
+/** End the call: let its owner (the deadline) clean up, then return or throw what the call gave. */
+function settle<Res>(ctx: CallContext, response: Res | undefined, error: unknown, failed: boolean): Res {
+  const final = ctx.finishCall(failed, error);
+  if (failed) throw final;
   return response as Res;
 }
 

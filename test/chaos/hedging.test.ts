@@ -17,12 +17,12 @@ afterEach(async () => {
 describe('chaos: heavy tail with hedging', () => {
   it('sends backups for slow attempts, which win; extra load stays bounded', async () => {
     let n = 0;
-    // Every 10th request to this replica stalls for 2 s; the rest answer at once.
+    // Every 10th request to this replica stalls for 2 s; the rest take 5 ms, like the other one.
     const tail = await backends.start((_req, res) => {
       n++;
-      setTimeout(() => res.end('tail'), n % 10 === 0 ? 2_000 : 1);
+      setTimeout(() => res.end('tail'), n % 10 === 0 ? 2_000 : 5);
     });
-    const steady = await backends.start(replyAfter(1, 'steady'));
+    const steady = await backends.start(replyAfter(5, 'steady'));
     const c = createHttpClient({
       endpoints: [tail.address, steady.address],
       balancer: roundRobin(),
@@ -44,7 +44,7 @@ describe('chaos: heavy tail with hedging', () => {
     const attempts = tail.seen.length + steady.seen.length;
     expect(attempts).toBeGreaterThanOrEqual(calls);
     expect(attempts).toBeLessThanOrEqual(calls + stats.sent);
-    // Backups go out for roughly the slowest maxExtraLoad of calls, not for every call.
-    expect(stats.sent).toBeLessThanOrEqual(0.25 * calls);
+    // Backups go out for the slowest calls (~maxExtraLoad, plus the stalls), not for every call.
+    expect(stats.sent).toBeLessThanOrEqual(0.3 * calls);
   });
 });
