@@ -6,7 +6,7 @@
  * attempt is balanced afresh and can avoid the endpoints the call already tried.
  */
 
-import { isFailure, type ResponseClass } from '../core/classification.js';
+import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import type { AttemptOwner, CallContext } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
@@ -23,6 +23,8 @@ export interface BalancerOptions<Req, Res> {
   readonly strategy: BalancerStrategy;
   /** Build the endpoint stack for a newly discovered endpoint. */
   readonly makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
+  /** The protocol's classification of one attempt (sets `ctx.classification` when it settles). */
+  readonly classify?: ((ctx: CallContext, outcome: unknown, failed: boolean) => ResponseClass) | undefined;
   readonly clock: Clock;
 }
 
@@ -33,6 +35,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #picker: Picker;
   readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
   readonly #clock: Clock;
+  readonly #classify: BalancerOptions<Req, Res>['classify'];
   readonly #unsubscribe: () => void;
   #nodes: EndpointNode<Req, Res>[] = [];
   #byAddress = new Map<string, EndpointNode<Req, Res>>();
@@ -46,6 +49,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     this.#picker = options.strategy.createPicker();
     this.#makeEndpoint = options.makeEndpoint;
     this.#clock = options.clock;
+    this.#classify = options.classify;
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
   }
@@ -78,6 +82,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     if (node === undefined) return Promise.reject(this.#noEndpoints(ctx, now));
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
+    ctx.request = req;
     node.load.start(now);
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = this;
@@ -107,6 +112,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
     const node = ctx.attemptNode as EndpointNode<Req, Res>;
     ctx.attemptNode = undefined;
+    if (this.#classify !== undefined)
+      ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
     const start = ctx.attemptStart;
     const end = this.#clock.now();
@@ -250,4 +257,21 @@ function describeFailure(error: unknown): string {
     if (typeof name === 'string') return name;
   }
   return String(error);
+}
+
+/** A classifier that throws must not leave the attempt's bookkeeping half done: it counts as a failure. */
+function classifySafely(
+  classify: (ctx: CallContext, outcome: unknown, failed: boolean) => ResponseClass,
+  ctx: CallContext,
+  outcome: unknown,
+  failed: boolean,
+): ResponseClass {
+  try {
+    return classify(ctx, outcome, failed);
+  } catch (error) {
+    process.emitWarning(`weft: the classifier of ${ctx.destination} threw: ${String(error)}`, {
+      code: 'WEFT_CLASSIFIER_ERROR',
+    });
+    return failure('classifier threw');
+  }
 }

@@ -6,11 +6,11 @@
  * Health: a node is usable when it is open and untried by this call. An unusable draw is
  * replaced by another, so the two compared are both usable (pairing a usable node with a busy
  * one would hand it the pick uncompared: with one of four nodes ejected, a slow node would win a
- * sixth of all picks). It draws at most 2·`maxEffort` times (Finagle's maxEffort, default 5); with
- * a fraction f of nodes unusable, fewer than two usable draws come up with probability about
- * f^(2·maxEffort): 0.1% at f = 0.5, Finagle's panic-mode arithmetic. Only then does it scan for
- * the least-avoided nodes and pick among those, so a busy node is used only when no open one is
- * left (fail open), and a closed one never.
+ * sixth of all picks). It draws at most 2·`maxEffort` times (Finagle's maxEffort, default 5). When
+ * that finds fewer than two distinct usable nodes (simulated, with half the nodes unusable: 11% of
+ * picks at 4 nodes, 2.6% at 10, 1.2% at 100; with all usable: 0.2% at 2 nodes, none at 10) it
+ * scans for the least-avoided nodes and picks between two of those: O(n), but the same choice.
+ * So a busy node is used only when no open one is left (fail open), and a closed one never.
  */
 import type { CallContext } from '../core/context.js';
 import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';

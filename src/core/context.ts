@@ -43,7 +43,7 @@ export class CallContext {
   endpoint: string | undefined;
   /** Addresses already tried by this call, so retries can go elsewhere (allocated on first use). */
   tried: string[] | undefined;
-  /** How the latest attempt was classified (set by the endpoint stack's classify layer). */
+  /** How the latest attempt was classified (set by the balancer's classify hook as it settles). */
   classification: ResponseClass | undefined;
   /** A per-call classifier that overrides the client's (returning undefined defers to it). */
   classifier: Classifier<never, never> | undefined;

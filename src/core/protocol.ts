@@ -17,6 +17,8 @@ export interface ProtocolAdapter<Req, Res = unknown> {
    * be (a stream gets a bounded copy). Called only when retries or hedges are possible.
    */
   prepareReplay(req: Req): void;
+  /** Is the body held in memory, so that two copies can be sent at once (hedging)? */
+  hasInMemoryBody(req: Req): boolean;
   /** Before another attempt: rewind the body. False when it cannot be replayed (send nothing). */
   rewind(req: Req): boolean;
   /** Release a response that will not be returned (a retried 503): drain or destroy its body. */

@@ -10,7 +10,7 @@
  *   anything else (1xx–4xx)                           success
  *   the caller's abort, a deadline that had passed    ignorable
  *
- * Retry-After on 429/503/nack becomes `retryAfterMs`. The nack header is weft's counterpart of
+ * Retry-After on any retryable response (429, 502, 503, 504, a nack) becomes `retryAfterMs`. The nack header is weft's counterpart of
  * Finagle's `finagle-http-nack`: the server states it rejected the request without processing it.
  */
 import {

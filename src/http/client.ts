@@ -28,6 +28,7 @@ import {
 import type { AccrualState, FailureAccrualService } from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
+import { httpAttemptClassifier } from './classify-attempt.js';
 import { WeftDispatcher } from './dispatcher.js';
 import { isIdempotent } from './idempotency.js';
 import {
@@ -126,6 +127,7 @@ class WeftHttpClient implements HttpClient {
             adapter,
             budget: this.retryBudget,
             options: o.hedge,
+            depositRequests: o.retry === undefined,
           });
     this.hedgeStats = hedge?.stats;
     this.circuitBreaker =
@@ -172,6 +174,7 @@ class WeftHttpClient implements HttpClient {
       endpoints: this.#discovery,
       strategy: o.strategy,
       clock,
+      classify: httpAttemptClassifier(o.classifier),
       makeEndpoint: (endpoint) =>
         buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, transport), endpoint),
     });

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
 import type { EndpointLayer } from '../client/endpoint-stack.js';
+import type { Outcome, ResponseClass } from '../core/classification.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import {
@@ -115,13 +116,13 @@ export interface HttpClientOptions {
   /** Send the remaining time as `weft-timeout-ms`. Default true. */
   propagateDeadline?: boolean;
   /** Retries of retryable failures, under a budget; on by default, `false` for none. */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | boolean;
   /** Classify attempts; returning `undefined` defers to the default (docs/retries.md). */
   classifier?: HttpClassifier;
   /** Hedged (backup) requests for idempotent calls; off by default, `true` for the defaults. */
   hedge?: HedgeOptions | boolean;
   /** Per-endpoint outlier ejection; on by default, `false` for none (docs/failure-accrual.md). */
-  failureAccrual?: Omit<FailureAccrualOptions, 'clock'> | false;
+  failureAccrual?: Omit<FailureAccrualOptions, 'clock'> | boolean;
   /** A circuit breaker over the whole client; off by default, `true` for the defaults. */
   circuitBreaker?: DistributiveOmit<CircuitBreakerOptions, 'clock'> | boolean;
   /** SRE client-side adaptive throttling; off by default, `true` for the defaults. */
@@ -181,6 +182,8 @@ export interface ResolvedHttpClientOptions {
   readonly attemptTimeoutMs: number;
   readonly inheritAmbientDeadline: boolean;
   readonly propagateDeadline: boolean;
+  /** The client's classifier, deferring to the default: it always answers. */
+  readonly classifier: AttemptClassifier;
   /** Hedge settings, or undefined when hedging is off. */
   readonly hedge: HedgeOptions | undefined;
   /** Failure accrual settings, or undefined when it is off. */
@@ -246,15 +249,18 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
       allowH2,
       tls: o.tls === undefined ? undefined : checkTls(o.tls),
       authority: o.authority,
-      classifier: withDefault(
-        o.classifier === undefined
-          ? undefined
-          : functionOption<HttpClassifier>('classifier', o.classifier, o.classifier),
-      ),
     },
-    retry: o.retry === false ? undefined : resolveRetry(o.retry),
+    classifier: withDefault(
+      o.classifier === undefined
+        ? undefined
+        : functionOption<HttpClassifier>('classifier', o.classifier, o.classifier),
+    ),
+    retry: o.retry === false ? undefined : resolveRetry(o.retry === true ? undefined : o.retry),
     hedge: resolveHedge(o.hedge),
-    failureAccrual: o.failureAccrual === false ? undefined : objectOption('failureAccrual', o.failureAccrual),
+    failureAccrual:
+      o.failureAccrual === false
+        ? undefined
+        : objectOption('failureAccrual', o.failureAccrual === true ? undefined : o.failureAccrual),
     circuitBreaker: optIn<CircuitBreakerOptions>('circuitBreaker', o.circuitBreaker),
     adaptiveThrottle: optIn<AdaptiveThrottleOptions>('adaptiveThrottle', o.adaptiveThrottle),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
@@ -317,9 +323,16 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
   };
 }
 
+/** A classifier that always answers. */
+type AttemptClassifier = (
+  req: HttpRequest,
+  outcome: Outcome<HttpResponse>,
+  idempotent: boolean,
+) => ResponseClass;
+
 /** The user's classifier, deferring to the default when it returns undefined. */
-function withDefault(user: HttpClassifier | undefined): TransportSettings['classifier'] {
-  if (user === undefined) return defaultHttpClassifier as TransportSettings['classifier'];
+function withDefault(user: HttpClassifier | undefined): AttemptClassifier {
+  if (user === undefined) return defaultHttpClassifier as AttemptClassifier;
   return (req, outcome, idempotent) =>
     user(req, outcome, idempotent) ?? defaultHttpClassifier(req, outcome, idempotent)!;
 }

@@ -5,7 +5,12 @@
  */
 import { DEADLINE_HEADER, formatDeadlineHeader } from '../core/deadline-header.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import { DEFAULT_REPLAY_BUFFER_BYTES, makeReplayable, rewindBody } from './replayable-body.js';
+import {
+  DEFAULT_REPLAY_BUFFER_BYTES,
+  isInMemoryBody,
+  makeReplayable,
+  rewindBody,
+} from './replayable-body.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** The header that carries the attempt number on retries and hedges. */
@@ -24,6 +29,9 @@ export function httpAdapter(
     },
     prepareReplay(req) {
       req.body = makeReplayable(req.body, replayBufferBytes);
+    },
+    hasInMemoryBody(req) {
+      return isInMemoryBody(req.body);
     },
     rewind(req) {
       const body = rewindBody(req.body);

@@ -1,18 +1,15 @@
 /**
  * The HTTP transport: the bottom of every endpoint stack, one undici `Pool` per endpoint
  * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). It
- * resolves at the response headers with a streaming body, and classifies each attempt's outcome
- * (ctx.classification) because only it knows whether the request was written when it failed. Closing it lets in-flight requests
+ * resolves at the response headers with a streaming body, and notes whether the request was
+ * written (`ctx.requestWritten`), which decides what may be sent again after a failure. Closing it lets in-flight requests
  * finish, so an endpoint that leaves discovery never fails a request already sent to it.
  */
 import { isIP } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
-import { IGNORABLE, type Outcome, type ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
-import { WeftError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
-import type { HttpClassifier } from './classifier.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { CONTEXT_KEY, writeTracking } from './write-tracking.js';
 
@@ -43,12 +40,6 @@ export interface TransportSettings {
   readonly tls: TlsOptions | undefined;
   /** Host header and SNI name; undefined: the endpoint address. */
   readonly authority: string | undefined;
-  /** The client's classifier, falling back to the default: it always answers. */
-  readonly classifier: (
-    req: HttpRequest,
-    outcome: Outcome<HttpResponse>,
-    idempotent: boolean,
-  ) => ResponseClass;
 }
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
@@ -57,11 +48,6 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   readonly #tracking: Dispatcher;
   readonly #origin: string;
   readonly #authority: string | undefined;
-  readonly #classifier: (
-    req: HttpRequest,
-    outcome: Outcome<HttpResponse>,
-    idempotent: boolean,
-  ) => ResponseClass;
   #closed = false;
 
   constructor(endpoint: Endpoint, settings: TransportSettings) {
@@ -88,14 +74,13 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
     this.#tracking = this.#pool.compose(writeTracking);
     this.#origin = origin;
     this.#authority = settings.authority;
-    this.#classifier = settings.classifier;
   }
 
   get status(): ServiceStatus {
     return this.#closed ? 'closed' : 'open';
   }
 
-  /** Send one attempt. Its outcome is classified in {@link settled}, which the balancer calls. */
+  /** Send one attempt, noting on `ctx` whether the request was written (for classification). */
   call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     const headers = req.headers;
     if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
@@ -103,7 +88,6 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
     // idempotent; tracking it costs a handler wrapper per request, so idempotent ones skip it.
     const tracked = !ctx.idempotent;
     ctx.requestWritten = !tracked;
-    ctx.request = req;
     return (tracked ? this.#tracking : this.#pool).request({
       method: req.method,
       path: req.path,
@@ -116,29 +100,6 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       origin: this.#origin,
       [CONTEXT_KEY]: tracked ? ctx : undefined,
     } as Dispatcher.RequestOptions) as Promise<HttpResponse>;
-  }
-
-  /** Classify the attempt's outcome onto `ctx.classification` (only the transport knows `written`). */
-  settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
-    const req = ctx.request as HttpRequest;
-    if (failed) {
-      ctx.classification = this.#classifyError(req, ctx, outcome);
-      return;
-    }
-    const result = { response: outcome as HttpResponse, written: true } as const;
-    ctx.classification =
-      (ctx.classifier as HttpClassifier | undefined)?.(req, result, ctx.idempotent) ??
-      this.#classifier(req, result, ctx.idempotent);
-  }
-
-  #classifyError(req: HttpRequest, ctx: CallContext, error: unknown): ResponseClass {
-    // The caller's own abort says nothing about this endpoint.
-    if (error === ctx.cancelledReason() && !(error instanceof WeftError)) return IGNORABLE;
-    const outcome = { error, written: ctx.requestWritten } as const;
-    return (
-      (ctx.classifier as HttpClassifier | undefined)?.(req, outcome, ctx.idempotent) ??
-      this.#classifier(req, outcome, ctx.idempotent)
-    );
   }
 
   /** Stop taking requests; resolves once in-flight requests have finished. */

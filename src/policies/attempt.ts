@@ -61,6 +61,8 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     const attempt = ++ctx.attempt;
     ctx.endpoint = undefined;
     ctx.classification = undefined;
+    ctx.request = undefined;
+    ctx.requestWritten = false;
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);

@@ -1,8 +1,9 @@
 /**
  * Failure accrual: per-endpoint outlier ejection (Finagle's FailureAccrualFactory). It marks an endpoint
  * `busy` after 5 consecutive failures or a success rate under 0.8 over 30 s (>= 5 requests), for 5 s growing
- * x2 to 300 s, equal-jittered (Finagle's defaults), then admits one probe at a time. It sits in the endpoint
- * stack above `classify`, whose verdict it reads, and outermost, so the balancer reads its `status`. At most
+ * x2 to 300 s, equal-jittered (Finagle's defaults), then admits one probe at a time. It sits outermost in
+ * the endpoint stack, so the balancer reads its `status`; it counts each attempt's classification as the
+ * balancer reports the outcome (Service.settled), with no promise reaction of its own. At most
  * 50% of a client's endpoints are ejected at once (./ejection-budget.ts; Envoy's default is 10%).
  */
 import type { EndpointLayer } from '../client/endpoint-stack.js';
@@ -229,7 +230,7 @@ const FAILED = 1;
 const IGNORED = 2;
 type Verdict = typeof SUCCEEDED | typeof FAILED | typeof IGNORED;
 
-/** No classification (no classify layer below): a resolved call succeeded, a rejected one failed. */
+/** No classification (a client without a classifier): a resolved call succeeded, a rejected one failed. */
 function verdict(c: ResponseClass | undefined, rejected: boolean): Verdict {
   if (c === undefined) return rejected ? FAILED : SUCCEEDED;
   if (c.kind === 'ignorable') return IGNORED;

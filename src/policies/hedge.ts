@@ -43,6 +43,8 @@ export interface HedgeFilterParams<Req, Res> {
   readonly adapter: ProtocolAdapter<Req, Res>;
   readonly budget: RetryBudget;
   readonly options: HedgeOptions | undefined;
+  /** Deposit each call into the budget (when there is no retry layer to do it). */
+  readonly depositRequests: boolean;
 }
 
 /** Counters for dashboards and tests. */
@@ -79,7 +81,11 @@ export function hedgeFilter<Req, Res>(
         : Math.max(minDelayMs, latencies.quantile(1 - maxExtraLoad)),
   };
   const filter: Filter<Req, Res> = (req, ctx, next) => {
-    const delay = ctx.idempotent ? stats.delayMs() : Number.POSITIVE_INFINITY;
+    // Without a retry layer, nothing else counts requests into the shared budget.
+    if (params.depositRequests) params.budget.deposit();
+    // Two copies in flight at once need a body in memory: a stream can be read only once at a time.
+    const delay =
+      ctx.idempotent && params.adapter.hasInMemoryBody(req) ? stats.delayMs() : Number.POSITIVE_INFINITY;
     if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - clock.now()) {
       return timed(req, ctx, next, clock, latencies);
     }
@@ -193,7 +199,7 @@ function hedged<Req, Res>(
     timer = clock.setTimeout(() => {
       timer = undefined;
       if (settled || copies[0]!.done) return;
-      if (ctx.cancelledReason() !== undefined || !adapter.rewind(req) || !budget.tryWithdraw()) return;
+      if (ctx.cancelledReason() !== undefined || !budget.tryWithdraw()) return;
       stats.sent++;
       start();
     }, delay);

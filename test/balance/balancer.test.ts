@@ -109,6 +109,41 @@ describe('Balancer', () => {
     await balancer.close();
   });
 
+  it('a classifier that throws counts the attempt as a failure and leaves nothing pending', async () => {
+    const made = new Map<string, FakeEndpoint>();
+    const clock = new VirtualClock();
+    const balancer = new Balancer<string, string>({
+      destination: 'svc',
+      endpoints: new DiscoveredEndpoints(staticResolver(['127.0.0.1:1001']), clock),
+      strategy: roundRobin(),
+      clock,
+      makeEndpoint: (endpoint) => {
+        const fake = new FakeEndpoint(endpoint);
+        made.set(endpoint.address, fake);
+        return fake;
+      },
+      classify: () => {
+        throw new Error('classifier bug');
+      },
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const c = ctx();
+      const call = balancer.call('a', c);
+      made.get('127.0.0.1:1001')!.pending[0]!('ok');
+      await call;
+      expect(c.classification?.kind).toBe('failure');
+      expect(balancer.nodes[0]!.load.pending).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => w.includes('classifier bug'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+      await balancer.close();
+    }
+  });
+
   it('accounts in-flight requests per endpoint', async () => {
     const resolver = staticResolver(['127.0.0.1:1001']);
     const { balancer, made } = setup(resolver);

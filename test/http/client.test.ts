@@ -140,6 +140,17 @@ describe('defaults from the endpoints', () => {
   });
 });
 
+describe('retry budget without retries', () => {
+  it('hedging alone still counts requests into the budget it draws from', async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({ endpoints: [b.address], retry: false, hedge: true, failureAccrual: true });
+    const reserve = c.retryBudget.balance();
+    for (let i = 0; i < 50; i++) await (await c.request({ path: '/' })).body.text();
+    expect(c.retryBudget.balance()).toBeCloseTo(reserve + 50 * 0.2, 6);
+    expect(c.roles).toEqual(['deadline', 'hedge', 'attempt']);
+  });
+});
+
 describe('stack editing', () => {
   it('inserts a custom filter by role, and rejects an unknown role', async () => {
     const b = await backends.start(replyAfter(0));
@@ -163,6 +174,34 @@ describe('stack editing', () => {
         stack: (s) => s.insertBefore('no-such-role', { role: 'x', description: '', layer: tag }),
       }),
     ).toThrow(UnknownRoleError);
+  });
+
+  it('a custom endpoint layer that knows nothing of settled() cannot switch classification off', async () => {
+    let calls = 0;
+    const broken = await backends.start((_req, res) => {
+      calls++;
+      res.statusCode = calls === 1 ? 503 : 200;
+      res.end(String(res.statusCode));
+    });
+    const c = client({
+      endpoints: [broken.address],
+      endpointStack: (s) =>
+        s.prepend({
+          role: 'plain-wrapper',
+          description: 'a Service wrapper written without settled()',
+          layer: (next) => ({
+            get status() {
+              return next.status;
+            },
+            call: (req, ctx) => next.call(req, ctx),
+            close: () => next.close(),
+          }),
+        }),
+    });
+    const res = await c.request({ path: '/' });
+    expect(res.statusCode).toBe(200); // the 503 was classified retryable and retried
+    await res.body.text();
+    expect(calls).toBe(2);
   });
 
   it('removing the deadline-header endpoint role stops the header', async () => {

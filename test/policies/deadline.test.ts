@@ -37,6 +37,7 @@ function build(clock: VirtualClock, terminal: Next<Req, string>) {
       req.headers.attempt = String(n);
     },
     prepareReplay: () => {},
+    hasInMemoryBody: () => true,
     rewind: () => true,
     discard: () => {},
   };

@@ -43,12 +43,13 @@ function backend(clock: VirtualClock, plan: Array<{ delay: number; fail?: boolea
   return { next, log };
 }
 
-function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBudget) {
+function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBudget, inMemory = true) {
   const clock = new VirtualClock();
   const adapter = {
     writeDeadline() {},
     writeAttempt() {},
     prepareReplay() {},
+    hasInMemoryBody: () => inMemory,
     rewind: () => true,
     discard() {},
   };
@@ -58,6 +59,7 @@ function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBud
     adapter,
     budget: b,
     options: { minSamples: 10 },
+    depositRequests: false,
   });
   const attempt = attemptFilter<Req, string>({ clock, adapter });
   const { next, log } = backend(clock, plan);
@@ -129,6 +131,16 @@ describe('hedge filter', () => {
     const { result } = h.call();
     await h.clock.advanceAsync(100);
     expect(await result).toBe('answer of attempt 2');
+  });
+
+  it('never hedges a call whose body is a stream (two copies cannot read one stream)', async () => {
+    const plan = [...Array.from({ length: 10 }, () => ({ delay: 10 })), { delay: 1_000 }];
+    const h = setup(plan, undefined, false);
+    await warm(h, 10, 10);
+    const { result } = h.call();
+    await h.clock.advanceAsync(1_000);
+    await result;
+    expect(h.stats.sent).toBe(0);
   });
 
   it('never hedges a call that is not idempotent', async () => {

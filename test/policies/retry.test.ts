@@ -33,6 +33,7 @@ function harness(
       req.headers.attempt = String(n);
     },
     prepareReplay: () => {},
+    hasInMemoryBody: () => true,
     rewind: (req: Req) => req.replayable,
     discard: (res: string) => {
       discarded.push(res);
