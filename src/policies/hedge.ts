@@ -135,6 +135,7 @@ function hedged<Req, Res>(
   delay: number,
 ): Promise<Res> {
   const { clock, adapter, budget } = params;
+  const callStarted = clock.now();
   return new Promise<Res>((resolve, reject) => {
     const copies: Copy<Res>[] = [];
     let settled = false;
@@ -167,7 +168,6 @@ function hedged<Req, Res>(
       // Number the copies one after the other, as attempts of the same call.
       copy.ctx.attempt = ctx.attempt + copies.length;
       copies.push(copy);
-      const started = clock.now();
       copy.ctx.attemptAwaited = true;
       next(req, copy.ctx).then(
         (response) => {
@@ -181,7 +181,9 @@ function hedged<Req, Res>(
             return;
           }
           if (ok) {
-            latencies.record(clock.now() - started);
+            // The latency the caller saw, from the first copy's start: recording the winning copy's
+            // own (shorter) time would pull the threshold down and send ever more backups.
+            latencies.record(clock.now() - callStarted);
             finish(copy);
           } else if (copies.every((c) => c.done)) finish(copy);
         },
