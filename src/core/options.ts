@@ -27,6 +27,22 @@ export function positiveNumber(
   return value;
 }
 
+/**
+ * The upper end of a range whose lower end is `lower` (option `lowerOption`): a number > 0 that
+ * defaults to the larger of `fallback` and `lower`, and may not be below `lower`.
+ */
+export function upperBound(
+  option: string,
+  value: unknown,
+  fallback: number,
+  lower: number,
+  lowerOption: string,
+): number {
+  const upper = positiveNumber(option, value, Math.max(fallback, lower));
+  if (upper < lower) throw new ConfigError(option, upper, `expected at least ${lowerOption} (${lower})`);
+  return upper;
+}
+
 /** An integer >= `min`; `undefined` gives `fallback`. */
 export function integerAtLeast(option: string, value: unknown, min: number, fallback: number): number {
   if (value === undefined) return fallback;

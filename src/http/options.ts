@@ -17,6 +17,7 @@ import {
   objectOption,
   oneOf,
   positiveNumber,
+  upperBound,
 } from '../core/options.js';
 import type { Filter } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
@@ -295,18 +296,13 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
   const r = objectOption<RetryOptions>('retry', value);
   const d = HTTP_CLIENT_DEFAULTS;
   const backoffInitialMs = positiveNumber('retry.backoffInitialMs', r.backoffInitialMs, d.backoffInitialMs);
-  const backoffMaxMs = positiveNumber(
+  const backoffMaxMs = upperBound(
     'retry.backoffMaxMs',
     r.backoffMaxMs,
-    Math.max(d.backoffMaxMs, backoffInitialMs),
+    d.backoffMaxMs,
+    backoffInitialMs,
+    'retry.backoffInitialMs',
   );
-  if (backoffMaxMs < backoffInitialMs) {
-    throw new ConfigError(
-      'retry.backoffMaxMs',
-      backoffMaxMs,
-      `expected at least retry.backoffInitialMs (${backoffInitialMs})`,
-    );
-  }
   return {
     maxAttempts: integerAtLeast('retry.maxAttempts', r.maxAttempts, 1, d.maxAttempts),
     budget: r.budget === undefined ? undefined : objectOption<RetryBudgetOptions>('retry.budget', r.budget),

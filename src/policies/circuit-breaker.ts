@@ -26,7 +26,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
-import { integerAtLeast, objectOption, oneOf, positiveNumber } from '../core/options.js';
+import { integerAtLeast, objectOption, oneOf, positiveNumber, upperBound } from '../core/options.js';
 import type { Filter, Next } from '../core/service.js';
 import { ListenerSet } from '../discovery/listeners.js';
 
@@ -299,18 +299,13 @@ function resolveOptions(options: CircuitBreakerOptions | undefined): BreakerSett
     o.halfOpenAfterMs,
     d.halfOpenAfterMs,
   );
-  const maxHalfOpenAfterMs = positiveNumber(
+  const maxHalfOpenAfterMs = upperBound(
     'circuitBreaker.maxHalfOpenAfterMs',
     o.maxHalfOpenAfterMs,
-    Math.max(d.maxHalfOpenAfterMs, halfOpenAfterMs),
+    d.maxHalfOpenAfterMs,
+    halfOpenAfterMs,
+    'circuitBreaker.halfOpenAfterMs',
   );
-  if (maxHalfOpenAfterMs < halfOpenAfterMs) {
-    throw new ConfigError(
-      'circuitBreaker.maxHalfOpenAfterMs',
-      maxHalfOpenAfterMs,
-      `expected a number >= circuitBreaker.halfOpenAfterMs (${halfOpenAfterMs})`,
-    );
-  }
   const halfOpenProbes = integerAtLeast(
     'circuitBreaker.halfOpenProbes',
     o.halfOpenProbes,

@@ -17,6 +17,7 @@ import {
   numberInRange,
   objectOption,
   positiveNumber,
+  upperBound,
 } from '../core/options.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
@@ -139,18 +140,13 @@ function resolveOptions(options: FailureAccrualOptions | undefined): AccrualConf
       ? Number.POSITIVE_INFINITY
       : integerAtLeast('failureAccrual.consecutiveFailures', o.consecutiveFailures, 1, d.consecutiveFailures);
   const minEjectionMs = positiveNumber('failureAccrual.minEjectionMs', o.minEjectionMs, d.minEjectionMs);
-  const maxEjectionMs = positiveNumber(
+  const maxEjectionMs = upperBound(
     'failureAccrual.maxEjectionMs',
     o.maxEjectionMs,
-    Math.max(d.maxEjectionMs, minEjectionMs),
+    d.maxEjectionMs,
+    minEjectionMs,
+    'failureAccrual.minEjectionMs',
   );
-  if (maxEjectionMs < minEjectionMs) {
-    throw new ConfigError(
-      'failureAccrual.maxEjectionMs',
-      maxEjectionMs,
-      `expected a number >= minEjectionMs (${minEjectionMs})`,
-    );
-  }
   const clock = o.clock ?? realClock;
   if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
     throw new ConfigError('failureAccrual.clock', o.clock, 'expected a Clock');

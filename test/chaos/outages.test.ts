@@ -3,28 +3,13 @@
  * probed and returned once it recovers; a whole failing service costs at most the retry budget
  * in extra attempts (counted at the servers), and the circuit breaker then fails calls fast.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CircuitOpenError,
-  createHttpClient,
-  type HttpClient,
-  type HttpClientOptions,
-} from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { CircuitOpenError, type HttpClient } from '../../src/index.js';
 import { failingWhile } from '../support/chaos-servers.js';
-import { Backends, replyAfter } from '../support/http-servers.js';
+import { loopbackFixtures } from '../support/fixtures.js';
+import { replyAfter } from '../support/http-servers.js';
 
-const backends = new Backends();
-const clients: HttpClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await backends.closeAll();
-});
-
-function client(options: HttpClientOptions): HttpClient {
-  const c = createHttpClient(options);
-  clients.push(c);
-  return c;
-}
+const { backends, client } = loopbackFixtures();
 
 async function load(c: HttpClient, calls: number, concurrency: number) {
   let sent = 0;

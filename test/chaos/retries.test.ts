@@ -3,29 +3,13 @@
  * actually received. Nothing is sent twice unless that is safe.
  */
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AttemptTimeoutError,
-  createHttpClient,
-  type HttpClient,
-  type HttpClientOptions,
-  roundRobin,
-} from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { AttemptTimeoutError, roundRobin } from '../../src/index.js';
 import { failingWhile, hang, readBodyThenReset, refusedPort } from '../support/chaos-servers.js';
-import { Backends, replyAfter } from '../support/http-servers.js';
+import { loopbackFixtures } from '../support/fixtures.js';
+import { replyAfter } from '../support/http-servers.js';
 
-const backends = new Backends();
-const clients: HttpClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await backends.closeAll();
-});
-
-function client(options: HttpClientOptions): HttpClient {
-  const c = createHttpClient(options);
-  clients.push(c);
-  return c;
-}
+const { backends, client } = loopbackFixtures();
 
 describe('chaos: what is never sent twice', () => {
   it('a POST the server read and then reset is seen exactly once, and the caller gets an error', async () => {

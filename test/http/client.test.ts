@@ -13,7 +13,7 @@ import {
   fetch as undiciFetch,
   request as undiciRequest,
 } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ClientClosedError,
   ConfigError,
@@ -29,21 +29,11 @@ import {
   roundRobin,
   UnknownRoleError,
 } from '../../src/index.js';
-import { Backends, replyAfter } from '../support/http-servers.js';
+import { loopbackFixtures } from '../support/fixtures.js';
+import { replyAfter } from '../support/http-servers.js';
 import { makeTestPki } from '../support/tls.js';
 
-const backends = new Backends();
-const clients: HttpClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await backends.closeAll();
-});
-
-function client(options: HttpClientOptions): HttpClient {
-  const c = createHttpClient(options);
-  clients.push(c);
-  return c;
-}
+const { backends, client } = loopbackFixtures();
 
 describe('configuration errors', () => {
   const cases: Array<[string, Record<string, unknown>, string, unknown]> = [

@@ -4,30 +4,19 @@
  * nothing; a slow server turns into DeadlineExceededError; the per-attempt timeout; malformed and
  * absurd incoming values are ignored or clamped.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AttemptTimeoutError,
-  createHttpClient,
   DEADLINE_HEADER,
   DeadlineExceededError,
   type HttpClient,
   parseDeadlineHeader,
   runWithIncomingDeadline,
 } from '../../src/index.js';
-import { Backends, replyAfter } from '../support/http-servers.js';
+import { loopbackFixtures } from '../support/fixtures.js';
+import { replyAfter } from '../support/http-servers.js';
 
-const backends = new Backends();
-const clients: HttpClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await backends.closeAll();
-});
-
-function client(...args: Parameters<typeof createHttpClient>): HttpClient {
-  const c = createHttpClient(...args);
-  clients.push(c);
-  return c;
-}
+const { backends, client } = loopbackFixtures();
 
 /** A front service that spends `workMs`, then calls `inner` through weft, under the incoming deadline. */
 async function frontService(inner: HttpClient, workMs: number) {
