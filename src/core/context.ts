@@ -33,6 +33,8 @@ export class CallContext {
   cancellation: Cancellation | undefined;
   /** 1 for the first attempt, 2 for the first retry, ... (0 before the first attempt). */
   attempt = 0;
+  /** The call was counted into the retry budget (by retry, or by hedge when there is no retry). */
+  budgetDeposited = false;
   /** Most attempts this call may make (1: no retries). */
   maxAttempts = 1;
   /** Per-attempt timeout for this call, in ms (`Infinity` when none). */
@@ -54,9 +56,9 @@ export class CallContext {
    * negative (−generation − 1) when it is the endpoint's probe. Read back in `settled`.
    */
   accrualTicket = 0;
-  /** The request of the current attempt, as the transport sent it (for classifiers). */
+  /** The request of the current attempt, set by the balancer as it sends it (for classifiers). */
   request: unknown;
-  /** Set by the transport once the whole request was handed to the connection. */
+  /** Whether the whole request was handed to the connection (the transport sets it; false until then). */
   requestWritten = false;
   /**
    * Set by a layer above the balancer that awaits every attempt and promises to call
@@ -107,6 +109,15 @@ export class CallContext {
     child.attempts = this.attempts;
     const parent = this.cancellation;
     if (parent !== undefined) parent.once('abort', () => cancellation.abort(parent.reason));
+    else {
+      // A caller's signal (combined with the deadline): the copy must hear it too, since the
+      // transport listens to the copy's own token. The signal is this call's, so nothing piles up.
+      const signal = this.signal;
+      if (signal !== undefined) {
+        if (signal.aborted) cancellation.abort(signal.reason);
+        else signal.addEventListener('abort', () => cancellation.abort(signal.reason), { once: true });
+      }
+    }
     return child;
   }
 

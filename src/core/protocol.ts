@@ -1,7 +1,8 @@
 /**
  * The protocol adapter: the little that protocol-agnostic filters (deadline, attempt, retry,
  * hedge) need to know about a request, supplied by `http/` or `grpc/`. Filters never look inside
- * a request themselves. Classification is the transport's (see src/core/classification.ts).
+ * a request themselves. Classification is the protocol's too, given to the balancer (see
+ * src/core/classification.ts and src/http/classify-attempt.ts).
  */
 
 export interface ProtocolAdapter<Req, Res = unknown> {

@@ -26,11 +26,11 @@ export interface Service<Req, Res> {
   /** Release resources; in-flight calls may finish. */
   close(): Promise<void>;
   /**
-   * Told how a call ended, by whoever awaited it (the balancer, for endpoint stacks): the response,
-   * or the error with `failed` true. A layer that only needs to look at outcomes (classification,
-   * failure accrual) implements this instead of awaiting its own call, so an endpoint stack costs
-   * one promise reaction per call, not one per layer. Layers pass it on inward first, so the
-   * transport classifies before the layers above it count. Optional; never throws.
+   * Told how a call ended, by whoever awaited it (the balancer, for endpoint stacks), after the
+   * attempt was classified onto `ctx.classification`: the response, or the error with `failed`
+   * true. A layer that only needs to look at outcomes (failure accrual) implements this instead of
+   * awaiting its own call, so an endpoint stack costs no promise reaction per layer. Layers pass it
+   * on inward first. Optional; never throws.
    */
   settled?(ctx: CallContext, outcome: unknown, failed: boolean): void;
 }

@@ -127,7 +127,6 @@ class WeftHttpClient implements HttpClient {
             adapter,
             budget: this.retryBudget,
             options: o.hedge,
-            depositRequests: o.retry === undefined,
           });
     this.hedgeStats = hedge?.stats;
     this.circuitBreaker =

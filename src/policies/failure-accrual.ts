@@ -298,7 +298,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     return this.#next.call(req, ctx);
   }
 
-  /** The balancer reports the outcome: the layers below classify it first, then it is counted. */
+  /** The balancer reports the (already classified) outcome; the layers below see it first. */
   settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
     this.#next.settled?.(ctx, outcome, failed);
     const ticket = ctx.accrualTicket;

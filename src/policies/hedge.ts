@@ -43,8 +43,6 @@ export interface HedgeFilterParams<Req, Res> {
   readonly adapter: ProtocolAdapter<Req, Res>;
   readonly budget: RetryBudget;
   readonly options: HedgeOptions | undefined;
-  /** Deposit each call into the budget (when there is no retry layer to do it). */
-  readonly depositRequests: boolean;
 }
 
 /** Counters for dashboards and tests. */
@@ -81,8 +79,11 @@ export function hedgeFilter<Req, Res>(
         : Math.max(minDelayMs, latencies.quantile(1 - maxExtraLoad)),
   };
   const filter: Filter<Req, Res> = (req, ctx, next) => {
-    // Without a retry layer, nothing else counts requests into the shared budget.
-    if (params.depositRequests) params.budget.deposit();
+    // Without a retry layer above, nothing else counts this call into the shared budget.
+    if (!ctx.budgetDeposited) {
+      params.budget.deposit();
+      ctx.budgetDeposited = true;
+    }
     // Two copies in flight at once need a body in memory: a stream can be read only once at a time.
     const delay =
       ctx.idempotent && params.adapter.hasInMemoryBody(req) ? stats.delayMs() : Number.POSITIVE_INFINITY;
@@ -104,6 +105,7 @@ async function timed<Req, Res>(
 ): Promise<Res> {
   const started = clock.now();
   let res: Res;
+  ctx.attemptAwaited = true; // this frame reports the attempt: the balancer needs none of its own
   try {
     res = await next(req, ctx);
   } catch (error) {

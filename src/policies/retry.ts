@@ -52,6 +52,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     // The deadline filter just read the clock: its start time (deadline − budget) serves.
     budget.deposit(ctx.deadline === Number.POSITIVE_INFINITY ? clock.now() : ctx.deadline - ctx.budgetMs);
+    ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
     // This frame awaits every attempt and the whole call: it reports both (see CallContext), so
@@ -83,7 +84,7 @@ async function retrying<Req, Res>(
       failed = true;
     }
     ctx.reportAttempt(failed ? error : response, failed);
-    // Set by the transport during `next` (TypeScript cannot see that through the await).
+    // Set when the attempt was reported just above (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict === undefined || verdict.kind !== 'retryable') return settle(ctx, response, error, failed);
     if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined)

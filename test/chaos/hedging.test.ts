@@ -4,7 +4,7 @@
  * configured share. Counts only: no assertion on how fast anything was.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpClient, type HttpClient, roundRobin } from '../../src/index.js';
+import { createHttpClient, DeadlineExceededError, type HttpClient, roundRobin } from '../../src/index.js';
 import { Backends, replyAfter } from '../support/http-servers.js';
 
 const backends = new Backends();
@@ -49,5 +49,32 @@ describe('chaos: heavy tail with hedging', () => {
     // about 15; the bound leaves room for a machine busy with other tests, which shifts latencies
     // after the threshold was learned.
     expect(stats.sent).toBeLessThanOrEqual(0.5 * calls);
+  });
+
+  it("a hedged call with a caller's signal still ends at its deadline, both copies cancelled", async () => {
+    let hang = false;
+    const seen: string[] = [];
+    const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      seen.push(req.url ?? '');
+      if (!hang) res.end('ok');
+    };
+    const a = await backends.start(handler);
+    const b = await backends.start(handler);
+    const c = createHttpClient({
+      endpoints: [a.address, b.address],
+      hedge: { minSamples: 5 },
+      failureAccrual: false,
+    });
+    clients.push(c);
+    for (let i = 0; i < 5; i++) await (await c.request({ path: '/warm' })).body.text();
+    hang = true;
+    const controller = new AbortController();
+    const outcome = await c.request({ path: '/stuck', signal: controller.signal, timeoutMs: 300 }).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    expect(outcome).toBeInstanceOf(DeadlineExceededError);
+    expect(c.hedgeStats!.sent).toBe(1);
+    expect(seen.filter((u) => u === '/stuck')).toHaveLength(2);
   });
 });

@@ -139,6 +139,14 @@ describe('retry budget without retries', () => {
     expect(c.retryBudget.balance()).toBeCloseTo(reserve + 50 * 0.2, 6);
     expect(c.roles).toEqual(['deadline', 'hedge', 'attempt']);
   });
+
+  it('so does hedging when retry was removed from the stack by hand', async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({ endpoints: [b.address], hedge: true, stack: (s) => s.remove('retry') });
+    const reserve = c.retryBudget.balance();
+    for (let i = 0; i < 10; i++) await (await c.request({ path: '/' })).body.text();
+    expect(c.retryBudget.balance()).toBeCloseTo(reserve + 10 * 0.2, 6);
+  });
 });
 
 describe('stack editing', () => {

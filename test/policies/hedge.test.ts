@@ -59,7 +59,6 @@ function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBud
     adapter,
     budget: b,
     options: { minSamples: 10 },
-    depositRequests: false,
   });
   const attempt = attemptFilter<Req, string>({ clock, adapter });
   const { next, log } = backend(clock, plan);

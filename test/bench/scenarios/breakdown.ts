@@ -43,6 +43,8 @@ export async function breakdown(options: BreakdownOptions) {
   const clients: Record<string, HttpClient> = {
     'weft bare (balancer + transport)': client({
       timeoutMs: Number.POSITIVE_INFINITY,
+      retry: false,
+      failureAccrual: false,
       stack: (s) => s.remove('deadline').remove('attempt'),
       endpointStack: (s) => s.remove('deadline-header'),
     }),
