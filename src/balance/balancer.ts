@@ -112,11 +112,12 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
     const node = ctx.attemptNode as EndpointNode<Req, Res>;
     ctx.attemptNode = undefined;
+    const start = ctx.attemptStart;
+    const end = this.#clock.now();
+    ctx.attemptEnd = end;
     if (this.#classify !== undefined)
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
-    const start = ctx.attemptStart;
-    const end = this.#clock.now();
     if (failed) {
       node.load.end(end, end - start, false);
       ctx.recordAttempt({

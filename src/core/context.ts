@@ -72,6 +72,8 @@ export class CallContext {
   /** The balancer's node and start time of the current attempt, for its owner. */
   attemptNode: unknown;
   attemptStart = 0;
+  /** When the current attempt settled, on the client's clock (NaN until then), for the endpoint stack. */
+  attemptEnd = Number.NaN;
   /**
    * Set by a layer below the deadline that awaits the whole call and promises to call
    * {@link finishCall} when it ends (retry). The deadline filter then needs no frame of its own.

@@ -5,10 +5,10 @@
  * (an abort, a hedge's losing copy) is ignorable: it says nothing about the endpoint. An attempt
  * the transport never wrote (refused by an endpoint layer) counts as not written.
  */
-import { IGNORABLE, type ResponseClass } from '../core/classification.js';
+import { IGNORABLE, type ResponseClass, SUCCESS } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
-import type { HttpClassifier } from './classifier.js';
+import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** Errors that are the call's own timeouts: they do say something about the endpoint. */
@@ -21,10 +21,16 @@ export function httpAttemptClassifier(
     idempotent: boolean,
   ) => ResponseClass,
 ): (ctx: CallContext, outcome: unknown, failed: boolean) => ResponseClass {
+  // With the default classifier and no per-call one, a plain success needs no outcome object.
+  const isDefault = classifier === (defaultHttpClassifier as unknown);
   return (ctx, outcome, failed) => {
     const req = ctx.request as HttpRequest;
     const perCall = ctx.classifier as HttpClassifier | undefined;
     if (!failed) {
+      if (isDefault && perCall === undefined) {
+        const status = (outcome as HttpResponse).statusCode;
+        if (status < 500 && status !== 429) return SUCCESS;
+      }
       const result = { response: outcome as HttpResponse, written: true } as const;
       return perCall?.(req, result, ctx.idempotent) ?? classifier(req, result, ctx.idempotent);
     }

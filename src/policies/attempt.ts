@@ -63,6 +63,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     ctx.classification = undefined;
     ctx.request = undefined;
     ctx.requestWritten = false;
+    ctx.attemptEnd = Number.NaN;
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);

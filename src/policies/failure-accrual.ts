@@ -303,7 +303,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     this.#next.settled?.(ctx, outcome, failed);
     const ticket = ctx.accrualTicket;
     const probe = ticket < 0;
-    this.#settle(verdict(ctx.classification, failed), probe ? -ticket - 1 : ticket, probe);
+    this.#settle(verdict(ctx.classification, failed), probe ? -ticket - 1 : ticket, probe, ctx.attemptEnd);
   }
 
   close(): Promise<void> {
@@ -323,7 +323,8 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     if (this.#tripped(now)) this.#eject(now);
   }
 
-  #settle(outcome: Verdict, generation: number, probe: boolean): void {
+  /** `at`: when the attempt settled (the balancer's reading of the shared clock), or NaN. */
+  #settle(outcome: Verdict, generation: number, probe: boolean, at: number): void {
     if (this.#closed) return;
     // Sent after the latest ejection (a probe, or fail-open traffic): evidence about the endpoint now.
     const fresh = this.#state !== ALIVE && generation === this.#generation;
@@ -332,7 +333,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
       if (probe && fresh && this.#state === PROBE_CLOSED) this.#state = DEAD;
       return;
     }
-    const now = this.#clock.now();
+    const now = Number.isNaN(at) ? this.#clock.now() : at;
     this.#window.record(now, outcome === SUCCEEDED);
     if (outcome === SUCCEEDED) {
       this.#consecutiveFailures = 0;
