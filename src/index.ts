@@ -39,6 +39,7 @@ export {
   DeadlineExceededError,
   NoEndpointsError,
   OverloadedError,
+  RequestFailedError,
   RetryBudgetExhaustedError,
   UnknownRoleError,
   WeftError,

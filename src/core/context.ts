@@ -5,7 +5,8 @@
  */
 import type { Cancellation } from './cancellation.js';
 import type { Classifier, ResponseClass } from './classification.js';
-import { type AttemptRecord, DeadlineExceededError } from './errors.js';
+import { type Clock, realClock } from './clock.js';
+import { type AttemptRecord, DeadlineExceededError, RequestFailedError, WeftError } from './errors.js';
 
 /** Holds an attempt's bookkeeping until its outcome is reported (the balancer). */
 export interface AttemptOwner {
@@ -14,12 +15,32 @@ export interface AttemptOwner {
 
 /** Cleans up when a whole call ends (the deadline); may replace the error. */
 export interface CallOwner {
-  finishCall(ctx: CallContext, failed: boolean, error: unknown): unknown;
+  finishCall(ctx: CallContext, failed: boolean, outcome: unknown): unknown;
+}
+
+/** Hears how a whole call ended (telemetry). Never throws. */
+export interface CallObserver {
+  callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void;
+}
+
+/** Wrap a failure that is not weft's own, unless it is the caller's own abort reason. */
+function explainFailure(ctx: CallContext, error: unknown): unknown {
+  if (error instanceof WeftError) return error;
+  if (ctx.signal?.aborted && error === ctx.signal.reason) return error;
+  if (ctx.cancellation?.cancelled && error === ctx.cancellation.reason) return error;
+  return new RequestFailedError(error, {
+    destination: ctx.destination,
+    attempts: ctx.attempts,
+    timeLeftMs: ctx.deadline === Number.POSITIVE_INFINITY ? undefined : ctx.deadline - ctx.clock.now(),
+    cause: error,
+  });
 }
 
 export class CallContext {
   /** Logical destination (client name), for errors and telemetry. */
   readonly destination: string;
+  /** The client's clock (the client sets it; the real clock otherwise). */
+  clock: Clock = realClock;
   /** Absolute deadline on the client's clock, in ms; `Infinity` when the call has none. */
   deadline = Number.POSITIVE_INFINITY;
   /** The budget the deadline was set from, in ms (`Infinity` when none). */
@@ -81,6 +102,13 @@ export class CallContext {
   callAwaited = false;
   /** Who finishes the call (the deadline's expiry entry), until finishCall runs. */
   callOwner: CallOwner | undefined;
+  /** Who hears how the call ended (telemetry's observe role), until finishCall runs. */
+  callObserver: CallObserver | undefined;
+  /** Telemetry's state for the call (its span) and for the current attempt. */
+  callTelemetry: unknown;
+  attemptTelemetry: unknown;
+  /** When the call started, on the client's clock (set by the observe role). */
+  callStart = 0;
   /** What each finished attempt did, oldest first (allocated on first use). */
   attempts: AttemptRecord[] | undefined;
 
@@ -98,6 +126,7 @@ export class CallContext {
    */
   fork(cancellation: Cancellation): CallContext {
     const child = new CallContext(this.destination, this.signal, cancellation);
+    child.clock = this.clock;
     child.deadline = this.deadline;
     child.budgetMs = this.budgetMs;
     child.attempt = this.attempt;
@@ -132,14 +161,25 @@ export class CallContext {
   }
 
   /**
-   * The call is over: let its owner (the deadline) clean up. Returns the error to throw, which the
-   * owner may replace (an abort caused by the deadline becomes DeadlineExceededError).
+   * The call is over, with `outcome` (the response, or the error when `failed`): its owner (the
+   * deadline) cleans up and may replace the error (an abort the deadline caused becomes
+   * DeadlineExceededError); a failure that is not weft's own is wrapped in RequestFailedError,
+   * which says where the call went and what happened (a caller's own abort reason is left as it
+   * is); then the observer (telemetry) hears it. Returns the outcome to hand to the caller.
    */
-  finishCall(failed: boolean, error: unknown): unknown {
+  finishCall(failed: boolean, outcome: unknown): unknown {
     const owner = this.callOwner;
-    if (owner === undefined) return error;
-    this.callOwner = undefined;
-    return owner.finishCall(this, failed, error);
+    if (owner !== undefined) {
+      this.callOwner = undefined;
+      outcome = owner.finishCall(this, failed, outcome);
+    }
+    if (failed) outcome = explainFailure(this, outcome);
+    const observer = this.callObserver;
+    if (observer !== undefined) {
+      this.callObserver = undefined;
+      observer.callFinished(this, failed, outcome);
+    }
+    return outcome;
   }
 
   /** The DeadlineExceededError for this call, with its destination, attempts and time left. */

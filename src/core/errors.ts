@@ -12,6 +12,8 @@ export interface AttemptRecord {
   readonly outcome: string;
   /** How long the attempt took, in milliseconds. */
   readonly durationMs: number;
+  /** Why it was or was not sent again (`retried`, `requeued`, `not retried: ...`), when known. */
+  decision?: string;
 }
 
 /** Stable error codes. */
@@ -21,6 +23,7 @@ export type WeftErrorCode =
   | 'WEFT_DEADLINE_EXCEEDED'
   | 'WEFT_ATTEMPT_TIMEOUT'
   | 'WEFT_HEDGE_LOST'
+  | 'WEFT_REQUEST_FAILED'
   | 'WEFT_NO_ENDPOINTS'
   | 'WEFT_ENDPOINT_EJECTED'
   | 'WEFT_RETRY_BUDGET_EXHAUSTED'
@@ -62,7 +65,10 @@ function withDetails(message: string, details: CallErrorDetails): string {
   if (details.destination !== undefined) parts.push(`destination ${details.destination}`);
   if (details.attempts !== undefined && details.attempts.length > 0) {
     const list = details.attempts
-      .map((a, i) => `#${i + 1} ${a.endpoint ?? '-'} ${a.outcome} ${Math.round(a.durationMs)}ms`)
+      .map(
+        (a, i) =>
+          `#${i + 1} ${a.endpoint ?? '-'} ${a.outcome} ${Math.round(a.durationMs)}ms${a.decision ? ` (${a.decision})` : ''}`,
+      )
       .join(', ');
     parts.push(`attempts: ${list}`);
   }
@@ -145,6 +151,25 @@ export class OverloadedError extends WeftError {
   constructor(reason: string, details: CallErrorDetails = {}) {
     super('WEFT_OVERLOADED', reason, details);
   }
+}
+
+/**
+ * A call failed for a reason that is not one of weft's own (a refused connection, a reset, a
+ * protocol error): the original error is the `cause`; this one adds where the call went, every
+ * attempt and what became of it, and the time that was left.
+ */
+export class RequestFailedError extends WeftError {
+  constructor(error: unknown, details: CallErrorDetails = {}) {
+    super('WEFT_REQUEST_FAILED', `request failed: ${describeError(error)}`, details);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
 }
 
 /** Discovery has no endpoint to send to (the name does not exist, or the set is empty). */

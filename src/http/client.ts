@@ -219,6 +219,7 @@ class WeftHttpClient implements HttpClient {
     cancellation: Cancellation | undefined,
   ): CallContext {
     const ctx = new CallContext(this.name, signal, cancellation);
+    ctx.clock = this.#clock;
     ctx.budgetMs = call?.timeoutMs ?? this.#timeoutMs;
     ctx.attemptTimeoutMs = call?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
     ctx.maxAttempts = call?.maxAttempts ?? this.#maxAttempts;

@@ -134,6 +134,7 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     const pending = next(req, ctx);
     // A layer below (retry) awaits the whole call and finishes it: no frame of our own.
     if (ctx.callAwaited) return pending;
+    ctx.callAwaited = true; // this frame finishes the call (layers above need no frame either)
     return untilSettled(pending, ctx);
   };
 }
@@ -145,6 +146,6 @@ async function untilSettled<Res>(pending: Promise<Res>, ctx: CallContext): Promi
   } catch (error) {
     throw ctx.finishCall(true, error);
   }
-  ctx.finishCall(false, undefined);
+  ctx.finishCall(false, res);
   return res;
 }

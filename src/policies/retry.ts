@@ -39,6 +39,10 @@ export interface RetryFilterOptions<Req, Res> {
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   readonly retryAfterCapMs: number;
+  /** Telemetry: a retry (or a requeue, when the server never saw the request) is about to go. */
+  readonly onRetry?: ((ctx: CallContext, requeue: boolean) => void) | undefined;
+  /** Telemetry: the budget refused a retry. */
+  readonly onBudgetExhausted?: ((ctx: CallContext) => void) | undefined;
 }
 
 export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Filter<Req, Res> {
@@ -83,20 +87,42 @@ async function retrying<Req, Res>(
       error = e;
       failed = true;
     }
+    const recorded = ctx.attempts?.length ?? 0;
     ctx.reportAttempt(failed ? error : response, failed);
     // Set when the attempt was reported just above (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
-    if (verdict === undefined || verdict.kind !== 'retryable') return settle(ctx, response, error, failed);
-    if (ctx.attempt >= ctx.maxAttempts || ctx.cancelledReason() !== undefined)
+    if (verdict === undefined || verdict.kind !== 'retryable') {
+      if (verdict !== undefined && verdict.kind === 'failure')
+        decide(ctx, recorded, 'not retried: not retryable');
       return settle(ctx, response, error, failed);
+    }
+    if (ctx.attempt >= ctx.maxAttempts) {
+      decide(ctx, recorded, `not retried: ${ctx.maxAttempts} attempts used`);
+      return settle(ctx, response, error, failed);
+    }
+    if (ctx.cancelledReason() !== undefined) {
+      decide(ctx, recorded, 'not retried: cancelled');
+      return settle(ctx, response, error, failed);
+    }
     backoff = backoff === undefined ? backoffFactory.next() : backoff.next(undefined);
     const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
-    if (pushback > options.retryAfterCapMs) return settle(ctx, response, error, failed);
+    if (pushback > options.retryAfterCapMs) {
+      decide(ctx, recorded, `not retried: Retry-After ${Math.round(pushback)}ms beyond the cap`);
+      return settle(ctx, response, error, failed);
+    }
     const delay = Math.max(backoff.duration, pushback);
     const now = clock.now();
-    if (now + delay >= ctx.deadline) return settle(ctx, response, error, failed);
-    if (!adapter.rewind(req)) return settle(ctx, response, error, failed);
+    if (now + delay >= ctx.deadline) {
+      decide(ctx, recorded, 'not retried: the deadline would pass');
+      return settle(ctx, response, error, failed);
+    }
+    if (!adapter.rewind(req)) {
+      decide(ctx, recorded, 'not retried: body cannot be replayed');
+      return settle(ctx, response, error, failed);
+    }
     if (!budget.tryWithdraw()) {
+      decide(ctx, recorded, 'not retried: retry budget exhausted');
+      options.onBudgetExhausted?.(ctx);
       if (failed) {
         const exhausted = new RetryBudgetExhaustedError({
           destination: ctx.destination,
@@ -108,6 +134,8 @@ async function retrying<Req, Res>(
       }
       return settle(ctx, response, undefined, false);
     }
+    decide(ctx, recorded, verdict.requeue ? 'requeued' : 'retried');
+    options.onRetry?.(ctx, verdict.requeue);
     if (!failed) adapter.discard(response as Res);
     if (delay > 0) {
       try {
@@ -121,7 +149,7 @@ async function retrying<Req, Res>(
 
 /** End the call: let its owner (the deadline) clean up, then return or throw what the call gave. */
 function settle<Res>(ctx: CallContext, response: Res | undefined, error: unknown, failed: boolean): Res {
-  const final = ctx.finishCall(failed, error);
+  const final = ctx.finishCall(failed, failed ? error : response);
   if (failed) throw final;
   return response as Res;
 }
@@ -143,4 +171,11 @@ function sleep(clock: Clock, ms: number, ctx: CallContext): Promise<void> {
     cancellation?.once('abort', onCancel);
     signal?.addEventListener('abort', onCancel, { once: true });
   });
+}
+
+/** The balancer recorded the attempt if it failed: note on it why it was or was not sent again. */
+function decide(ctx: CallContext, recordedBefore: number, decision: string): void {
+  const attempts = ctx.attempts;
+  if (attempts !== undefined && attempts.length > recordedBefore)
+    attempts[attempts.length - 1]!.decision = decision;
 }

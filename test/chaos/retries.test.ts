@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AttemptTimeoutError, roundRobin } from '../../src/index.js';
+import { AttemptTimeoutError, RequestFailedError, roundRobin } from '../../src/index.js';
 import { failingWhile, hang, readBodyThenReset, refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
@@ -19,8 +19,17 @@ describe('chaos: what is never sent twice', () => {
     const error = await c
       .request({ path: '/orders', method: 'POST', body: 'order-1' })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(['UND_ERR_SOCKET', 'ECONNRESET']).toContain((error as { code?: string }).code);
+    // A clear error: weft's, saying where the call went and what happened, with undici's as cause.
+    expect(error).toBeInstanceOf(RequestFailedError);
+    const failed = error as RequestFailedError;
+    expect(failed.code).toBe('WEFT_REQUEST_FAILED');
+    expect(['UND_ERR_SOCKET', 'ECONNRESET']).toContain((failed.cause as { code?: string }).code);
+    expect(failed.attempts).toHaveLength(1);
+    expect(failed.attempts[0]!.endpoint).toBe(resetting.address);
+    expect(failed.message).toContain(`#1 ${resetting.address}`);
+    expect(failed.message).toContain(`destination ${failed.destination}`);
+    expect(failed.attempts[0]!.decision).toBe('not retried: not retryable');
+    expect(failed.message).toContain('(not retried: not retryable)');
     expect(resetting.seen.map((s) => s.body)).toEqual(['order-1']);
     expect(healthy.seen).toHaveLength(0);
   });
@@ -38,6 +47,20 @@ describe('chaos: what is never sent twice', () => {
     expect(await res.body.text()).toBe('created');
     expect(resetting.seen).toHaveLength(1);
     expect(healthy.seen.map((s) => [s.body, s.headers['weft-attempt']])).toEqual([['order-2', '2']]);
+  });
+
+  it('an error tells every attempt and why each was or was not sent again', async () => {
+    const dead = [`127.0.0.1:${await refusedPort()}`, `127.0.0.1:${await refusedPort()}`];
+    const c = client({ endpoints: dead, retry: { maxAttempts: 2 }, failureAccrual: false });
+    const error = (await c.request({ path: '/' }).catch((e: unknown) => e)) as RequestFailedError;
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect(error.attempts.map((a) => [a.outcome, a.decision])).toEqual([
+      ['ECONNREFUSED', 'requeued'],
+      ['ECONNREFUSED', 'not retried: 2 attempts used'],
+    ]);
+    expect(new Set(error.attempts.map((a) => a.endpoint))).toEqual(new Set(dead));
+    expect(error.timeLeftMs).toBeGreaterThan(0);
+    expect(error.message).toMatch(/#1 127\.0\.0\.1:\d+ ECONNREFUSED \d+ms \(requeued\)/);
   });
 
   it('connection refused: every POST arrives exactly once, at the live endpoint', async () => {

@@ -77,7 +77,9 @@ describe('retry filter', () => {
     await h.clock.advanceAsync(1_000);
     const outcome = await result;
     expect(h.times).toEqual([0, 12, 37]); // full jitter at 0.5: floor(0.5 × 25), then floor(0.5 × 50)
-    expect((outcome as { error: Error }).error.message).toBe('ECONNREFUSED');
+    const { error } = outcome as { error: Error };
+    expect(error.name).toBe('RequestFailedError');
+    expect((error.cause as Error).message).toBe('ECONNREFUSED');
     expect(ctx.attempt).toBe(3);
   });
 

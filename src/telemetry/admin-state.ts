@@ -1,0 +1,178 @@
+/**
+ * The admin endpoint's JSON: one plain, serializable snapshot of every client (its endpoints with
+ * status, in-flight, cost, weight and failure accrual; retry budget; breaker; hedging; throttling;
+ * discovery and its staleness). Ages are measured on the clock the clients run on (default: the
+ * real clock); non-finite numbers become `null`, so the JSON is always valid. Schema: docs/admin.md.
+ */
+import { type Clock, realClock } from '../core/clock.js';
+import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import type { EndpointStats, HttpClient } from '../http/client.js';
+import type { CircuitState } from '../policies/circuit-breaker.js';
+import type { AccrualStateName } from '../policies/failure-accrual.js';
+
+/** Everything the admin endpoint serves as JSON (`GET {basePath}state.json`). */
+export interface AdminState {
+  /** Wall-clock time of the snapshot, ISO 8601 (UTC). */
+  readonly generatedAt: string;
+  readonly clients: readonly AdminClientState[];
+}
+
+/** One client in {@link AdminState}. */
+export interface AdminClientState {
+  readonly name: string;
+  /** Balancing strategy, e.g. `p2c-peak-ewma`: it gives the unit of each endpoint's `cost`. */
+  readonly strategy: string;
+  /** The call stack's roles, outermost first. */
+  readonly roles: readonly string[];
+  readonly discovery: AdminDiscoveryState;
+  /** Retries (and hedges) the retry budget allows now; null when the client neither retries nor hedges. */
+  readonly retryBudget: number | null;
+  /** The circuit breaker's state; null when the client has none. */
+  readonly breaker: CircuitState | null;
+  /** Hedges sent and won and the current hedge delay; null when hedging is off. */
+  readonly hedge: AdminHedgeState | null;
+  /** Adaptive throttling's counts; null when it is off. */
+  readonly throttle: AdminThrottleState | null;
+  readonly endpoints: readonly AdminEndpointState[];
+}
+
+/** Discovery's state for one client (advisory semantics: docs/discovery.md). */
+export interface AdminDiscoveryState {
+  /** `pending` (no answer yet), `bound`, `negative` (the name does not exist) or `failed`. */
+  readonly kind: EndpointSetSnapshot['kind'];
+  /** True when the endpoints in use are the last good set, kept after a failure or an empty answer. */
+  readonly stale: boolean;
+  /** How many endpoints discovery publishes. */
+  readonly endpoints: number;
+  /** Why the set is negative, or why a stale set is kept; null otherwise. */
+  readonly reason: string | null;
+  /** The source's last failure (its message); null when there is none. */
+  readonly error: string | null;
+  /** Milliseconds since the resolver last said anything. */
+  readonly updatedAgoMs: number;
+  /** Milliseconds since the source last confirmed the endpoints in use; null when it never did. */
+  readonly boundAgoMs: number | null;
+}
+
+/** Hedging counts of one client. */
+export interface AdminHedgeState {
+  readonly sent: number;
+  readonly won: number;
+  /** The current hedge delay in ms; null while too few latencies are known. */
+  readonly delayMs: number | null;
+}
+
+/** Adaptive throttling counts of one client. */
+export interface AdminThrottleState {
+  readonly requests: number;
+  readonly accepts: number;
+  readonly rejectionProbability: number;
+}
+
+/** One endpoint of a client. */
+export interface AdminEndpointState {
+  readonly address: string;
+  /** `open`, `busy` (e.g. ejected) or `closed`. */
+  readonly status: EndpointStats['status'];
+  /** Requests in flight. */
+  readonly pending: number;
+  /** The load metric's cost (Peak EWMA: RTT estimate × (pending + 1), in ms); null if not finite. */
+  readonly cost: number | null;
+  readonly weight: number;
+  /** Failure accrual's view; null when the client has no failure accrual. */
+  readonly accrual: AdminAccrualState | null;
+}
+
+/** Failure accrual's view of one endpoint. */
+export interface AdminAccrualState {
+  /** `alive`, `dead` (ejected), `probe-open` (ejection over, next request probes), `probe-closed` (probing). */
+  readonly state: AccrualStateName;
+  /** Times the endpoint was ejected since it was built. */
+  readonly ejections: number;
+  readonly consecutiveFailures: number;
+  /** Milliseconds left in the current ejection; null unless `state` is `dead`. */
+  readonly ejectedForMs: number | null;
+}
+
+/**
+ * Read one {@link AdminState} from `clients`. Cheap (no I/O); reading never disturbs a client.
+ * Pass the clock the clients were built with if it is not the real one, so that ages are right.
+ */
+export function adminState(clients: readonly HttpClient[], clock: Clock = realClock): AdminState {
+  const now = clock.now();
+  return {
+    generatedAt: new Date().toISOString(),
+    clients: clients.map((client) => clientState(client, now)),
+  };
+}
+
+function clientState(client: HttpClient, now: number): AdminClientState {
+  const hedge = client.hedgeStats;
+  const throttle = client.throttleStats();
+  const budgeted = client.roles.includes('retry') || client.roles.includes('hedge');
+  return {
+    name: client.name,
+    strategy: client.strategy,
+    roles: [...client.roles],
+    discovery: discoveryState(client.discovery(), now),
+    retryBudget: budgeted ? finiteOrNull(round(client.retryBudget.balance(), 2)) : null,
+    breaker: client.circuitBreaker?.state() ?? null,
+    hedge:
+      hedge === undefined
+        ? null
+        : { sent: hedge.sent, won: hedge.won, delayMs: finiteOrNull(round(hedge.delayMs(), 1)) },
+    throttle:
+      throttle === undefined
+        ? null
+        : {
+            requests: throttle.requests,
+            accepts: throttle.accepts,
+            rejectionProbability: round(throttle.rejectionProbability, 4),
+          },
+    endpoints: client.endpoints().map((e) => endpointState(e, now)),
+  };
+}
+
+function discoveryState(snapshot: EndpointSetSnapshot, now: number): AdminDiscoveryState {
+  return {
+    kind: snapshot.kind,
+    stale: snapshot.stale,
+    endpoints: snapshot.endpoints.length,
+    reason: snapshot.reason ?? null,
+    error: snapshot.error === undefined ? null : String(snapshot.error.message || snapshot.error),
+    updatedAgoMs: Math.max(0, Math.round(now - snapshot.updatedAt)),
+    boundAgoMs: snapshot.boundAt === undefined ? null : Math.max(0, Math.round(now - snapshot.boundAt)),
+  };
+}
+
+function endpointState(stats: EndpointStats, now: number): AdminEndpointState {
+  const accrual = stats.accrual;
+  return {
+    address: stats.address,
+    status: stats.status,
+    pending: stats.pending,
+    cost: finiteOrNull(round(stats.cost, 3)),
+    weight: stats.weight,
+    accrual:
+      accrual === undefined
+        ? null
+        : {
+            state: accrual.state,
+            ejections: accrual.ejections,
+            consecutiveFailures: accrual.consecutiveFailures,
+            ejectedForMs:
+              accrual.state === 'dead' && accrual.ejectedUntil !== undefined
+                ? Math.max(0, Math.round(accrual.ejectedUntil - now))
+                : null,
+          },
+  };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Number.isFinite(value) ? Math.round(value * scale) / scale : value;
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
