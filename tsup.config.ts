@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+    prometheus: 'src/prometheus.ts',
+    opentelemetry: 'src/opentelemetry.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -33,6 +33,7 @@ export { CallContext } from './core/context.js';
 export { DEADLINE_HEADER, MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from './core/deadline-header.js';
 export {
   type AttemptRecord,
+  type CallErrorDetails,
   CircuitOpenError,
   ClientClosedError,
   ConfigError,
@@ -100,3 +101,4 @@ export { HEDGE_DEFAULTS, HedgeLostError, type HedgeOptions, type HedgeStats } fr
 export { RETRY_DEFAULTS } from './policies/retry.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { type IncomingDeadlineOptions, runWithIncomingDeadline } from './server/incoming-deadline.js';
+export type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry/telemetry.js';

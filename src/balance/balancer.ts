@@ -13,6 +13,7 @@ import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import type { ClientTelemetry } from '../telemetry/telemetry.js';
 import type { EndpointNode } from './endpoint-node.js';
 import type { Picker } from './picker.js';
 import type { BalancerStrategy } from './strategies.js';
@@ -36,6 +37,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
   readonly #clock: Clock;
   readonly #classify: BalancerOptions<Req, Res>['classify'];
+  #telemetry: ClientTelemetry | undefined;
   readonly #unsubscribe: () => void;
   #nodes: EndpointNode<Req, Res>[] = [];
   #byAddress = new Map<string, EndpointNode<Req, Res>>();
@@ -52,6 +54,11 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     this.#classify = options.classify;
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
+  }
+
+  /** Attach telemetry (once the client exists): attempt hooks and endpoint removals. */
+  setTelemetry(telemetry: ClientTelemetry | undefined): void {
+    this.#telemetry = telemetry;
   }
 
   /** The strategy's name, e.g. `p2c-peak-ewma`. */
@@ -83,6 +90,9 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
     ctx.request = req;
+    const telemetry = this.#telemetry;
+    if (telemetry?.attemptStarted !== undefined)
+      telemetry.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
     node.load.start(now);
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = this;
@@ -118,6 +128,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     if (this.#classify !== undefined)
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
+    this.#telemetry?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
     if (failed) {
       node.load.end(end, end - start, false);
       ctx.recordAttempt({
@@ -233,6 +244,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
   /** Close a node that left discovery; its service lets in-flight requests finish first. */
   #drain(node: EndpointNode<Req, Res>): void {
+    this.#telemetry?.endpointRemoved?.(node.address);
     const done = node.service.close().catch(() => {});
     this.#draining.add(done);
     void done.then(() => this.#draining.delete(done));

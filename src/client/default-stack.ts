@@ -3,6 +3,8 @@
  * (Finagle's StackClient). A call runs down these filters to the balancer, which picks an
  * endpoint and runs that endpoint's stack (./endpoint-stack.ts) down to the transport.
  *
+ *   observe    (when telemetry is on) one span and the logical metrics of the whole call: above
+ *              deadline, so deadline failures and all retries are part of what it sees.
  *   deadline   one deadline for the whole call: above everything that waits or repeats (breaker
  *              probes, retries, backoff), so one budget bounds them all.
  *   breaker    (optional) fails calls fast while the dependency is down: above retry, so that it
@@ -37,17 +39,26 @@ export interface ClientStackParams<Req, Res> {
   readonly breaker?: Filter<Req, Res> | undefined;
   readonly throttle?: Filter<Req, Res> | undefined;
   readonly hedge?: Filter<Req, Res> | undefined;
+  /** Telemetry's observe filter; undefined leaves the `observe` role out. */
+  readonly observe?: Filter<Req, Res> | undefined;
 }
 
 /** The default call-path stack of a client. */
 export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>): Stack<Filter<Req, Res>> {
-  const entries: StackEntry<Filter<Req, Res>>[] = [
-    {
-      role: 'deadline',
-      description: 'min(ambient deadline, total timeout) for the whole call; above all that waits or repeats',
-      layer: deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
-    },
-  ];
+  const entries: StackEntry<Filter<Req, Res>>[] = [];
+  if (params.observe !== undefined) {
+    entries.push({
+      role: 'observe',
+      description:
+        'metrics and traces of the logical call; above deadline, so it sees deadline failures and every retry',
+      layer: params.observe,
+    });
+  }
+  entries.push({
+    role: 'deadline',
+    description: 'min(ambient deadline, total timeout) for the whole call; above all that waits or repeats',
+    layer: deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
+  });
   if (params.breaker !== undefined) {
     entries.push({
       role: 'breaker',

@@ -107,6 +107,8 @@ export class CallContext {
   /** Telemetry's state for the call (its span) and for the current attempt. */
   callTelemetry: unknown;
   attemptTelemetry: unknown;
+  /** Why the current attempt exists: the first, a retry, a requeue, or a hedge's backup. */
+  attemptReason: 'initial' | 'retry' | 'requeue' | 'hedge' = 'initial';
   /** When the call started, on the client's clock (set by the observe role). */
   callStart = 0;
   /** What each finished attempt did, oldest first (allocated on first use). */
@@ -127,6 +129,8 @@ export class CallContext {
   fork(cancellation: Cancellation): CallContext {
     const child = new CallContext(this.destination, this.signal, cancellation);
     child.clock = this.clock;
+    child.attemptReason = this.attemptReason;
+    child.callTelemetry = this.callTelemetry;
     child.deadline = this.deadline;
     child.budgetMs = this.budgetMs;
     child.attempt = this.attempt;

@@ -25,9 +25,15 @@ import {
   type CircuitBreakerOptions,
   circuitBreaker,
 } from '../policies/circuit-breaker.js';
-import type { AccrualState, FailureAccrualService } from '../policies/failure-accrual.js';
+import type {
+  AccrualState,
+  FailureAccrualOptions,
+  FailureAccrualService,
+} from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
+import { observeFilter } from '../telemetry/observe.js';
+import { type ClientTelemetry, fanOut } from '../telemetry/telemetry.js';
 import { httpAttemptClassifier } from './classify-attempt.js';
 import { WeftDispatcher } from './dispatcher.js';
 import { isIdempotent } from './idempotency.js';
@@ -112,11 +118,17 @@ class WeftHttpClient implements HttpClient {
   readonly #maxAttempts: number;
   readonly #origin: string;
   readonly #placeholderOrigin: string | undefined;
+  readonly #telemetry: ClientTelemetry | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: HttpClientOptions) {
     const o = resolveHttpClientOptions(options);
     const { clock, transport } = o;
+    this.name = o.name;
+    // Telemetry keeps a reference to this client and reads it only at scrape time.
+    const telemetry =
+      o.telemetry.length === 0 ? undefined : fanOut(o.telemetry.map((p) => p.attach(this, transport)));
+    this.#telemetry = telemetry;
     const adapter = httpAdapter(o.retry?.replayBufferBytes);
     this.retryBudget = new RetryBudget(clock, o.retry?.budget);
     const hedge =
@@ -133,6 +145,10 @@ class WeftHttpClient implements HttpClient {
       o.circuitBreaker === undefined
         ? undefined
         : circuitBreaker<HttpRequest, HttpResponse>({ ...o.circuitBreaker, clock } as CircuitBreakerOptions);
+    if (telemetry?.breakerChanged !== undefined) {
+      const changed = telemetry.breakerChanged.bind(telemetry);
+      this.circuitBreaker?.onStateChange((change) => changed(change.to));
+    }
     this.#throttle =
       o.adaptiveThrottle === undefined
         ? undefined
@@ -142,10 +158,21 @@ class WeftHttpClient implements HttpClient {
         clock,
         adapter,
         inheritAmbientDeadline: o.inheritAmbientDeadline,
-        retry: o.retry === undefined ? undefined : { ...o.retry, clock, adapter, budget: this.retryBudget },
+        retry:
+          o.retry === undefined
+            ? undefined
+            : {
+                ...o.retry,
+                clock,
+                adapter,
+                budget: this.retryBudget,
+                onRetry: telemetry?.retried?.bind(telemetry),
+                onBudgetExhausted: telemetry?.budgetExhausted?.bind(telemetry),
+              },
         hedge: hedge?.filter,
         breaker: this.circuitBreaker,
         throttle: this.#throttle,
+        observe: telemetry === undefined ? undefined : observeFilter(telemetry, clock),
       }),
     );
     const endpointStack = o.editEndpointStack(
@@ -153,7 +180,7 @@ class WeftHttpClient implements HttpClient {
         clock,
         adapter,
         propagateDeadline: o.propagateDeadline,
-        failureAccrual: o.failureAccrual,
+        failureAccrual: withAccrualHooks(o.failureAccrual, telemetry),
       }),
     );
     if (typeof stack?.layers !== 'function')
@@ -165,7 +192,6 @@ class WeftHttpClient implements HttpClient {
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
     this.#maxAttempts = o.retry?.maxAttempts ?? 1;
     this.#clock = clock;
-    this.name = o.name;
     this.#origin = `${transport.scheme}://${transport.authority ?? 'weft.invalid'}`;
     this.#discovery = new DiscoveredEndpoints(o.resolver, clock);
     this.#balancer = new Balancer<HttpRequest, HttpResponse>({
@@ -177,6 +203,11 @@ class WeftHttpClient implements HttpClient {
       makeEndpoint: (endpoint) =>
         buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, transport), endpoint),
     });
+    this.#balancer.setTelemetry(telemetry);
+    if (telemetry?.discoveryUpdated !== undefined) {
+      const updated = telemetry.discoveryUpdated.bind(telemetry);
+      this.#discovery.onUpdate(updated);
+    }
     const balancer = this.#balancer;
     this.#call = composeFilters(stack.layers(), (req, ctx) => balancer.call(req, ctx));
     this.roles = stack.roles();
@@ -272,6 +303,7 @@ class WeftHttpClient implements HttpClient {
     this.#closing ??= (async () => {
       await this.#balancer.close();
       this.#discovery.close();
+      this.#telemetry?.close?.();
     })();
     return this.#closing;
   }
@@ -286,4 +318,27 @@ function toUrl(input: string | URL, origin: string): URL {
   } catch {
     throw new ConfigError('fetch input', input, 'expected a path starting with "/" or an absolute URL');
   }
+}
+
+/** Failure accrual's hooks, telling telemetry as well as the user's own hooks. */
+function withAccrualHooks(
+  options: FailureAccrualOptions | undefined,
+  telemetry: ClientTelemetry | undefined,
+): FailureAccrualOptions | undefined {
+  if (options === undefined || telemetry === undefined) return options;
+  return {
+    ...options,
+    onEject: (address, until) => {
+      telemetry.ejected?.(address);
+      options.onEject?.(address, until);
+    },
+    onProbe: (address) => {
+      telemetry.probed?.(address);
+      options.onProbe?.(address);
+    },
+    onReturn: (address) => {
+      telemetry.returned?.(address);
+      options.onReturn?.(address);
+    },
+  };
 }

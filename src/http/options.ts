@@ -30,6 +30,7 @@ import type { FailureAccrualOptions } from '../policies/failure-accrual.js';
 import type { HedgeOptions } from '../policies/hedge.js';
 import { RETRY_DEFAULTS } from '../policies/retry.js';
 import type { RetryBudgetOptions } from '../policies/retry-budget.js';
+import type { TelemetryPlugin } from '../telemetry/telemetry.js';
 import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
 import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
 import {
@@ -128,6 +129,11 @@ export interface HttpClientOptions {
   circuitBreaker?: DistributiveOmit<CircuitBreakerOptions, 'clock'> | boolean;
   /** SRE client-side adaptive throttling; off by default, `true` for the defaults. */
   adaptiveThrottle?: Omit<AdaptiveThrottleOptions, 'clock'> | boolean;
+  /**
+   * Metrics and traces: `prometheusMetrics({ registry })` from `weft/prometheus`,
+   * `openTelemetryTracing()` from `weft/opentelemetry`, or both in an array. Default none.
+   */
+  telemetry?: TelemetryPlugin | readonly TelemetryPlugin[];
   /** Edit the call stack (insert, replace, remove roles). */
   stack?: (stack: Stack<Filter<HttpRequest, HttpResponse>>) => Stack<Filter<HttpRequest, HttpResponse>>;
   /** Edit the per-endpoint stack. */
@@ -193,6 +199,8 @@ export interface ResolvedHttpClientOptions {
   readonly circuitBreaker: CircuitBreakerOptions | undefined;
   /** Adaptive throttling settings, or undefined when it is off. */
   readonly adaptiveThrottle: AdaptiveThrottleOptions | undefined;
+  /** Telemetry plugins (possibly none). */
+  readonly telemetry: readonly TelemetryPlugin[];
   /** Retry settings, or undefined when retries are off. */
   readonly retry:
     | (Required<Omit<RetryOptions, 'budget'>> & { readonly budget: RetryBudgetOptions | undefined })
@@ -264,6 +272,7 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
         : objectOption('failureAccrual', o.failureAccrual === true ? undefined : o.failureAccrual),
     circuitBreaker: optIn<CircuitBreakerOptions>('circuitBreaker', o.circuitBreaker),
     adaptiveThrottle: optIn<AdaptiveThrottleOptions>('adaptiveThrottle', o.adaptiveThrottle),
+    telemetry: resolveTelemetry(o.telemetry),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
     attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
     inheritAmbientDeadline: booleanOption(
@@ -275,6 +284,25 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     editStack: functionOption('stack', o.stack, identity),
     editEndpointStack: functionOption('endpointStack', o.endpointStack, identity),
   };
+}
+
+function resolveTelemetry(value: unknown): readonly TelemetryPlugin[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  list.forEach((plugin, i) => {
+    if (
+      plugin === null ||
+      typeof plugin !== 'object' ||
+      typeof (plugin as TelemetryPlugin).attach !== 'function'
+    ) {
+      throw new ConfigError(
+        Array.isArray(value) ? `telemetry[${i}]` : 'telemetry',
+        plugin,
+        'expected a plugin such as prometheusMetrics({ registry })',
+      );
+    }
+  });
+  return list as TelemetryPlugin[];
 }
 
 /** An opt-in feature: `true` for its defaults, an object of options, `false`/undefined for off. */

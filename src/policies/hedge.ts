@@ -169,6 +169,7 @@ function hedged<Req, Res>(
       };
       // Number the copies one after the other, as attempts of the same call.
       copy.ctx.attempt = ctx.attempt + copies.length;
+      if (copies.length > 0) copy.ctx.attemptReason = 'hedge';
       copies.push(copy);
       copy.ctx.attemptAwaited = true;
       next(req, copy.ctx).then(

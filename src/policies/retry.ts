@@ -135,6 +135,7 @@ async function retrying<Req, Res>(
       return settle(ctx, response, undefined, false);
     }
     decide(ctx, recorded, verdict.requeue ? 'requeued' : 'retried');
+    ctx.attemptReason = verdict.requeue ? 'requeue' : 'retry';
     options.onRetry?.(ctx, verdict.requeue);
     if (!failed) adapter.discard(response as Res);
     if (delay > 0) {

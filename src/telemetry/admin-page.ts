@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 /** How often the page fetches the JSON, in ms. */
 export const ADMIN_PAGE_REFRESH_MS = 1_000;
 
-const STYLE = String.raw`
+const STYLE = `
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --bar: #3b82f6; --bad: #b91c1c;
   --bad-bg: #fee2e2; --warn: #92400e; --warn-bg: #fef3c7; --ok: #15803d; }
 @media (prefers-color-scheme: dark) { :root { --muted: #9ca3af; --line: #374151; --bar: #60a5fa;
@@ -39,7 +39,9 @@ tr.probing td { background: var(--warn-bg); color: var(--warn); }
 td.num { font-variant-numeric: tabular-nums; }
 `;
 
-const SCRIPT = String.raw`
+// The browser side. It lives in a template literal: no backticks, backslashes or other
+// interpolations inside; only the refresh interval is interpolated.
+const SCRIPT = `
 'use strict';
 (() => {
   const REFRESH_MS = ${ADMIN_PAGE_REFRESH_MS};

@@ -49,7 +49,11 @@ export interface AdminHandlerOptions {
  * A node:http request handler. Requests it does not serve go to `next()` when given (Express,
  * Connect) or get a 404.
  */
-export type AdminHandler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+export type AdminHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => void;
 
 /**
  * Create the admin handler: `GET {basePath}` serves the page, `GET {basePath}state.json` the
@@ -73,14 +77,16 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const statePath = basePath + ADMIN_STATE_PATH;
 
   return (req, res, next) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://admin.invalid');
-    } catch {
-      url = new URL('http://admin.invalid/%00');
-    }
-    const route = pagePaths.has(url.pathname) ? 'page' : url.pathname === statePath ? 'state' : undefined;
-    if (route === undefined) {
+    const url = parseRequestUrl(req.url);
+    const route =
+      url === undefined
+        ? undefined
+        : pagePaths.has(url.pathname)
+          ? 'page'
+          : url.pathname === statePath
+            ? 'state'
+            : undefined;
+    if (url === undefined || route === undefined) {
       if (next !== undefined) next();
       else send(req, res, 404, TEXT, 'not found\n');
       return;
@@ -110,7 +116,13 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (!Array.isArray(clients)) throw new TypeError('the clients function did not return an array');
       body = JSON.stringify(adminState(clients, clock));
     } catch (error) {
-      send(req, res, 500, JSON_TYPE, `${JSON.stringify({ error: String((error as Error)?.message ?? error) })}\n`);
+      send(
+        req,
+        res,
+        500,
+        JSON_TYPE,
+        `${JSON.stringify({ error: String((error as Error)?.message ?? error) })}\n`,
+      );
       return;
     }
     send(req, res, 200, JSON_TYPE, `${body}\n`);
@@ -240,18 +252,36 @@ function isLoopbackRequest(req: IncomingMessage): boolean {
 
 /** The name part of a Host header: `[::1]:80` → `::1`, `localhost:80` → `localhost`. */
 function hostName(header: string): string {
-  if (header.startsWith('[')) return header.slice(1, header.indexOf(']') >>> 0);
+  if (header.startsWith('[')) {
+    const end = header.indexOf(']');
+    return end === -1 ? header : header.slice(1, end);
+  }
   const colon = header.indexOf(':');
   return colon === -1 ? header : header.slice(0, colon);
 }
 
 /** `localhost` (and `*.localhost`, RFC 6761), 127.0.0.0/8, `::1`, and 127/8 mapped into IPv6. */
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   const name = host.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  const v4 = name.startsWith('::ffff:') ? name.slice('::ffff:'.length) : name;
-  if (isIP(v4) === 4) return v4.startsWith('127.');
-  return isIP(name) === 6 && /^(0{0,4}:){2,7}0{0,3}1$|^::1$/.test(name);
+  if (isIP(name) === 4) return name.startsWith('127.');
+  if (isIP(name) !== 6) return false;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${name}]/`).hostname; // one spelling per address: [::1], [::ffff:7f00:1]
+  } catch {
+    return false; // e.g. a zone index (fe80::1%eth0): not loopback anyway
+  }
+  return canonical === '[::1]' || canonical.startsWith('[::ffff:7f');
+}
+
+/** The request's path and query, or undefined when `req.url` cannot be parsed. */
+function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid');
+  } catch {
+    return undefined;
+  }
 }
 
 function clientsOption(value: unknown): () => readonly HttpClient[] {
@@ -271,7 +301,9 @@ function clientsOption(value: unknown): () => readonly HttpClient[] {
 function tokenOption(value: unknown): Buffer | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) {
-    throw new ConfigError('token', value === undefined ? value : '<redacted>', 'expected printable ASCII without spaces');
+    // A string is a secret, even a malformed one: it stays out of the message.
+    const shown = typeof value === 'string' ? `<redacted, ${value.length} characters>` : value;
+    throw new ConfigError('token', shown, 'expected a non-empty string of printable ASCII without spaces');
   }
   return digest(value);
 }

@@ -1,0 +1,37 @@
+/**
+ * Observe filter: the `observe` role, at the top of the call stack (above deadline, so it sees
+ * deadline failures and every retry as one logical call). It notes the call's start, tells
+ * telemetry, and hears the end through CallContext.finishCall, which the deadline or retry layer
+ * below already calls, so it adds no async frame; it keeps a frame of its own only when neither
+ * layer is there to finish the call.
+ */
+import type { Clock } from '../core/clock.js';
+import type { CallContext, CallObserver } from '../core/context.js';
+import type { Filter, Next } from '../core/service.js';
+import type { ClientTelemetry } from './telemetry.js';
+
+export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock): Filter<Req, Res> {
+  const observer: CallObserver = {
+    callFinished: (ctx, failed, outcome) => telemetry.callFinished?.(ctx, failed, outcome),
+  };
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    ctx.callStart = clock.now();
+    ctx.callObserver = observer;
+    telemetry.callStarted?.(req, ctx);
+    ctx.callAwaited = false;
+    const pending = next(req, ctx);
+    if (ctx.callAwaited) return pending;
+    return finishing(pending, ctx);
+  };
+}
+
+async function finishing<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
+  let res: Res;
+  try {
+    res = await pending;
+  } catch (error) {
+    throw ctx.finishCall(true, error);
+  }
+  ctx.finishCall(false, res);
+  return res;
+}

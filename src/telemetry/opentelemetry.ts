@@ -1,0 +1,188 @@
+/**
+ * OpenTelemetry traces for weft HTTP clients, through @opentelemetry/api only (no SDK at run
+ * time: with none registered every span is the API's no-op span). One span for the logical call
+ * (kind INTERNAL) and, under it, one CLIENT span per attempt following the stable HTTP client
+ * semantic conventions: name = method; http.request.method, server.address, server.port,
+ * url.full, http.response.status_code, error.type, and http.request.resend_count on every attempt
+ * after the first. weft adds weft.client, weft.endpoint, weft.ewma_cost, weft.attempt,
+ * weft.attempt.reason (initial, retry, requeue, hedge) and weft.deadline.remaining_ms. The trace
+ * context of each attempt is injected into its headers with the global propagator.
+ * With @opentelemetry/instrumentation-undici also installed, each attempt would be traced twice:
+ * set `attemptSpans: false` to keep only weft's call span and let the instrumentation trace
+ * the attempts (docs/tracing.md).
+ */
+import {
+  type Context,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
+import type { ResponseClass } from '../core/classification.js';
+import type { CallContext } from '../core/context.js';
+import { ConfigError } from '../core/errors.js';
+import type { Endpoint } from '../discovery/endpoint.js';
+import type { HttpRequest, HttpResponse } from '../http/request.js';
+import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
+
+export interface OpenTelemetryTracingOptions {
+  /** Where spans go. Default: the global tracer provider (`trace.getTracerProvider()`). */
+  tracerProvider?: TracerProvider;
+  /** One CLIENT span per attempt. Default true; false when instrumentation-undici traces attempts. */
+  attemptSpans?: boolean;
+  /** Inject each attempt's trace context into its headers (global propagator). Default true. */
+  propagate?: boolean;
+}
+
+const TRACER_NAME = 'weft';
+
+/** Traces for every client that lists this plugin in `telemetry`. */
+export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}): TelemetryPlugin {
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('tracing', options, 'expected options');
+  if (options.tracerProvider !== undefined && typeof options.tracerProvider.getTracer !== 'function') {
+    throw new ConfigError(
+      'tracing.tracerProvider',
+      options.tracerProvider,
+      'expected an OpenTelemetry TracerProvider',
+    );
+  }
+  return {
+    attach(client, info) {
+      const provider = options.tracerProvider ?? trace.getTracerProvider();
+      return new ClientTracing(
+        client,
+        provider.getTracer(TRACER_NAME),
+        info.scheme,
+        options.attemptSpans ?? true,
+        options.propagate ?? true,
+      );
+    },
+  };
+}
+
+const headerSetter = {
+  set(carrier: HttpRequest['headers'], key: string, value: string) {
+    carrier[key.toLowerCase()] = value;
+  },
+};
+
+class ClientTracing implements ClientTelemetry {
+  readonly #client: ObservedClient;
+  readonly #tracer: Tracer;
+  readonly #scheme: string;
+  readonly #attemptSpans: boolean;
+  readonly #propagate: boolean;
+
+  constructor(
+    client: ObservedClient,
+    tracer: Tracer,
+    scheme: string,
+    attemptSpans: boolean,
+    propagate: boolean,
+  ) {
+    this.#client = client;
+    this.#tracer = tracer;
+    this.#scheme = scheme;
+    this.#attemptSpans = attemptSpans;
+    this.#propagate = propagate;
+  }
+
+  callStarted(req: unknown, ctx: CallContext): void {
+    const request = req as HttpRequest;
+    const span = this.#tracer.startSpan(request.method, { kind: SpanKind.INTERNAL }, context.active());
+    if (span.isRecording()) {
+      span.setAttribute('http.request.method', request.method);
+      span.setAttribute('weft.client', this.#client.name);
+      if (ctx.budgetMs !== Number.POSITIVE_INFINITY)
+        span.setAttribute('weft.deadline.budget_ms', Math.round(ctx.budgetMs));
+    }
+    ctx.callTelemetry = span;
+  }
+
+  callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
+    const span = ctx.callTelemetry as Span | undefined;
+    if (span === undefined) return;
+    ctx.callTelemetry = undefined;
+    finishSpan(span, ctx, failed, outcome);
+    if (span.isRecording()) span.setAttribute('weft.attempts', ctx.attempt);
+    span.end();
+  }
+
+  attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
+    const request = req as HttpRequest;
+    const parent = parentContext(ctx);
+    if (!this.#attemptSpans) {
+      if (this.#propagate) propagation.inject(parent, request.headers, headerSetter);
+      return;
+    }
+    const span = this.#tracer.startSpan(request.method, { kind: SpanKind.CLIENT }, parent);
+    if (span.isRecording()) {
+      span.setAttribute('http.request.method', request.method);
+      span.setAttribute('server.address', endpoint.host);
+      span.setAttribute('server.port', endpoint.port);
+      span.setAttribute('url.full', `${this.#scheme}://${endpoint.address}${request.path}`);
+      if (ctx.attempt > 1) span.setAttribute('http.request.resend_count', ctx.attempt - 1);
+      span.setAttribute('weft.client', this.#client.name);
+      span.setAttribute('weft.endpoint', endpoint.address);
+      span.setAttribute('weft.ewma_cost', cost);
+      span.setAttribute('weft.attempt', ctx.attempt);
+      span.setAttribute('weft.attempt.reason', ctx.attemptReason);
+      if (ctx.deadline !== Number.POSITIVE_INFINITY) {
+        span.setAttribute(
+          'weft.deadline.remaining_ms',
+          Math.max(0, Math.round(ctx.deadline - ctx.clock.now())),
+        );
+      }
+    }
+    if (this.#propagate) propagation.inject(trace.setSpan(parent, span), request.headers, headerSetter);
+    ctx.attemptTelemetry = span;
+  }
+
+  attemptFinished(ctx: CallContext, _endpoint: Endpoint, failed: boolean, outcome: unknown): void {
+    const span = ctx.attemptTelemetry as Span | undefined;
+    if (span === undefined) return;
+    ctx.attemptTelemetry = undefined;
+    finishSpan(span, ctx, failed, outcome);
+    if (span.isRecording()) {
+      const verdict = ctx.classification as ResponseClass | undefined;
+      if (verdict !== undefined) span.setAttribute('weft.classification', verdict.kind);
+    }
+    span.end();
+  }
+}
+
+/** The parent of an attempt span: the call's span, under whatever context was active. */
+function parentContext(ctx: CallContext): Context {
+  const callSpan = ctx.callTelemetry as Span | undefined;
+  return callSpan === undefined ? context.active() : trace.setSpan(context.active(), callSpan);
+}
+
+/** Status code, error.type and span status, per the HTTP semantic conventions. */
+function finishSpan(span: Span, ctx: CallContext, failed: boolean, outcome: unknown): void {
+  if (!span.isRecording()) return;
+  if (!failed) {
+    const status = (outcome as HttpResponse).statusCode;
+    span.setAttribute('http.response.status_code', status);
+    // HTTP client spans: a 4xx or 5xx is an error (semantic conventions); so is a classified failure.
+    if (status >= 400 || (ctx.classification as ResponseClass | undefined)?.kind === 'failure') {
+      span.setAttribute('error.type', String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    return;
+  }
+  const code = (outcome as { code?: unknown } | null)?.code;
+  const name = (outcome as { name?: unknown } | null)?.name;
+  span.setAttribute(
+    'error.type',
+    typeof code === 'string' ? code : typeof name === 'string' ? name : '_OTHER',
+  );
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: outcome instanceof Error ? outcome.message : String(outcome),
+  });
+}

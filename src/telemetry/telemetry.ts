@@ -1,0 +1,92 @@
+/**
+ * Telemetry hooks: what metrics and traces see of a client, at the points where the stack
+ * already knows it, so that telemetry adds no promise reaction of its own: the observe role (a
+ * call enters; it hears the end through CallContext.finishCall), the balancer (an attempt is sent
+ * to an endpoint; it settled, classified), retry (a retry or requeue; the budget said no), failure
+ * accrual (ejected, probed, returned), the breaker (transitions) and discovery (updates).
+ * Implementations: `weft/prometheus` (metrics) and `weft/opentelemetry` (traces).
+ */
+import type { CallContext } from '../core/context.js';
+import type { Endpoint } from '../discovery/endpoint.js';
+import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+
+/** A client as telemetry sees it: enough to read gauges at scrape time. */
+export interface ObservedClient {
+  readonly name: string;
+  readonly strategy: string;
+  endpoints(): ReadonlyArray<{
+    readonly address: string;
+    readonly status: 'open' | 'busy' | 'closed';
+    readonly pending: number;
+    readonly cost: number;
+    readonly accrual?: { readonly state: string } | undefined;
+  }>;
+  discovery(): EndpointSetSnapshot;
+  readonly retryBudget: { balance(): number };
+  readonly circuitBreaker?: { state(): 'closed' | 'open' | 'half-open' } | undefined;
+  readonly hedgeStats?: { readonly sent: number; readonly won: number } | undefined;
+}
+
+/** The hooks of one client's telemetry. Every hook is optional and must never throw. */
+export interface ClientTelemetry {
+  /** A call enters the stack (below route, above deadline). */
+  callStarted?(req: unknown, ctx: CallContext): void;
+  /** The call ended: the response, or the error the caller gets. */
+  callFinished?(ctx: CallContext, failed: boolean, outcome: unknown): void;
+  /** An attempt is about to go to `endpoint` (its request headers can still be written). */
+  attemptStarted?(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void;
+  /** The attempt settled; `ctx.classification` says how it went. */
+  attemptFinished?(
+    ctx: CallContext,
+    endpoint: Endpoint,
+    failed: boolean,
+    outcome: unknown,
+    durationMs: number,
+  ): void;
+  /** Another attempt is about to go: a requeue (the server never saw it) or a retry. */
+  retried?(ctx: CallContext, requeue: boolean): void;
+  /** The retry budget refused a retry. */
+  budgetExhausted?(ctx: CallContext): void;
+  /** Failure accrual ejected, probed, or returned an endpoint. */
+  ejected?(address: string): void;
+  probed?(address: string): void;
+  returned?(address: string): void;
+  /** The circuit breaker changed state. */
+  breakerChanged?(to: 'closed' | 'open' | 'half-open'): void;
+  /** Discovery published a new state. */
+  discoveryUpdated?(snapshot: EndpointSetSnapshot): void;
+  /** An endpoint left discovery: forget what was kept per endpoint. */
+  endpointRemoved?(address: string): void;
+  /** The client closed. */
+  close?(): void;
+}
+
+/** A telemetry implementation: attached once to each client that uses it. */
+export interface TelemetryPlugin {
+  attach(client: ObservedClient, info: { readonly scheme: string }): ClientTelemetry;
+}
+
+/** One ClientTelemetry that forwards every hook to several. */
+export function fanOut(parts: readonly ClientTelemetry[]): ClientTelemetry {
+  if (parts.length === 1) return parts[0]!;
+  const each =
+    <K extends keyof ClientTelemetry>(key: K) =>
+    (...args: unknown[]) => {
+      for (const part of parts) (part[key] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    };
+  return {
+    callStarted: each('callStarted'),
+    callFinished: each('callFinished'),
+    attemptStarted: each('attemptStarted'),
+    attemptFinished: each('attemptFinished'),
+    retried: each('retried'),
+    budgetExhausted: each('budgetExhausted'),
+    ejected: each('ejected'),
+    probed: each('probed'),
+    returned: each('returned'),
+    breakerChanged: each('breakerChanged'),
+    discoveryUpdated: each('discoveryUpdated'),
+    endpointRemoved: each('endpointRemoved'),
+    close: each('close'),
+  };
+}
