@@ -101,4 +101,23 @@ export { HEDGE_DEFAULTS, HedgeLostError, type HedgeOptions, type HedgeStats } fr
 export { RETRY_DEFAULTS } from './policies/retry.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { type IncomingDeadlineOptions, runWithIncomingDeadline } from './server/incoming-deadline.js';
+export {
+  ADMIN_DEFAULTS,
+  type AdminHandler,
+  type AdminHandlerOptions,
+  type AdminServer,
+  type AdminServerOptions,
+  createAdminHandler,
+  startAdminServer,
+} from './telemetry/admin.js';
+export {
+  type AdminAccrualState,
+  type AdminClientState,
+  type AdminDiscoveryState,
+  type AdminEndpointState,
+  type AdminHedgeState,
+  type AdminState,
+  type AdminThrottleState,
+  adminState,
+} from './telemetry/admin-state.js';
 export type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry/telemetry.js';

@@ -1,8 +1,16 @@
 // The demo's core, callable from tests: start the four backends, run weft with its defaults and
 // then a naive round-robin client (no retries, no failure accrual) against them under the same
 // load, print a live table per second and a summary (or one JSON object), close every client and
-// server, and return the summary.
-import { createHttpClient, type HttpClientOptions, roundRobin } from '../../src/index.js';
+// server, and return the summary. While it runs, weft's admin page shows the client under load on
+// loopback (its address is printed first; not in JSON mode).
+import {
+  type AdminServer,
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  roundRobin,
+  startAdminServer,
+} from '../../src/index.js';
 import { type Backend, startBackends } from './backends.js';
 import { runLoad } from './load.js';
 import { type ClientSummary, renderSummary, summarizeClient, verdict } from './summary.js';
@@ -56,6 +64,8 @@ export interface DemoOptions {
   log?: (text: string) => void;
   /** Colour the tables (only for a TTY). Default false. */
   color?: boolean;
+  /** Serve weft's admin page on 127.0.0.1 (any free port) while the demo runs; never with `json`. Default true. */
+  admin?: boolean;
   /** Interval of the live table, in ms. Default 1 000. */
   tickMs?: number;
   /**
@@ -86,8 +96,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const json = options.json ?? false;
   const backends = await startBackends();
   const clients: ClientSummary[] = [];
+  // The clients running now, as the admin page shows them.
+  const live = new Set<HttpClient>();
+  let admin: AdminServer | undefined;
   let clientsClosed = true;
   try {
+    if (!json && (options.admin ?? true)) {
+      admin = await startAdminServer({ clients: () => [...live] });
+      log(
+        `admin page: ${admin.url}  (live endpoint state while the demo runs; JSON at ${admin.url}state.json)`,
+      );
+    }
     if (!json) {
       log('contenders, one after the other, same backends, same load:');
       for (const c of CONTENDERS) log(`  ${c.name.padEnd(5)}  ${c.setup}`);
@@ -100,15 +119,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     const warmupMs = options.warmupMs ?? DEMO_DEFAULTS.warmupMs;
     if (warmupMs > 0) {
       if (!json) log(`warm-up: ${warmupMs / 1_000} s with a throwaway client, not counted`);
-      await warmUp(backends, warmupMs, concurrency);
+      await warmUp(backends, warmupMs, concurrency, live);
     }
     for (const contender of CONTENDERS) {
-      const run = await runClient(contender, backends, { ...options, durationMs, concurrency, maxRequests });
+      const run = await runClient(contender, backends, live, {
+        ...options,
+        durationMs,
+        concurrency,
+        maxRequests,
+      });
       clients.push(run.summary);
       clientsClosed &&= run.closed;
     }
   } finally {
-    await Promise.all(backends.map((b) => b.close()));
+    await Promise.all([admin?.close(), ...backends.map((b) => b.close())]);
   }
   const [weft, naive] = clients as [ClientSummary, ClientSummary];
   const summary: DemoSummary = {
@@ -126,6 +150,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 async function runClient(
   contender: Contender,
   backends: readonly Backend[],
+  live: Set<HttpClient>,
   options: DemoOptions & { durationMs: number; concurrency: number; maxRequests: number },
 ): Promise<{ summary: ClientSummary; closed: boolean }> {
   const log = options.log ?? console.log;
@@ -135,6 +160,7 @@ async function runClient(
     name: `demo-${contender.name}`,
     endpoints: backends.map((b) => b.address),
   });
+  live.add(client);
   let summary: ClientSummary;
   try {
     if (!options.json) log(`\n== ${contender.name} (${client.strategy}): ${options.durationMs / 1_000} s ==`);
@@ -162,6 +188,7 @@ async function runClient(
       result,
     );
   } finally {
+    live.delete(client);
     await client.close();
   }
   // A closed client has dropped every endpoint (and with them their undici pools).
@@ -169,11 +196,18 @@ async function runClient(
 }
 
 /** Run uncounted load through a throwaway client, then close it. */
-async function warmUp(backends: readonly Backend[], durationMs: number, concurrency: number): Promise<void> {
+async function warmUp(
+  backends: readonly Backend[],
+  durationMs: number,
+  concurrency: number,
+  live: Set<HttpClient>,
+): Promise<void> {
   const client = createHttpClient({ name: 'demo-warm-up', endpoints: backends.map((b) => b.address) });
+  live.add(client);
   try {
     await runLoad(client, { run: 'warm-up', durationMs, concurrency, maxRequests: Number.POSITIVE_INFINITY });
   } finally {
+    live.delete(client);
     await client.close();
   }
 }

@@ -40,6 +40,9 @@ export interface OpenTelemetryTracingOptions {
 
 const TRACER_NAME = 'weft';
 
+/** Marks a call whose spans are not recorded (no SDK, or sampled out). */
+const NOT_RECORDING = Symbol('weft.notRecording');
+
 /** Traces for every client that lists this plugin in `telemetry`. */
 export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}): TelemetryPlugin {
   if (options === null || typeof options !== 'object')
@@ -95,19 +98,24 @@ class ClientTracing implements ClientTelemetry {
   callStarted(req: unknown, ctx: CallContext): void {
     const request = req as HttpRequest;
     const span = this.#tracer.startSpan(request.method, { kind: SpanKind.INTERNAL }, context.active());
-    if (span.isRecording()) {
-      span.setAttribute('http.request.method', request.method);
-      span.setAttribute('weft.client', this.#client.name);
-      if (ctx.budgetMs !== Number.POSITIVE_INFINITY)
-        span.setAttribute('weft.deadline.budget_ms', Math.round(ctx.budgetMs));
+    // No SDK (or sampled out): the trace's spans would not be recorded either, so none are made;
+    // the attempts still pass the caller's trace context on.
+    if (!span.isRecording()) {
+      ctx.callTelemetry = NOT_RECORDING;
+      return;
+    }
+    span.setAttribute('http.request.method', request.method);
+    span.setAttribute('weft.client', this.#client.name);
+    if (ctx.budgetMs !== Number.POSITIVE_INFINITY) {
+      span.setAttribute('weft.deadline.budget_ms', Math.round(ctx.budgetMs));
     }
     ctx.callTelemetry = span;
   }
 
   callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
-    const span = ctx.callTelemetry as Span | undefined;
-    if (span === undefined) return;
+    const span = ctx.callTelemetry as Span | typeof NOT_RECORDING | undefined;
     ctx.callTelemetry = undefined;
+    if (span === undefined || span === NOT_RECORDING) return;
     finishSpan(span, ctx, failed, outcome);
     if (span.isRecording()) span.setAttribute('weft.attempts', ctx.attempt);
     span.end();
@@ -115,6 +123,10 @@ class ClientTracing implements ClientTelemetry {
 
   attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
     const request = req as HttpRequest;
+    if (ctx.callTelemetry === NOT_RECORDING) {
+      if (this.#propagate) propagation.inject(context.active(), request.headers, headerSetter);
+      return;
+    }
     const parent = parentContext(ctx);
     if (!this.#attemptSpans) {
       if (this.#propagate) propagation.inject(parent, request.headers, headerSetter);

@@ -66,27 +66,57 @@ export interface TelemetryPlugin {
   attach(client: ObservedClient, info: { readonly scheme: string }): ClientTelemetry;
 }
 
-/** One ClientTelemetry that forwards every hook to several. */
+/** One ClientTelemetry that forwards every hook to several (explicit parameters: no array per call). */
 export function fanOut(parts: readonly ClientTelemetry[]): ClientTelemetry {
-  if (parts.length === 1) return parts[0]!;
-  const each =
-    <K extends keyof ClientTelemetry>(key: K) =>
-    (...args: unknown[]) => {
-      for (const part of parts) (part[key] as ((...a: unknown[]) => void) | undefined)?.(...args);
-    };
-  return {
-    callStarted: each('callStarted'),
-    callFinished: each('callFinished'),
-    attemptStarted: each('attemptStarted'),
-    attemptFinished: each('attemptFinished'),
-    retried: each('retried'),
-    budgetExhausted: each('budgetExhausted'),
-    ejected: each('ejected'),
-    probed: each('probed'),
-    returned: each('returned'),
-    breakerChanged: each('breakerChanged'),
-    discoveryUpdated: each('discoveryUpdated'),
-    endpointRemoved: each('endpointRemoved'),
-    close: each('close'),
-  };
+  return parts.length === 1 ? parts[0]! : new FanOut(parts);
+}
+
+class FanOut implements ClientTelemetry {
+  constructor(private readonly parts: readonly ClientTelemetry[]) {}
+
+  callStarted(req: unknown, ctx: CallContext): void {
+    for (const p of this.parts) p.callStarted?.(req, ctx);
+  }
+  callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
+    for (const p of this.parts) p.callFinished?.(ctx, failed, outcome);
+  }
+  attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
+    for (const p of this.parts) p.attemptStarted?.(req, ctx, endpoint, cost);
+  }
+  attemptFinished(
+    ctx: CallContext,
+    endpoint: Endpoint,
+    failed: boolean,
+    outcome: unknown,
+    durationMs: number,
+  ): void {
+    for (const p of this.parts) p.attemptFinished?.(ctx, endpoint, failed, outcome, durationMs);
+  }
+  retried(ctx: CallContext, requeue: boolean): void {
+    for (const p of this.parts) p.retried?.(ctx, requeue);
+  }
+  budgetExhausted(ctx: CallContext): void {
+    for (const p of this.parts) p.budgetExhausted?.(ctx);
+  }
+  ejected(address: string): void {
+    for (const p of this.parts) p.ejected?.(address);
+  }
+  probed(address: string): void {
+    for (const p of this.parts) p.probed?.(address);
+  }
+  returned(address: string): void {
+    for (const p of this.parts) p.returned?.(address);
+  }
+  breakerChanged(to: 'closed' | 'open' | 'half-open'): void {
+    for (const p of this.parts) p.breakerChanged?.(to);
+  }
+  discoveryUpdated(snapshot: EndpointSetSnapshot): void {
+    for (const p of this.parts) p.discoveryUpdated?.(snapshot);
+  }
+  endpointRemoved(address: string): void {
+    for (const p of this.parts) p.endpointRemoved?.(address);
+  }
+  close(): void {
+    for (const p of this.parts) p.close?.();
+  }
 }

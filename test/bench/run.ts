@@ -1,5 +1,6 @@
 /**
- * Benchmark entry: `npm run bench -- <scenario> [--json] [--requests N] [--concurrency C] [--rounds R]`.
+ * Benchmark entry: `npm run bench -- <scenario> [--json] [--requests N] [--concurrency C] [--rounds R]`
+ * (`overhead` also takes `--telemetry`: metrics and tracing on).
  * Scenarios: `overhead` (weft vs raw undici throughput) and `breakdown` (CPU per request with
  * layers removed). Prints a human summary, or with --json one JSON object. Runs without a TTY.
  */
@@ -14,6 +15,7 @@ const { values, positionals } = parseArgs({
     requests: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
+    telemetry: { type: 'boolean', default: false },
   },
 });
 
@@ -33,11 +35,12 @@ const scenarios: Record<string, () => Promise<{ text: string[]; json: unknown }>
       requests: intArg('requests', values.requests, 5_000),
       concurrency: intArg('concurrency', values.concurrency, 32),
       rounds: intArg('rounds', values.rounds, 30),
+      telemetry: values.telemetry,
     });
     return {
       json: r,
       text: [
-        `overhead: ${r.rounds} rounds of ${r.requests} GETs per contender, concurrency ${r.concurrency}`,
+        `overhead: ${r.rounds} rounds of ${r.requests} GETs per contender, concurrency ${r.concurrency}${r.telemetry ? ', weft with metrics and tracing (no SDK)' : ''}`,
         `  raw undici Pool.request  ${r.rawRps} req/s  ${r.rawCpuUsPerRequest} µs CPU/req`,
         `  weft client.request      ${r.weftRps} req/s  ${r.weftCpuUsPerRequest} µs CPU/req`,
         `  throughput ratio weft/raw ${r.throughputRatio} (median of per-round ratios; IQR ${r.throughputRatioP25}–${r.throughputRatioP75})`,

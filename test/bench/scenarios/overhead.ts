@@ -6,8 +6,12 @@
  * result is the median of the per-round ratios (the machines are shared and noisy), with the
  * interquartile range to show how noisy this run was.
  */
+
+import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { createHttpClient } from '../../../src/index.js';
+import { openTelemetryTracing } from '../../../src/opentelemetry.js';
+import { prometheusMetrics } from '../../../src/prometheus.js';
 import { startBackendProcess } from '../backends.js';
 import { median, percentile, round } from '../stats.js';
 
@@ -15,6 +19,8 @@ export interface OverheadOptions {
   requests: number;
   concurrency: number;
   rounds: number;
+  /** Also enable Prometheus metrics (a private registry) and OpenTelemetry tracing (no SDK). */
+  telemetry?: boolean;
 }
 
 type Send = () => Promise<void>;
@@ -42,7 +48,13 @@ async function closedLoop(
 export async function overhead(options: OverheadOptions) {
   const backend = await startBackendProcess({ body: 'ok' });
   const pool = new Pool(`http://${backend.address}`, { connections: options.concurrency, pipelining: 1 });
-  const client = createHttpClient({ endpoints: [backend.address], connections: options.concurrency });
+  const client = createHttpClient({
+    endpoints: [backend.address],
+    connections: options.concurrency,
+    telemetry: options.telemetry
+      ? [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()]
+      : [],
+  });
   const raw: Send = async () => {
     const res = await pool.request({ path: '/', method: 'GET' });
     await res.body.text();
@@ -74,6 +86,7 @@ export async function overhead(options: OverheadOptions) {
     }
     return {
       scenario: 'overhead',
+      telemetry: options.telemetry === true,
       requests: options.requests,
       concurrency: options.concurrency,
       rounds: options.rounds,
