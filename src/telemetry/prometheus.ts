@@ -260,7 +260,11 @@ function sharedMetrics(registry: Registry, prefix: string): { clients: Set<Clien
     symbol,
     Map<string, { clients: Set<ClientMetrics> }> | undefined
   >;
-  const byPrefix = (holder[SHARED] ??= new Map());
+  let byPrefix = holder[SHARED];
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    holder[SHARED] = byPrefix;
+  }
   const existing = byPrefix.get(prefix);
   if (existing !== undefined) return existing;
   const clients = new Set<ClientMetrics>();

@@ -4,7 +4,7 @@
  * and the exact metric values it leaves, with the OTel SDK's in-memory exporter and a private
  * prom-client Registry.
  */
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
