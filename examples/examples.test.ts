@@ -65,8 +65,11 @@ describe('demo', () => {
     }
 
     // The caller's view: weft retries the flaky replica's 503s elsewhere; naive passes them on.
+    // (Naive expects ~92.5%: a quarter of its calls meet 30% 503s; short, loaded runs vary, so the
+    // bound leaves room, and the point is the gap.)
     expect(weft!.successRate).toBeGreaterThanOrEqual(0.99);
-    expect(naive!.successRate).toBeLessThan(0.95);
+    expect(naive!.successRate).toBeLessThan(0.98);
+    expect(naive!.calls - naive!.succeeded).toBeGreaterThan(0);
     expect(weft!.retries).toBeGreaterThan(0);
     expect(naive!.retries).toBe(0);
     expect(weft!.ejections).toBeGreaterThanOrEqual(1);
