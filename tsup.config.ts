@@ -13,6 +13,7 @@ export default defineConfig({
   clean: true,
   target: 'node22',
   platform: 'node',
-  splitting: false,
+  // Shared chunks, so weft/prometheus and weft/opentelemetry use the same error classes as weft.
+  splitting: true,
   treeshake: true,
 });

@@ -8,7 +8,7 @@
 export interface AttemptRecord {
   /** The endpoint address (`host:port`) the attempt went to, if one was picked. */
   readonly endpoint: string | undefined;
-  /** What happened: an HTTP status, an error code, or `'ok'`. */
+  /** What happened: a classification reason (`status 503`) or an error code (`ECONNREFUSED`). */
   readonly outcome: string;
   /** How long the attempt took, in milliseconds. */
   readonly durationMs: number;
@@ -37,7 +37,7 @@ export interface CallErrorDetails {
   readonly destination?: string | undefined;
   /** The attempts made before the error, oldest first. */
   readonly attempts?: readonly AttemptRecord[] | undefined;
-  /** Milliseconds left on the call's deadline when it failed (`Infinity` when it had none). */
+  /** Milliseconds left on the call's deadline when it failed (undefined when it had none). */
   readonly timeLeftMs?: number | undefined;
   /** The underlying error, if any. */
   readonly cause?: unknown;

@@ -32,7 +32,7 @@ import type {
 } from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
-import { observeFilter } from '../telemetry/observe.js';
+import { finishing, observeFilter } from '../telemetry/observe.js';
 import { type ClientTelemetry, fanOut } from '../telemetry/telemetry.js';
 import { httpAttemptClassifier } from './classify-attempt.js';
 import { WeftDispatcher } from './dispatcher.js';
@@ -183,9 +183,11 @@ class WeftHttpClient implements HttpClient {
         failureAccrual: withAccrualHooks(o.failureAccrual, telemetry),
       }),
     );
-    if (typeof stack?.layers !== 'function')
-      throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
-    if (typeof endpointStack?.layers !== 'function') {
+    if (typeof stack?.layers !== 'function' || typeof endpointStack?.layers !== 'function') {
+      // Telemetry already holds this client: let go of it before failing.
+      telemetry?.close?.();
+      if (typeof stack?.layers !== 'function')
+        throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
       throw new ConfigError('endpointStack', endpointStack, 'the stack editor must return a Stack');
     }
     this.#timeoutMs = o.timeoutMs;
@@ -229,7 +231,7 @@ class WeftHttpClient implements HttpClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#call(req, ctx);
+    return this.#run(req, ctx);
   }
 
   /** @internal Used by the dispatcher: `call` was validated by {@link callOptions}. */
@@ -239,7 +241,17 @@ class WeftHttpClient implements HttpClient {
     call?: HttpCallOptions,
   ): Promise<HttpResponse> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError({ destination: this.name }));
-    return this.#call(req, this.#context(req, call, undefined, cancellation));
+    return this.#run(req, this.#context(req, call, undefined, cancellation));
+  }
+
+  /**
+   * Run a call through the stack. A layer below (observe, deadline, retry) normally finishes it
+   * (explained errors, telemetry); when none did, as with no deadline and no retries, this does.
+   */
+  #run(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
+    ctx.callAwaited = false;
+    const pending = this.#call(req, ctx);
+    return ctx.callAwaited ? pending : finishing(pending, ctx);
   }
 
   /** The context of one call: the client's settings, narrowed by validated per-call options. */

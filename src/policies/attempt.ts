@@ -112,7 +112,10 @@ async function withAttemptTimeout<Req, Res>(
   try {
     return await next(req, ctx);
   } catch (error) {
-    if (expiry.fired) throw attemptTimeoutError(ctx, timeoutMs);
+    if (expiry.fired) {
+      ctx.reportAttempt(error, true); // recorded first, so the error's message lists this attempt too
+      throw attemptTimeoutError(ctx, timeoutMs);
+    }
     throw error;
   } finally {
     scheduler.remove(expiry);

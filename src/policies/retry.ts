@@ -81,13 +81,14 @@ async function retrying<Req, Res>(
     let error: unknown;
     let failed = false;
     ctx.attemptAwaited = true;
+    // Attempts recorded from here on belong to this try (a hedged try records its copies itself).
+    const recorded = ctx.attempts?.length ?? 0;
     try {
       response = await next(req, ctx);
     } catch (e) {
       error = e;
       failed = true;
     }
-    const recorded = ctx.attempts?.length ?? 0;
     ctx.reportAttempt(failed ? error : response, failed);
     // Set when the attempt was reported just above (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;

@@ -21,11 +21,13 @@ export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock
     ctx.callAwaited = false;
     const pending = next(req, ctx);
     if (ctx.callAwaited) return pending;
+    ctx.callAwaited = true; // this frame finishes the call
     return finishing(pending, ctx);
   };
 }
 
-async function finishing<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
+/** Await the call and finish it (CallContext.finishCall): for whoever has to, when nobody below did. */
+export async function finishing<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
   let res: Res;
   try {
     res = await pending;

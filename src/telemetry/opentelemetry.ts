@@ -34,7 +34,11 @@ export interface OpenTelemetryTracingOptions {
   tracerProvider?: TracerProvider;
   /** One CLIENT span per attempt. Default true; false when instrumentation-undici traces attempts. */
   attemptSpans?: boolean;
-  /** Inject each attempt's trace context into its headers (global propagator). Default true. */
+  /**
+   * Inject each attempt's trace context into its headers (global propagator). Default: true with
+   * attempt spans, false without (instrumentation-undici then injects its own; both would join
+   * into one invalid `traceparent`).
+   */
   propagate?: boolean;
 }
 
@@ -57,12 +61,14 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
   return {
     attach(client, info) {
       const provider = options.tracerProvider ?? trace.getTracerProvider();
+      const attemptSpans = options.attemptSpans ?? true;
       return new ClientTracing(
         client,
         provider.getTracer(TRACER_NAME),
         info.scheme,
-        options.attemptSpans ?? true,
-        options.propagate ?? true,
+        attemptSpans,
+        // Without attempt spans, instrumentation-undici (the reason to turn them off) injects its own.
+        options.propagate ?? attemptSpans,
       );
     },
   };

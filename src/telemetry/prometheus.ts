@@ -162,6 +162,8 @@ class ClientMetrics implements ClientTelemetry {
     const key = this.perEndpoint ? endpoint.address : '';
     let counts = this.attempts.get(key);
     if (counts === undefined) {
+      // A late attempt to an endpoint that has left discovery must not bring its series back.
+      if (this.perEndpoint && !this.client.endpoints().some((e) => e.address === key)) return;
       counts = {
         byClass: { success: 0, failure: 0, retryable: 0, ignorable: 0 },
         latency: new LatencyHistogram(this.#buckets),

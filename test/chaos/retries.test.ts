@@ -103,6 +103,12 @@ describe('chaos: what is never sent twice', () => {
     });
     const error = await c.request({ path: '/charge', method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AttemptTimeoutError);
+    // The timed-out attempt is in the error's history and message, with why it was not retried.
+    const timeout = error as AttemptTimeoutError;
+    expect(timeout.attempts.map((a) => [a.endpoint, a.decision])).toEqual([
+      [stuck.address, 'not retried: not retryable'],
+    ]);
+    expect(timeout.message).toContain(`#1 ${stuck.address}`);
     expect(stuck.seen).toHaveLength(1);
     expect(live.seen).toHaveLength(0);
   });

@@ -26,9 +26,11 @@ import {
   type HttpRequest,
   type HttpResponse,
   NoEndpointsError,
+  RequestFailedError,
   roundRobin,
   UnknownRoleError,
 } from '../../src/index.js';
+import { refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
 import { makeTestPki } from '../support/tls.js';
@@ -403,6 +405,15 @@ describe('lifecycle', () => {
     const res = await inFlight;
     expect(await res.body.text()).toBe('finished');
     await closing;
+  });
+
+  it('explains a failure even with no deadline and no retries (nothing below finishes the call)', async () => {
+    const dead = `127.0.0.1:${await refusedPort()}`;
+    const c = client({ endpoints: [dead], timeoutMs: Number.POSITIVE_INFINITY, retry: false });
+    const error = (await c.request({ path: '/' }).catch((e: unknown) => e)) as RequestFailedError;
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(error.attempts[0]?.endpoint).toBe(dead);
   });
 
   it('a name that resolves to nothing fails with NoEndpointsError', async () => {

@@ -42,11 +42,19 @@ describe('openTelemetryTracing', () => {
     expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 
-  it('with attemptSpans: false, records only the call span and still propagates the trace', async () => {
+  it('with attemptSpans: false, records only the call span and leaves propagation to instrumentation', async () => {
     const b = await backends.start(replyAfter(0));
-    const c = client({
+    const quiet = client({
       endpoints: [b.address],
       telemetry: openTelemetryTracing({ tracerProvider: provider, attemptSpans: false }),
+    });
+    await (await quiet.request({ path: '/' })).body.text();
+    expect(b.seen[0]!.headers.traceparent).toBeUndefined();
+    exporter.reset();
+    b.seen.length = 0;
+    const c = client({
+      endpoints: [b.address],
+      telemetry: openTelemetryTracing({ tracerProvider: provider, attemptSpans: false, propagate: true }),
     });
     await (await c.request({ path: '/' })).body.text();
     const spans = exporter.getFinishedSpans();
