@@ -12,6 +12,7 @@ import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
+import { finishWhenSettled } from '../core/finish-call.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import {
@@ -32,7 +33,7 @@ import type {
 } from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
-import { finishing, observeFilter } from '../telemetry/observe.js';
+import { observeFilter } from '../telemetry/observe.js';
 import { type ClientTelemetry, fanOut } from '../telemetry/telemetry.js';
 import { httpAttemptClassifier } from './classify-attempt.js';
 import { WeftDispatcher } from './dispatcher.js';
@@ -251,7 +252,7 @@ class WeftHttpClient implements HttpClient {
   #run(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     ctx.callAwaited = false;
     const pending = this.#call(req, ctx);
-    return ctx.callAwaited ? pending : finishing(pending, ctx);
+    return ctx.callAwaited ? pending : finishWhenSettled(pending, ctx);
   }
 
   /** The context of one call: the client's settings, narrowed by validated per-call options. */

@@ -20,6 +20,7 @@ import {
   type ExpiryScheduler,
   expirySchedulerFor,
 } from '../core/expiry.js';
+import { finishWhenSettled } from '../core/finish-call.js';
 import type { Filter, Next } from '../core/service.js';
 
 /** Default total timeout of a call, in ms (Envoy's route timeout default, 15 s). */
@@ -135,17 +136,6 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     // A layer below (retry) awaits the whole call and finishes it: no frame of our own.
     if (ctx.callAwaited) return pending;
     ctx.callAwaited = true; // this frame finishes the call (layers above need no frame either)
-    return untilSettled(pending, ctx);
+    return finishWhenSettled(pending, ctx);
   };
-}
-
-async function untilSettled<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
-  let res: Res;
-  try {
-    res = await pending;
-  } catch (error) {
-    throw ctx.finishCall(true, error);
-  }
-  ctx.finishCall(false, res);
-  return res;
 }

@@ -7,6 +7,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CallContext, CallObserver } from '../core/context.js';
+import { finishWhenSettled } from '../core/finish-call.js';
 import type { Filter, Next } from '../core/service.js';
 import type { ClientTelemetry } from './telemetry.js';
 
@@ -22,18 +23,6 @@ export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock
     const pending = next(req, ctx);
     if (ctx.callAwaited) return pending;
     ctx.callAwaited = true; // this frame finishes the call
-    return finishing(pending, ctx);
+    return finishWhenSettled(pending, ctx);
   };
-}
-
-/** Await the call and finish it (CallContext.finishCall): for whoever has to, when nobody below did. */
-export async function finishing<Res>(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
-  let res: Res;
-  try {
-    res = await pending;
-  } catch (error) {
-    throw ctx.finishCall(true, error);
-  }
-  ctx.finishCall(false, res);
-  return res;
 }

@@ -4,34 +4,17 @@
  * and the exact metric values it leaves, with the OTel SDK's in-memory exporter and a private
  * prom-client Registry.
  */
-import { context, propagation, SpanKind } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { SpanKind } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { roundRobin } from '../../src/index.js';
 import { openTelemetryTracing } from '../../src/opentelemetry.js';
 import { prometheusMetrics } from '../../src/prometheus.js';
 import { loopbackFixtures } from '../support/fixtures.js';
+import { inMemoryTracing } from '../support/otel.js';
 
 const { backends, client } = loopbackFixtures();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-});
-afterAll(async () => {
-  context.disable();
-  propagation.disable();
-  await provider.shutdown();
-});
+const { exporter, provider } = inMemoryTracing();
 
 /** A sample's value (histograms: name the `_count`/`_sum` series), or undefined when absent. */
 async function value(

@@ -3,35 +3,18 @@
  * `attemptSpans: false` leaves the attempts to instrumentation-undici (only the call span, but
  * the trace context still goes out); a failed call's span carries error.type; options are checked.
  */
-import { context, propagation, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import { openTelemetryTracing } from '../../src/opentelemetry.js';
 import { refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
+import { inMemoryTracing } from '../support/otel.js';
 
 const { backends, client } = loopbackFixtures();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-});
+const { exporter, provider } = inMemoryTracing();
 beforeEach(() => exporter.reset());
-afterAll(async () => {
-  context.disable();
-  propagation.disable();
-  await provider.shutdown();
-});
 
 describe('openTelemetryTracing', () => {
   it('works with no SDK: no-op spans, nothing recorded, the call unchanged', async () => {
