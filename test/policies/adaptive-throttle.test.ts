@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { failure, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
-import { ClientClosedError, ConfigError, OverloadedError } from '../../src/core/errors.js';
+import { ClientClosedError, OverloadedError } from '../../src/core/errors.js';
 import type { Next } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import {
@@ -15,6 +15,7 @@ import {
   type AdaptiveThrottleOptions,
   adaptiveThrottle,
 } from '../../src/policies/adaptive-throttle.js';
+import { expectConfigError } from '../support/config-errors.js';
 
 type Behaviour = 'ok' | 'fail' | 'unavailable' | 'refused' | 'reset' | 'hold';
 
@@ -267,14 +268,7 @@ describe('adaptive throttle options', () => {
   ];
   for (const [option, value] of cases) {
     it(`rejects ${JSON.stringify(value)} naming ${option}`, () => {
-      let error: unknown;
-      try {
-        adaptiveThrottle(value as AdaptiveThrottleOptions);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).option).toBe(option);
+      expectConfigError(() => adaptiveThrottle(value as AdaptiveThrottleOptions), option);
     });
   }
 

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { failure, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
-import { CircuitOpenError, ClientClosedError, ConfigError } from '../../src/core/errors.js';
+import { CircuitOpenError, ClientClosedError } from '../../src/core/errors.js';
 import type { Next } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import {
@@ -17,6 +17,7 @@ import {
   type CircuitStateChange,
   circuitBreaker,
 } from '../../src/policies/circuit-breaker.js';
+import { expectConfigError } from '../support/config-errors.js';
 
 type Behaviour = 'ok' | 'fail' | 'throw' | 'unavailable' | 'hold';
 
@@ -457,14 +458,7 @@ describe('circuit breaker options', () => {
   ];
   for (const [option, value] of cases) {
     it(`rejects ${JSON.stringify(value)} naming ${option}`, () => {
-      let error: unknown;
-      try {
-        circuitBreaker(value as CircuitBreakerOptions);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).option).toBe(option);
+      expectConfigError(() => circuitBreaker(value as CircuitBreakerOptions), option);
     });
   }
 
