@@ -8,7 +8,7 @@
 
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import type { AttemptOwner, CallContext } from '../core/context.js';
+import { type AttemptOwner, type CallContext, descentTime } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
@@ -84,7 +84,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   }
 
   #dispatch(req: Req, ctx: CallContext): Promise<Res> {
-    const now = this.#clock.now();
+    const now = descentTime(ctx, this.#clock);
     const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
     if (node === undefined) return Promise.reject(this.#noEndpoints(ctx, now));
     ctx.endpoint = node.address;
@@ -187,6 +187,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
         },
       );
     });
+    ctx.restamp(this.#clock); // waited: a fresh reading for the descent from here (see CallContext)
     return this.#dispatch(req, ctx);
   }
 

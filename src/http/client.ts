@@ -264,6 +264,9 @@ class WeftHttpClient implements HttpClient {
   ): CallContext {
     const ctx = new CallContext(this.name, signal, cancellation);
     ctx.clock = this.#clock;
+    // The one clock reading of the way down (see CallContext.descentStart).
+    ctx.restamp(this.#clock);
+    ctx.callStart = ctx.descentStart;
     ctx.budgetMs = call?.timeoutMs ?? this.#timeoutMs;
     ctx.attemptTimeoutMs = call?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
     ctx.maxAttempts = call?.maxAttempts ?? this.#maxAttempts;

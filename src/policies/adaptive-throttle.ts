@@ -8,10 +8,10 @@
 import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
 import { type Clock, realClock } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import { type CallContext, descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
 import { functionOption, objectOption, positiveNumber } from '../core/options.js';
-import type { Filter, Next } from '../core/service.js';
+import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
 export const ADAPTIVE_THROTTLE_DEFAULTS = {
@@ -96,7 +96,7 @@ export function adaptiveThrottle<Req, Res>(
   const window = new ThrottleWindow(Math.ceil(windowMs / BUCKET_MS), clock.now());
 
   const filter: Filter<Req, Res> = (req, ctx, next) => {
-    const now = clock.now();
+    const now = descentTime(ctx, clock);
     window.advance(now);
     const p = rejectionProbability(window.requests, window.accepts, k);
     if (p > 0 && random() < p) {
@@ -114,7 +114,7 @@ export function adaptiveThrottle<Req, Res>(
     }
     return observe(req, ctx, next, clock, window);
   };
-  return Object.assign(filter, {
+  return Object.assign(keepingDescentTime(filter), {
     stats: (): AdaptiveThrottleStats => {
       window.advance(clock.now());
       const { requests, accepts } = window;

@@ -8,11 +8,11 @@
  */
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import { type CallContext, descentTime } from '../core/context.js';
 import { type CallErrorDetails, WeftError } from '../core/errors.js';
 import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import type { Filter, Next } from '../core/service.js';
+import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
 export interface AttemptFilterOptions<Req> {
   readonly clock: Clock;
@@ -57,7 +57,7 @@ class AttemptExpiry extends Expiry {
 export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
   const { clock, adapter } = options;
   const scheduler = expirySchedulerFor(clock);
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const attempt = ++ctx.attempt;
     ctx.endpoint = undefined;
     ctx.classification = undefined;
@@ -67,7 +67,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
-    const now = clock.now();
+    const now = descentTime(ctx, clock);
     const timeLeft = ctx.deadline - now;
     if (timeLeft <= 0) {
       return Promise.reject(ctx.deadlineExceeded(timeLeft));
@@ -80,7 +80,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     }
     ctx.attemptDeadline = now + attemptTimeout;
     return withAttemptTimeout(req, ctx, next, scheduler, attemptTimeout, now);
-  };
+  });
 }
 
 async function withAttemptTimeout<Req, Res>(

@@ -27,7 +27,7 @@ import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
 import { integerAtLeast, objectOption, oneOf, positiveNumber, upperBound } from '../core/options.js';
-import type { Filter, Next } from '../core/service.js';
+import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import { ListenerSet } from '../discovery/listeners.js';
 
 /** Defaults of {@link circuitBreaker}; docs/circuit-breaker.md gives the source of each. */
@@ -139,7 +139,7 @@ export function circuitBreaker<Req, Res>(options?: CircuitBreakerOptions): Circu
     if (epoch < 0) return Promise.reject(breaker.openError(ctx));
     return observe(breaker, epoch, req, ctx, next);
   };
-  return Object.assign(filter, {
+  return Object.assign(keepingDescentTime(filter), {
     state: () => breaker.state,
     onStateChange: (listener: (change: CircuitStateChange) => void) => breaker.listeners.add(listener),
   });

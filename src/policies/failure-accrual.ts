@@ -19,7 +19,7 @@ import {
   positiveNumber,
   upperBound,
 } from '../core/options.js';
-import type { Service, ServiceStatus } from '../core/service.js';
+import { keepingDescentTime, type Service, type ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { EjectionBudget, type EjectionBudgetView, type EjectionCandidate } from './ejection-budget.js';
 
@@ -114,7 +114,7 @@ export function failureAccrual<Req, Res>(options?: FailureAccrualOptions): Failu
   const budget = new EjectionBudget(config.maxEjectionPercent);
   const layer = (next: Service<Req, Res>, endpoint: Endpoint): FailureAccrualService<Req, Res> =>
     new AccrualService(next, endpoint.address, config, budget);
-  return Object.assign(layer, { ejectionBudget: budget as EjectionBudgetView });
+  return keepingDescentTime(Object.assign(layer, { ejectionBudget: budget as EjectionBudgetView }));
 }
 
 interface AccrualConfig {

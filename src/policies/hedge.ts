@@ -12,11 +12,11 @@
 import { Cancellation } from '../core/cancellation.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import { type CallContext, descentTime } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
 import { integerAtLeast, numberInRange, objectOption, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import type { Filter, Next } from '../core/service.js';
+import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import { LatencyWindow } from './latency-window.js';
 import type { RetryBudget } from './retry-budget.js';
 
@@ -87,12 +87,12 @@ export function hedgeFilter<Req, Res>(
     // Two copies in flight at once need a body in memory: a stream can be read only once at a time.
     const delay =
       ctx.idempotent && params.adapter.hasInMemoryBody(req) ? stats.delayMs() : Number.POSITIVE_INFINITY;
-    if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - clock.now()) {
+    if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - descentTime(ctx, clock)) {
       return timed(req, ctx, next, clock, latencies);
     }
     return hedged(req, ctx, next, params, stats, latencies, delay);
   };
-  return { filter, stats };
+  return { filter: keepingDescentTime(filter), stats };
 }
 
 /** One attempt, its latency recorded when it succeeds. */
@@ -103,7 +103,7 @@ async function timed<Req, Res>(
   clock: Clock,
   latencies: LatencyWindow,
 ): Promise<Res> {
-  const started = clock.now();
+  const started = descentTime(ctx, clock);
   let res: Res;
   ctx.attemptAwaited = true; // this frame reports the attempt: the balancer needs none of its own
   try {
@@ -137,7 +137,7 @@ function hedged<Req, Res>(
   delay: number,
 ): Promise<Res> {
   const { clock, adapter, budget } = params;
-  const callStarted = clock.now();
+  const callStarted = descentTime(ctx, clock);
   return new Promise<Res>((resolve, reject) => {
     const copies: Copy<Res>[] = [];
     let settled = false;
@@ -169,7 +169,10 @@ function hedged<Req, Res>(
       };
       // Number the copies one after the other, as attempts of the same call.
       copy.ctx.attempt = ctx.attempt + copies.length;
-      if (copies.length > 0) copy.ctx.attemptReason = 'hedge';
+      if (copies.length > 0) {
+        copy.ctx.attemptReason = 'hedge';
+        copy.ctx.descentStart = clock.now(); // a backup starts from its timer: a fresh reading
+      }
       copies.push(copy);
       copy.ctx.attemptAwaited = true;
       next(req, copy.ctx).then(

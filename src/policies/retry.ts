@@ -19,10 +19,10 @@
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
+import { type CallContext, descentTime } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import type { Filter, Next } from '../core/service.js';
+import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
 
 export const RETRY_DEFAULTS = {
@@ -53,9 +53,8 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
     exponent: 2,
   });
   const { clock, adapter, budget } = options;
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
-    // The deadline filter just read the clock: its start time (deadline − budget) serves.
-    budget.deposit(ctx.deadline === Number.POSITIVE_INFINITY ? clock.now() : ctx.deadline - ctx.budgetMs);
+  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    budget.deposit(descentTime(ctx, clock));
     ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
@@ -63,7 +62,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
     // neither the balancer nor the deadline needs a frame of its own.
     ctx.callAwaited = true;
     return retrying(req, ctx, next, options, backoff);
-  };
+  });
 }
 
 async function retrying<Req, Res>(
@@ -146,6 +145,9 @@ async function retrying<Req, Res>(
         return settle<Res>(ctx, undefined, cancelled, true);
       }
     }
+    // The next attempt descends after a wait (the attempt's await, then the backoff): a fresh reading.
+    if (delay > 0) ctx.restamp(clock);
+    else ctx.descentStart = now;
   }
 }
 

@@ -14,9 +14,11 @@
 import {
   type Context,
   context,
+  ProxyTracerProvider,
   propagation,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   type Tracer,
   type TracerProvider,
@@ -47,6 +49,12 @@ const TRACER_NAME = 'weft';
 /** Marks a call whose spans are not recorded (no SDK, or sampled out). */
 const NOT_RECORDING = Symbol('weft.notRecording');
 
+/** What a proxy provider delegates to while no SDK is registered (the API's no-op provider). */
+const NO_SDK = new ProxyTracerProvider().getDelegate();
+
+const CALL_SPAN: SpanOptions = { kind: SpanKind.INTERNAL };
+const ATTEMPT_SPAN: SpanOptions = { kind: SpanKind.CLIENT };
+
 /** Traces for every client that lists this plugin in `telemetry`. */
 export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}): TelemetryPlugin {
   if (options === null || typeof options !== 'object')
@@ -64,6 +72,7 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
       const attemptSpans = options.attemptSpans ?? true;
       return new ClientTracing(
         client,
+        provider instanceof ProxyTracerProvider ? provider : undefined,
         provider.getTracer(TRACER_NAME),
         info.scheme,
         attemptSpans,
@@ -82,6 +91,8 @@ const headerSetter = {
 
 class ClientTracing implements ClientTelemetry {
   readonly #client: ObservedClient;
+  /** The global provider, when spans go there: while it has no SDK, no span is started at all. */
+  readonly #proxy: ProxyTracerProvider | undefined;
   readonly #tracer: Tracer;
   readonly #scheme: string;
   readonly #attemptSpans: boolean;
@@ -89,12 +100,14 @@ class ClientTracing implements ClientTelemetry {
 
   constructor(
     client: ObservedClient,
+    proxy: ProxyTracerProvider | undefined,
     tracer: Tracer,
     scheme: string,
     attemptSpans: boolean,
     propagate: boolean,
   ) {
     this.#client = client;
+    this.#proxy = proxy;
     this.#tracer = tracer;
     this.#scheme = scheme;
     this.#attemptSpans = attemptSpans;
@@ -103,8 +116,13 @@ class ClientTracing implements ClientTelemetry {
 
   callStarted(req: unknown, ctx: CallContext): void {
     const request = req as HttpRequest;
-    const span = this.#tracer.startSpan(request.method, { kind: SpanKind.INTERNAL }, context.active());
-    // No SDK (or sampled out): the trace's spans would not be recorded either, so none are made;
+    // No SDK registered (yet): the API would hand out a no-op span; skip making one.
+    if (this.#proxy !== undefined && this.#proxy.getDelegate() === NO_SDK) {
+      ctx.callTelemetry = NOT_RECORDING;
+      return;
+    }
+    const span = this.#tracer.startSpan(request.method, CALL_SPAN, context.active());
+    // Sampled out (or no SDK): the trace's spans would not be recorded either, so none are made;
     // the attempts still pass the caller's trace context on.
     if (!span.isRecording()) {
       ctx.callTelemetry = NOT_RECORDING;
@@ -138,7 +156,7 @@ class ClientTracing implements ClientTelemetry {
       if (this.#propagate) propagation.inject(parent, request.headers, headerSetter);
       return;
     }
-    const span = this.#tracer.startSpan(request.method, { kind: SpanKind.CLIENT }, parent);
+    const span = this.#tracer.startSpan(request.method, ATTEMPT_SPAN, parent);
     if (span.isRecording()) {
       span.setAttribute('http.request.method', request.method);
       span.setAttribute('server.address', endpoint.host);

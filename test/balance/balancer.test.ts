@@ -157,9 +157,13 @@ describe('Balancer', () => {
 
   it('makes calls wait for a pending resolver, then sends them', async () => {
     const resolver = new ManualResolver();
-    const { balancer, made } = setup(resolver);
-    const call = balancer.call('req', ctx());
+    const { balancer, made, clock } = setup(resolver);
+    const c = ctx();
+    c.clock = clock;
+    c.restamp(); // as a client stamps a call, at 0
+    const call = balancer.call('req', c);
     await Promise.resolve();
+    clock.advance(200);
     resolver.publish({
       kind: 'bound',
       endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }],
@@ -167,6 +171,8 @@ describe('Balancer', () => {
     await new Promise((r) => setImmediate(r));
     made.get('127.0.0.1:1001')!.pending[0]!('late');
     await expect(call).resolves.toBe('late');
+    // The attempt started when discovery answered: the wait is not part of its RTT.
+    expect(c.attemptStart).toBe(200);
     await balancer.close();
   });
 

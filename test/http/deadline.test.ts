@@ -5,11 +5,15 @@
  * absurd incoming values are ignored or clamped.
  */
 import { describe, expect, it } from 'vitest';
+import type { CallContext } from '../../src/core/context.js';
+import type { Next } from '../../src/core/service.js';
 import {
   AttemptTimeoutError,
   DEADLINE_HEADER,
   DeadlineExceededError,
   type HttpClient,
+  type HttpRequest,
+  type HttpResponse,
   parseDeadlineHeader,
   runWithIncomingDeadline,
 } from '../../src/index.js';
@@ -132,6 +136,64 @@ describe('deadline on a single call', () => {
     const c = client({ endpoints: [b.address], timeoutMs: Number.POSITIVE_INFINITY });
     await (await c.request({ path: '/' })).body.text();
     expect(b.seen[0]!.headers[DEADLINE_HEADER]).toBeUndefined();
+  });
+});
+
+describe('layers that wait before they call the next one', () => {
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // A user's filter or endpoint layer that awaits something first (a queue, a token).
+  const waiting =
+    <Req, Res>(ms: number) =>
+    async (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+      await wait(ms);
+      return next(req, ctx);
+    };
+
+  it("a user's filter above attempt: the time it waited is not sent and not measured as RTT", async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({
+      endpoints: [b.address],
+      timeoutMs: 5_000,
+      stack: (s) => s.insertBefore('attempt', { role: 'queue', description: 'waits', layer: waiting(150) }),
+    });
+    await (await c.request({ path: '/' })).body.text();
+    expect(Number(b.seen[0]!.headers[DEADLINE_HEADER])).toBeLessThanOrEqual(4_850);
+    // Peak EWMA takes any RTT above its 30 ms start at once: the 150 ms wait is not in it.
+    expect(c.endpoints()[0]!.cost).toBeLessThan(150);
+  });
+
+  it("a user's endpoint layer: the time it waited is not sent", async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({
+      endpoints: [b.address],
+      timeoutMs: 5_000,
+      endpointStack: (s) =>
+        s.prepend({
+          role: 'queue',
+          description: 'waits',
+          layer: (next) => ({
+            call: (req, ctx) => waiting<HttpRequest, HttpResponse>(150)(req, ctx, (r, x) => next.call(r, x)),
+            get status() {
+              return next.status;
+            },
+            close: () => next.close(),
+            settled: (ctx, outcome, failed) => next.settled?.(ctx, outcome, failed),
+          }),
+        }),
+    });
+    await (await c.request({ path: '/' })).body.text();
+    expect(Number(b.seen[0]!.headers[DEADLINE_HEADER])).toBeLessThanOrEqual(4_850);
+  });
+
+  it('the total timeout counts from the call, including a wait above the deadline layer', async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({
+      endpoints: [b.address],
+      timeoutMs: 5_000,
+      stack: (s) => s.prepend({ role: 'queue', description: 'waits', layer: waiting(150) }),
+    });
+    await (await c.request({ path: '/' })).body.text();
+    expect(Number(b.seen[0]!.headers[DEADLINE_HEADER])).toBeLessThanOrEqual(4_850);
   });
 });
 

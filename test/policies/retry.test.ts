@@ -25,6 +25,7 @@ function harness(
 ) {
   const clock = new VirtualClock();
   const times: number[] = [];
+  const stamps: number[] = [];
   const discarded: string[] = [];
   const budget = opts.budget ?? new RetryBudget(clock);
   const adapter = {
@@ -48,6 +49,7 @@ function harness(
   let i = 0;
   const call = composeFilters(stack.layers(), async (req, ctx) => {
     times.push(clock.now());
+    stamps.push(ctx.descentStart);
     const step = steps[Math.min(i++, steps.length - 1)]!;
     ctx.endpoint = `10.0.0.${i}:80`;
     ctx.classification = step.cls;
@@ -56,6 +58,9 @@ function harness(
   });
   const run = (req: Req = { headers: {}, replayable: true }) => {
     const ctx = new CallContext('svc');
+    // Stamped as a client stamps a call (see CallContext.descentStart).
+    ctx.clock = clock;
+    ctx.callStart = ctx.restamp();
     ctx.budgetMs = opts.budgetMs ?? 10_000;
     ctx.maxAttempts = opts.maxAttempts ?? 3;
     return {
@@ -66,7 +71,7 @@ function harness(
       ),
     };
   };
-  return { clock, times, discarded, run, budget };
+  return { clock, times, stamps, discarded, run, budget };
 }
 
 describe('retry filter', () => {
@@ -81,6 +86,16 @@ describe('retry filter', () => {
     expect(error.name).toBe('RequestFailedError');
     expect((error.cause as Error).message).toBe('ECONNREFUSED');
     expect(ctx.attempt).toBe(3);
+  });
+
+  it('sends each retry with a fresh reading of the clock, not the call start', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const h = harness([{ cls: retryable('ECONNREFUSED', true), throws: true }]);
+    const { result } = h.run();
+    await h.clock.advanceAsync(1_000);
+    await result;
+    // What the attempt filter, the balancer and the deadline header take as "now" for each attempt.
+    expect(h.stamps).toEqual([0, 12, 37]);
   });
 
   it('returns the first success and discards the retried responses', async () => {

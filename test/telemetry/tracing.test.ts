@@ -3,7 +3,7 @@
  * `attemptSpans: false` leaves the attempts to instrumentation-undici (only the call span, but
  * the trace context still goes out); a failed call's span carries error.type; options are checked.
  */
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import { openTelemetryTracing } from '../../src/opentelemetry.js';
@@ -23,6 +23,21 @@ describe('openTelemetryTracing', () => {
     const res = await c.request({ path: '/' });
     expect(await res.body.text()).toBe('fine');
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('picks up an SDK registered globally after the client was made', async () => {
+    const b = await backends.start(replyAfter(0));
+    const c = client({ endpoints: [b.address], telemetry: openTelemetryTracing() });
+    await (await c.request({ path: '/' })).body.text();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    trace.setGlobalTracerProvider(provider);
+    try {
+      await (await c.request({ path: '/' })).body.text();
+      const kinds = exporter.getFinishedSpans().map((s) => s.kind);
+      expect(kinds.sort()).toEqual([SpanKind.INTERNAL, SpanKind.CLIENT].sort());
+    } finally {
+      trace.disable();
+    }
   });
 
   it('with attemptSpans: false, records only the call span and leaves propagation to instrumentation', async () => {

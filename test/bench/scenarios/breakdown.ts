@@ -1,13 +1,17 @@
 /**
  * breakdown: where weft's per-request CPU goes. Raw undici variants (plain, with weft's
  * cancellation token as signal, with the deadline header) and weft clients with layers removed
- * (bare balancer + transport, no deadline, no header, full default stack), all against one
+ * (bare balancer + transport, no deadline, no header, full default stack, and the default stack
+ * with metrics and tracing), all against one
  * loopback backend process, interleaved over many short rounds; reports the median client CPU
  * per request of each and its difference from raw undici.
  */
+import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { Cancellation } from '../../../src/core/cancellation.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../src/index.js';
+import { openTelemetryTracing } from '../../../src/opentelemetry.js';
+import { prometheusMetrics } from '../../../src/prometheus.js';
 import { startBackendProcess } from '../backends.js';
 import { median, round } from '../stats.js';
 
@@ -54,6 +58,11 @@ export async function breakdown(options: BreakdownOptions) {
     'weft without failure accrual': client({ failureAccrual: false }),
     'weft without retry, accrual': client({ retry: false, failureAccrual: false }),
     'weft default': client({}),
+    'weft default + metrics': client({ telemetry: [prometheusMetrics({ registry: new Registry() })] }),
+    'weft default + tracing (no SDK)': client({ telemetry: [openTelemetryTracing()] }),
+    'weft default + metrics + tracing': client({
+      telemetry: [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()],
+    }),
   };
   const variants: Record<string, () => Promise<void>> = {
     'raw undici': async () => {
