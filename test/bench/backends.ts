@@ -1,35 +1,51 @@
 /**
- * Starts benchmark backends as child processes on loopback and stops them. Each child is killed
- * when the benchmark ends, even on failure.
+ * Starts benchmark backend replicas as child processes on loopback, changes their behaviour at
+ * run time, reads how many requests each has seen, and stops them. Each child is killed when the
+ * benchmark ends, even on failure.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { BackendMessage, BackendReply, Behaviour } from './backend-protocol.js';
+
+export type { Behaviour } from './backend-protocol.js';
 
 export interface BackendProcess {
   readonly port: number;
+  /** `127.0.0.1:port`. */
   readonly address: string;
+  /** Change what the replica does; resolves once it does it (a `refuse` replica has stopped listening). */
+  configure(behaviour: Behaviour): Promise<void>;
+  /** Requests seen since the last reset, and by status; `reset` zeroes the counts. */
+  stats(reset?: boolean): Promise<{ seen: number; statuses: Record<string, number> }>;
   stop(): Promise<void>;
 }
 
-const script = fileURLToPath(new URL('./backend-process.ts', import.meta.url));
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/** Start one backend process; resolves when it listens. */
-export async function startBackendProcess(
-  config: { delayMs?: number; body?: string } = {},
-): Promise<BackendProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+const script = fileURLToPath(new URL('./backend-process.ts', import.meta.url));
+const STARTUP_MS = 20_000;
+const REPLY_MS = 10_000;
+
+/** Start one replica; resolves when it has a port. */
+export async function startBackendProcess(behaviour: Behaviour = {}): Promise<BackendProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, JSON.stringify(behaviour)],
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error('backend process did not start within 20 s')), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error('backend process did not start within 20 s')),
+      STARTUP_MS,
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
-      const line = buffered.split('\n')[0];
-      if (buffered.includes('\n') && line !== undefined) {
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0) {
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
+        resolve((JSON.parse(buffered.slice(0, newline)) as { port: number }).port);
       }
     });
     child.once('exit', (code) => {
@@ -37,13 +53,74 @@ export async function startBackendProcess(
       reject(new Error(`backend process exited with ${code}`));
     });
   });
+
+  let nextId = 0;
+  const waiting = new Map<number, (reply: BackendReply) => void>();
+  child.on('message', (reply: BackendReply) => {
+    const resolve = waiting.get(reply.id);
+    waiting.delete(reply.id);
+    resolve?.(reply);
+  });
+  const ask = (message: WithoutId<BackendMessage>): Promise<BackendReply> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`backend ${port} did not answer ${message.type} within 10 s`));
+      }, REPLY_MS);
+      waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      child.send({ ...message, id } as BackendMessage);
+    });
+
   return {
     port,
     address: `127.0.0.1:${port}`,
+    async configure(next) {
+      const reply = await ask({ type: 'configure', behaviour: next });
+      if (reply.type === 'error') throw new Error(`backend ${port}: ${reply.message}`);
+    },
+    async stats(reset = false) {
+      const reply = await ask({ type: 'stats', reset });
+      if (reply.type !== 'stats') throw new Error(`backend ${port}: unexpected reply ${reply.type}`);
+      return { seen: reply.seen, statuses: reply.statuses };
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
+    },
+  };
+}
+
+/** A set of replicas started together. */
+export interface Replicas {
+  readonly all: readonly BackendProcess[];
+  readonly addresses: readonly string[];
+  /** Requests the replicas saw since the last reset, summed. */
+  seen(reset?: boolean): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startReplicas(behaviours: readonly Behaviour[]): Promise<Replicas> {
+  const started = await Promise.allSettled(behaviours.map((b) => startBackendProcess(b)));
+  const all = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(all.map((b) => b.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return {
+    all,
+    addresses: all.map((b) => b.address),
+    async seen(reset = false) {
+      const counts = await Promise.all(all.map((b) => b.stats(reset)));
+      return counts.reduce((sum, c) => sum + c.seen, 0);
+    },
+    async stop() {
+      await Promise.all(all.map((b) => b.stop()));
     },
   };
 }

@@ -1,26 +1,215 @@
 /**
- * The benchmarks run (tiny sizes): they start their backend process, measure every contender,
- * report the figures `npm run bench` prints, and stop the backend. No speed is asserted here.
+ * The benchmark harness does what it says: backend replicas behave as configured (latency, a
+ * heavy tail, error rates, hang, reset, refuse, and back) and count what they see; the open loop
+ * starts calls on schedule and measures from the schedule; every contender answers; the report
+ * replaces only its own section. Then every scenario runs at a tiny size from a clean state and
+ * returns tables, charts and headline figures. No speed is asserted here.
  */
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { startBackendProcess } from './backends.js';
+import { CONTENDERS, makeContender } from './contenders.js';
+import { openLoop } from './load.js';
+import { BEGIN, END, replaceSection } from './report.js';
+import type { ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
+import { churn } from './scenarios/churn.js';
+import { failingReplica } from './scenarios/failing-replica.js';
+import { heavyTail } from './scenarios/heavy-tail.js';
+import { memory } from './scenarios/memory.js';
 import { overhead } from './scenarios/overhead.js';
+import { pickCost } from './scenarios/pick-cost.js';
+import { slowReplica } from './scenarios/slow-replica.js';
+import { totalOutage } from './scenarios/total-outage.js';
 
-describe('benchmarks', () => {
-  it('overhead reports weft vs raw undici throughput and CPU', async () => {
-    const r = await overhead({ requests: 200, concurrency: 4, rounds: 2 });
-    expect(r.scenario).toBe('overhead');
-    expect(r.rawRps).toBeGreaterThan(0);
-    expect(r.weftRps).toBeGreaterThan(0);
-    expect(r.throughputRatio).toBeGreaterThan(0);
-    expect(r.perRoundRatios).toHaveLength(2);
-    expect(r.weftCpuUsPerRequest).toBeGreaterThan(0);
+const get = (address: string) => request(`http://${address}/`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+
+describe('benchmark backends', () => {
+  it('serve, fail, hang, reset, refuse and come back, counting what they see', async () => {
+    const b = await startBackendProcess({});
+    try {
+      const ok = await get(b.address);
+      expect([ok.statusCode, await ok.body.text()]).toEqual([200, 'ok']);
+
+      await b.configure({ errorRate: 1, errorStatus: 503 });
+      const failed = await get(b.address);
+      await failed.body.text();
+      expect(failed.statusCode).toBe(503);
+
+      await b.configure({ latencyMs: 80 });
+      const t0 = performance.now();
+      await (await get(b.address)).body.text();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(75);
+
+      await b.configure({ mode: 'reset' });
+      await expect(get(b.address)).rejects.toMatchObject({
+        code: expect.stringMatching(/ECONNRESET|UND_ERR_SOCKET/),
+      });
+
+      await b.configure({ mode: 'hang' });
+      await expect(
+        request(`http://${b.address}/`, { headersTimeout: 150 }).then((r) => r.body.text()),
+      ).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+
+      await b.configure({ mode: 'refuse' });
+      await expect(get(b.address)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+
+      await b.configure({});
+      expect((await get(b.address)).statusCode).toBe(200);
+      const stats = await b.stats(true);
+      // ok, 503, slow, reset, hang, ok again (the refused one never arrived)
+      expect(stats.seen).toBe(6);
+      expect(stats.statuses).toMatchObject({ '200': 3, '503': 1 });
+      expect((await b.stats()).seen).toBe(0);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('answer a share of requests from the tail', async () => {
+    const b = await startBackendProcess({ tail: { p: 1, ms: 60 } });
+    try {
+      const t0 = performance.now();
+      await (await get(b.address)).body.text();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(55);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe('open loop', () => {
+  it('starts calls on schedule whatever earlier calls do, and measures from the schedule', async () => {
+    const starts: number[] = [];
+    const t0 = performance.now();
+    // Every call takes 100 ms: a closed loop of one would make 3 calls in 300 ms; this makes 30.
+    const result = await openLoop(
+      () => {
+        starts.push(performance.now() - t0);
+        return new Promise((resolve) => setTimeout(() => resolve(200), 100));
+      },
+      { rate: 100, durationMs: 300, bucketMs: 100 },
+    );
+    expect(result.calls).toBe(30);
+    expect(result.ok).toBe(30);
+    expect(starts.at(-1)!).toBeLessThan(300 + 100);
+    expect(Math.min(...result.latenciesMs)).toBeGreaterThanOrEqual(99);
+    expect(result.timeline.slice(0, 3).map(([, ok]) => ok)).toEqual([10, 10, 10]);
+  });
+
+  it('counts a status of 400 or more and a rejection as failures', async () => {
+    let n = 0;
+    const result = await openLoop(
+      () => {
+        n++;
+        return n % 3 === 0 ? Promise.reject(new Error('x')) : Promise.resolve(n % 3 === 1 ? 200 : 503);
+      },
+      { rate: 300, durationMs: 100 },
+    );
+    expect([result.ok, result.failed]).toEqual([10, 20]);
+  });
+});
+
+describe('contenders', () => {
+  it('each one answers a GET through its own stack', async () => {
+    const b = await startBackendProcess({});
+    try {
+      for (const name of CONTENDERS) {
+        const c = makeContender(name, [b.address]);
+        try {
+          expect(await c.send()).toBe(200);
+        } finally {
+          await c.close();
+        }
+      }
+      expect((await b.stats()).seen).toBe(CONTENDERS.length);
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe('report', () => {
+  it('replaces only the generated section', () => {
+    const page = `# Title\n\nintro\n\n${BEGIN}\nold figures\n${END}\n\n## After\n`;
+    const next = replaceSection(page, `${BEGIN}\nnew figures\n${END}`);
+    expect(next).toBe(`# Title\n\nintro\n\n${BEGIN}\nnew figures\n${END}\n\n## After\n`);
+    expect(() => replaceSection('# no markers', 'x')).toThrow(/markers/);
+  });
+});
+
+/** Every scenario returns something publishable: tables with rows, charts, finite headline numbers. */
+function expectPublishable(r: ScenarioResult, scenario: string): void {
+  expect(r.scenario).toBe(scenario);
+  expect(r.tables.length).toBeGreaterThan(0);
+  for (const t of r.tables) {
+    expect(t.rows.length).toBeGreaterThan(0);
+    for (const row of t.rows) expect(row).toHaveLength(t.columns.length);
+  }
+  for (const value of Object.values(r.headline)) expect(Number.isNaN(value)).toBe(false);
+}
+
+describe('scenarios at a tiny size', () => {
+  it('overhead', async () => {
+    const r = await overhead({ requests: 100, concurrency: 4, rounds: 2 });
+    expectPublishable(r, 'overhead');
+    expect(r.headline.weftThroughputRatio).toBeGreaterThan(0);
+    expect(r.headline.failedCalls).toBe(0);
+  });
+
+  it('slow-replica', async () => {
+    const r = await slowReplica({ rate: 100, durationMs: 300, rounds: 1, warmUpMs: 100 });
+    expectPublishable(r, 'slow-replica');
+    expect(r.headline.weftSlowP999Ms).toBeGreaterThan(0);
+  });
+
+  it('failing-replica: every contender meets both failures, and the extra load is measured', async () => {
+    const r = await failingReplica({ rate: 100, durationMs: 300, warmUpMs: 100 });
+    expectPublishable(r, 'failing-replica');
+    expect(r.tables).toHaveLength(2);
+    // Requests reached the servers for every call that succeeded.
+    expect(r.headline.weftExtraLoad503).toBeGreaterThan(0);
+  });
+
+  it('total-outage: nothing succeeds in the outage, and the phases are told apart', async () => {
+    const r = await totalOutage({ rate: 100, healthyMs: 300, outageMs: 500, recoveryMs: 500 });
+    expectPublishable(r, 'total-outage');
+    const rows = (
+      r.details as { rows: Array<{ outageSuccessPercent: number; healthySuccessPercent: number }> }
+    ).rows;
+    for (const row of rows) {
+      expect(row.healthySuccessPercent).toBe(100);
+      expect(row.outageSuccessPercent).toBeLessThan(50);
+    }
+  });
+
+  it('heavy-tail', async () => {
+    const r = await heavyTail({ rate: 100, durationMs: 300, rounds: 1, warmUpMs: 100 });
+    expectPublishable(r, 'heavy-tail');
+    expect(r.headline.hedgingExtraLoad).toBeGreaterThanOrEqual(1);
+  });
+
+  it('pick-cost', async () => {
+    const r = await pickCost({ sizes: [10, 100], picks: 1_000, rounds: 1 });
+    expectPublishable(r, 'pick-cost');
+  });
+
+  it('churn: the set changes and no call fails', async () => {
+    const r = await churn({ rate: 100, durationMs: 500 });
+    expectPublishable(r, 'churn');
+    expect(r.headline.weftSetChanges).toBeGreaterThan(0);
+    expect(r.headline.weftFailedCallsUnderChurn).toBe(0);
+  });
+
+  it('memory', async () => {
+    const r = await memory({ requests: 500, concurrency: 4 });
+    expectPublishable(r, 'memory');
+    expect(r.headline.weftPeakRssMb).toBeGreaterThan(0);
   });
 
   it('breakdown reports every variant against raw undici', async () => {
     const r = await breakdown({ requests: 100, concurrency: 4, rounds: 1 });
-    expect(r.variants.map((v) => v.name)).toContain('weft default');
-    expect(r.variants.find((v) => v.name === 'raw undici')?.deltaUs).toBe(0);
-    for (const v of r.variants) expect(v.cpuUsPerRequest).toBeGreaterThan(0);
+    expectPublishable(r, 'breakdown');
+    expect(r.headline['raw undici']).toBe(0);
   });
 });

@@ -1,12 +1,22 @@
 /**
- * Benchmark entry: `npm run bench -- <scenario> [--json] [--requests N] [--concurrency C] [--rounds R]`
- * (`overhead` also takes `--telemetry`: metrics and tracing on).
- * Scenarios: `overhead` (weft vs raw undici throughput) and `breakdown` (CPU per request with
- * layers removed). Prints a human summary, or with --json one JSON object. Runs without a TTY.
+ * Benchmark entry: `npm run bench -- <scenario> [--json] [--rounds R] [--requests N] [--rate R]
+ * [--duration S] [--concurrency C]`, or `npm run bench -- all`, which runs every scenario at
+ * its defaults and publishes the results (docs/benchmarks.md, docs/bench/). Prints tables, or
+ * with --json one JSON object. Runs without a TTY. docs/benchmarks.md describes each scenario.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { markdownTable, publish } from './report.js';
+import type { ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
+import { churn } from './scenarios/churn.js';
+import { failingReplica } from './scenarios/failing-replica.js';
+import { heavyTail } from './scenarios/heavy-tail.js';
+import { memory } from './scenarios/memory.js';
 import { overhead } from './scenarios/overhead.js';
+import { pickCost } from './scenarios/pick-cost.js';
+import { slowReplica } from './scenarios/slow-replica.js';
+import { totalOutage } from './scenarios/total-outage.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -15,73 +25,86 @@ const { values, positionals } = parseArgs({
     requests: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
-    telemetry: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
   },
 });
 
-function intArg(flag: string, value: string | undefined, fallback: number): number {
+function positive(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`--${flag}: expected a positive number, got ${JSON.stringify(value)}`);
     process.exit(2);
   }
   return n;
 }
 
-const scenarios: Record<string, () => Promise<{ text: string[]; json: unknown }>> = {
-  async overhead() {
-    const r = await overhead({
-      requests: intArg('requests', values.requests, 5_000),
-      concurrency: intArg('concurrency', values.concurrency, 32),
-      rounds: intArg('rounds', values.rounds, 30),
-      telemetry: values.telemetry,
-    });
-    return {
-      json: r,
-      text: [
-        `overhead: ${r.rounds} rounds of ${r.requests} GETs per contender, concurrency ${r.concurrency}${r.telemetry ? ', weft with metrics and tracing (no SDK)' : ''}`,
-        `  raw undici Pool.request  ${r.rawRps} req/s  ${r.rawCpuUsPerRequest} µs CPU/req`,
-        `  weft client.request      ${r.weftRps} req/s  ${r.weftCpuUsPerRequest} µs CPU/req`,
-        `  throughput ratio weft/raw ${r.throughputRatio} (median of per-round ratios; IQR ${r.throughputRatioP25}–${r.throughputRatioP75})`,
-        `  CPU per request, raw/weft ${r.cpuRatio}`,
-      ],
-    };
-  },
-  async breakdown() {
-    const r = await breakdown({
-      requests: intArg('requests', values.requests, 4_000),
-      concurrency: intArg('concurrency', values.concurrency, 32),
-      rounds: intArg('rounds', values.rounds, 25),
-    });
-    return {
-      json: r,
-      text: [
-        `breakdown: ${r.rounds} rounds of ${r.requests} GETs per variant, concurrency ${r.concurrency}`,
-        ...r.variants.map(
-          (v) =>
-            `  ${v.name.padEnd(34)} ${v.cpuUsPerRequest.toFixed(2)} µs CPU/req  (${v.deltaUs >= 0 ? '+' : ''}${v.deltaUs.toFixed(2)})`,
-        ),
-      ],
-    };
-  },
+const rounds = (fallback: number) => Math.round(positive('rounds', values.rounds, fallback));
+const requests = (fallback: number) => Math.round(positive('requests', values.requests, fallback));
+const concurrency = (fallback: number) => Math.round(positive('concurrency', values.concurrency, fallback));
+const rate = (fallback: number) => positive('rate', values.rate, fallback);
+const durationMs = (fallbackS: number) => positive('duration', values.duration, fallbackS) * 1_000;
+
+/** Every scenario at its defaults (flags override). */
+const scenarios: Record<string, () => Promise<ScenarioResult>> = {
+  overhead: () => overhead({ requests: requests(5_000), concurrency: concurrency(32), rounds: rounds(20) }),
+  'slow-replica': () => slowReplica({ rate: rate(400), durationMs: durationMs(5), rounds: rounds(2) }),
+  'failing-replica': () => failingReplica({ rate: rate(400), durationMs: durationMs(4) }),
+  'total-outage': () =>
+    totalOutage({ rate: rate(400), healthyMs: 2_000, outageMs: durationMs(4), recoveryMs: 6_000 }),
+  'heavy-tail': () => heavyTail({ rate: rate(400), durationMs: durationMs(6), rounds: rounds(2) }),
+  'pick-cost': () =>
+    pickCost({ sizes: [10, 100, 1_000, 10_000], picks: requests(200_000), rounds: rounds(5) }),
+  churn: () => churn({ rate: rate(1_000), durationMs: durationMs(5) }),
+  memory: () => memory({ requests: requests(1_000_000), concurrency: concurrency(32) }),
 };
+/** Not part of `all`: a developer's tool (what each layer of weft costs). */
+const tools: Record<string, () => Promise<ScenarioResult>> = {
+  breakdown: () => breakdown({ requests: requests(4_000), concurrency: concurrency(32), rounds: rounds(25) }),
+};
+
+function print(result: ScenarioResult): void {
+  console.log(`\n${result.scenario}: ${result.summary}\n`);
+  for (const table of result.tables) console.log(`${markdownTable(table)}\n`);
+  console.log(`headline: ${JSON.stringify(result.headline)}`);
+}
 
 async function main(): Promise<void> {
   const name = positionals[0] ?? 'overhead';
-  const run = scenarios[name];
+  if (name === 'all') {
+    const results: ScenarioResult[] = [];
+    for (const [scenario, run] of Object.entries(scenarios)) {
+      const started = performance.now();
+      console.error(`running ${scenario} ...`);
+      const result = await run();
+      console.error(`  ${scenario} took ${Math.round((performance.now() - started) / 1_000)} s`);
+      results.push(result);
+      if (!values.json) print(result);
+    }
+    const docs = fileURLToPath(new URL('../../docs', import.meta.url));
+    const written = await publish(results, docs);
+    if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+    else console.log(`\nwrote ${written.length} files: ${written.join(', ')}`);
+    return;
+  }
+  const run = scenarios[name] ?? tools[name];
   if (run === undefined) {
     console.error(
-      `unknown scenario ${JSON.stringify(name)}; scenarios: ${Object.keys(scenarios).join(', ')}`,
+      `unknown scenario ${JSON.stringify(name)}; scenarios: ${[...Object.keys(scenarios), ...Object.keys(tools), 'all'].join(', ')}`,
     );
     process.exit(2);
   }
   const result = await run();
-  if (values.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
-  else for (const line of result.text) console.log(line);
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else print(result);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  // Undici keeps no handle open after close, but a child's pipe may linger: end deterministically.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

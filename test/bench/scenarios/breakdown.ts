@@ -13,6 +13,7 @@ import { createHttpClient, type HttpClient, type HttpClientOptions } from '../..
 import { openTelemetryTracing } from '../../../src/opentelemetry.js';
 import { prometheusMetrics } from '../../../src/prometheus.js';
 import { startBackendProcess } from '../backends.js';
+import type { ScenarioResult } from '../result.js';
 import { median, round } from '../stats.js';
 
 export interface BreakdownOptions {
@@ -39,7 +40,7 @@ async function cpuPerRequest(
   return (cpu.user + cpu.system) / requests;
 }
 
-export async function breakdown(options: BreakdownOptions) {
+export async function breakdown(options: BreakdownOptions): Promise<ScenarioResult> {
   const backend = await startBackendProcess({});
   const pool = new Pool(`http://${backend.address}`, { connections: options.concurrency });
   const client = (extra: Partial<HttpClientOptions>): HttpClient =>
@@ -101,16 +102,23 @@ export async function breakdown(options: BreakdownOptions) {
         samples[name]!.push(await cpuPerRequest(variants[name]!, options.requests, options.concurrency));
     }
     const raw = median(samples['raw undici']!);
+    const measured = Object.entries(samples).map(([name, values]) => ({
+      name,
+      cpuUsPerRequest: round(median(values), 2),
+      deltaUs: round(median(values) - raw, 2),
+    }));
     return {
       scenario: 'breakdown',
-      requests: options.requests,
-      concurrency: options.concurrency,
-      rounds: options.rounds,
-      variants: Object.entries(samples).map(([name, values]) => ({
-        name,
-        cpuUsPerRequest: round(median(values), 2),
-        deltaUs: round(median(values) - raw, 2),
-      })),
+      summary: `${options.rounds} rounds of ${options.requests} GETs per variant, ${options.concurrency} in flight`,
+      tables: [
+        {
+          columns: ['variant', 'µs CPU/call', 'Δ vs raw undici'],
+          rows: measured.map((v) => [v.name, v.cpuUsPerRequest, `${v.deltaUs >= 0 ? '+' : ''}${v.deltaUs}`]),
+        },
+      ],
+      charts: [],
+      headline: Object.fromEntries(measured.map((v) => [v.name, v.deltaUs])),
+      details: { options, variants: measured },
     };
   } finally {
     await Promise.all(Object.values(clients).map((c) => c.close()));

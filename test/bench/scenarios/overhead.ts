@@ -1,118 +1,156 @@
 /**
- * overhead: closed-loop throughput of N GETs through the full weft stack (deadline, attempt,
- * P2C Peak EWMA balancer, endpoint stack) vs raw undici `Pool.request`, same connection count,
- * same loopback backend (a separate process), same run. The run is many short rounds, each a
- * pair (raw, weft) in alternating order, so drifts in machine load hit both contenders alike; the
- * result is the median of the per-round ratios (the machines are shared and noisy), with the
- * interquartile range to show how noisy this run was.
+ * overhead: closed-loop throughput and client CPU per call of every contender against one
+ * loopback backend process, with weft twice: as it comes, and with Prometheus metrics and
+ * OpenTelemetry tracing on (no SDK registered: the API's no-op tracer). Same connection count
+ * for all. The run is many short rounds; each round runs every contender once, in an order that
+ * rotates from round to round, so drifts in machine load hit all of them alike. Figures are the
+ * median over rounds of each contender's ratio to raw undici Pool in the same round (the
+ * machines are shared and noisy), with the interquartile range to show how noisy the run was.
  */
-
 import { Registry } from 'prom-client';
-import { Pool } from 'undici';
 import { createHttpClient } from '../../../src/index.js';
 import { openTelemetryTracing } from '../../../src/opentelemetry.js';
 import { prometheusMetrics } from '../../../src/prometheus.js';
-import { startBackendProcess } from '../backends.js';
+import { type ContenderName, DEFAULT_SETTINGS, LABELS, makeContender } from '../contenders.js';
+import { closedLoop, type Send } from '../load.js';
+import type { ScenarioResult } from '../result.js';
 import { median, percentile, round } from '../stats.js';
+import { withReplicas } from './common.js';
 
 export interface OverheadOptions {
+  /** Calls per contender per round. */
   requests: number;
+  /** Calls in flight at once, and connections per contender. */
   concurrency: number;
   rounds: number;
-  /** Also enable Prometheus metrics (a private registry) and OpenTelemetry tracing (no SDK). */
-  telemetry?: boolean;
 }
 
-type Send = () => Promise<void>;
+const NAMES: readonly ContenderName[] = [
+  'undici-pool',
+  'weft',
+  'undici-round-robin-pool',
+  'undici-balanced-pool',
+  'undici-retry-agent',
+  'cockatiel',
+  'undici-fetch',
+];
+const TELEMETRY = 'weft-telemetry';
+const TELEMETRY_LABEL = 'weft + metrics + tracing';
 
-async function closedLoop(
-  send: Send,
-  requests: number,
-  concurrency: number,
-): Promise<{ rps: number; cpuUsPerReq: number }> {
-  let started = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const worker = async () => {
-    while (started < requests) {
-      started++;
-      await send();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { rps: (requests / elapsed) * 1000, cpuUsPerReq: (cpu.user + cpu.system) / requests };
+interface Entry {
+  readonly key: string;
+  readonly label: string;
+  readonly send: Send;
+  close(): Promise<void>;
 }
 
-export async function overhead(options: OverheadOptions) {
-  const backend = await startBackendProcess({ body: 'ok' });
-  const pool = new Pool(`http://${backend.address}`, { connections: options.concurrency, pipelining: 1 });
-  const client = createHttpClient({
-    endpoints: [backend.address],
-    connections: options.concurrency,
-    telemetry: options.telemetry
-      ? [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()]
-      : [],
-  });
-  const raw: Send = async () => {
-    const res = await pool.request({ path: '/', method: 'GET' });
-    await res.body.text();
-  };
-  const weft: Send = async () => {
-    const res = await client.request({ path: '/' });
-    await res.body.text();
-  };
-  try {
-    const warm = Math.min(2_000, options.requests);
-    await closedLoop(raw, warm, options.concurrency);
-    await closedLoop(weft, warm, options.concurrency);
-    const rounds: { raw: number; weft: number; ratio: number; rawCpu: number; weftCpu: number }[] = [];
-    for (let r = 0; r < options.rounds; r++) {
-      const order = r % 2 === 0 ? (['raw', 'weft'] as const) : (['weft', 'raw'] as const);
-      const result: Record<string, { rps: number; cpuUsPerReq: number }> = {};
-      for (const name of order) {
-        result[name] = await closedLoop(name === 'raw' ? raw : weft, options.requests, options.concurrency);
+export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
+  const settings = { ...DEFAULT_SETTINGS, connections: options.concurrency };
+  return withReplicas([{}], async (replicas) => {
+    const entries: Entry[] = [];
+    try {
+      for (const name of NAMES) {
+        const c = makeContender(name, replicas.addresses, settings);
+        entries.push({ key: name, label: c.label, send: c.send, close: () => c.close() });
       }
-      const rawR = result.raw!;
-      const weftR = result.weft!;
-      rounds.push({
-        raw: rawR.rps,
-        weft: weftR.rps,
-        ratio: weftR.rps / rawR.rps,
-        rawCpu: rawR.cpuUsPerReq,
-        weftCpu: weftR.cpuUsPerReq,
+      // weft with telemetry: a contender of its own, in the same rounds.
+      const observed = createHttpClient({
+        endpoints: replicas.addresses,
+        connections: settings.connections,
+        timeoutMs: settings.totalTimeoutMs,
+        attemptTimeoutMs: settings.attemptTimeoutMs,
+        telemetry: [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()],
       });
+      entries.push({
+        key: TELEMETRY,
+        label: TELEMETRY_LABEL,
+        send: async () => {
+          const res = await observed.request({ path: '/' });
+          await res.body.text();
+          return res.statusCode;
+        },
+        close: () => observed.close(),
+      });
+
+      const warm = Math.min(2_000, options.requests);
+      for (const e of entries) await closedLoop(e.send, warm, options.concurrency);
+      const rps: Record<string, number[]> = {};
+      const cpu: Record<string, number[]> = {};
+      const ratio: Record<string, number[]> = {};
+      let failed = 0;
+      for (const e of entries) {
+        rps[e.key] = [];
+        cpu[e.key] = [];
+        ratio[e.key] = [];
+      }
+      for (let r = 0; r < options.rounds; r++) {
+        const shift = r % entries.length;
+        const order = [...entries.slice(shift), ...entries.slice(0, shift)];
+        const round: Record<string, { rps: number; cpu: number }> = {};
+        for (const e of order) {
+          const result = await closedLoop(e.send, options.requests, options.concurrency);
+          failed += result.failed;
+          round[e.key] = { rps: result.rps, cpu: result.cpuUsPerCall };
+        }
+        const raw = round['undici-pool']!;
+        for (const e of entries) {
+          rps[e.key]!.push(round[e.key]!.rps);
+          cpu[e.key]!.push(round[e.key]!.cpu);
+          ratio[e.key]!.push(round[e.key]!.rps / raw.rps);
+        }
+      }
+
+      const rows = entries.map((e) => {
+        const ratios = ratio[e.key]!;
+        return {
+          key: e.key,
+          label: e.label,
+          rps: round(median(rps[e.key]!), 0),
+          cpuUsPerCall: round(median(cpu[e.key]!), 1),
+          throughputRatio: round(median(ratios)),
+          ratioP25: round(percentile(ratios, 25)),
+          ratioP75: round(percentile(ratios, 75)),
+          cpuRatio: round(median(cpu['undici-pool']!) / median(cpu[e.key]!)),
+          perRoundRatios: ratios.map((x) => round(x)),
+        };
+      });
+      const of = (key: string) => rows.find((x) => x.key === key)!;
+      return {
+        scenario: 'overhead',
+        summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender, ${options.concurrency} in flight, one backend process`,
+        tables: [
+          {
+            columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],
+            rows: rows.map((x) => [
+              x.label,
+              x.rps,
+              x.cpuUsPerCall,
+              x.throughputRatio,
+              `${x.ratioP25}–${x.ratioP75}`,
+              x.cpuRatio,
+            ]),
+          },
+        ],
+        charts: [
+          {
+            kind: 'bars',
+            title: 'Closed-loop throughput relative to raw undici Pool (median of rounds)',
+            unit: '× undici Pool',
+            groups: ['throughput', 'CPU efficiency (Pool CPU ÷ own CPU)'],
+            series: rows.map((x) => ({ name: x.label, values: [x.throughputRatio, x.cpuRatio] })),
+          },
+        ],
+        headline: {
+          weftThroughputRatio: of('weft').throughputRatio,
+          weftTelemetryThroughputRatio: of(TELEMETRY).throughputRatio,
+          weftCpuRatio: of('weft').cpuRatio,
+          weftTelemetryCpuRatio: of(TELEMETRY).cpuRatio,
+          failedCalls: failed,
+        },
+        details: { options, rows, labels: LABELS },
+      };
+    } finally {
+      await Promise.all(entries.map((e) => e.close()));
     }
-    return {
-      scenario: 'overhead',
-      telemetry: options.telemetry === true,
-      requests: options.requests,
-      concurrency: options.concurrency,
-      rounds: options.rounds,
-      rawRps: round(median(rounds.map((x) => x.raw)), 0),
-      weftRps: round(median(rounds.map((x) => x.weft)), 0),
-      throughputRatio: round(median(rounds.map((x) => x.ratio))),
-      throughputRatioP25: round(
-        percentile(
-          rounds.map((x) => x.ratio),
-          25,
-        ),
-      ),
-      throughputRatioP75: round(
-        percentile(
-          rounds.map((x) => x.ratio),
-          75,
-        ),
-      ),
-      cpuRatio: round(median(rounds.map((x) => x.rawCpu / x.weftCpu))),
-      rawCpuUsPerRequest: round(median(rounds.map((x) => x.rawCpu)), 1),
-      weftCpuUsPerRequest: round(median(rounds.map((x) => x.weftCpu)), 1),
-      perRoundRatios: rounds.map((x) => round(x.ratio)),
-    };
-  } finally {
-    await client.close();
-    await pool.close();
-    await backend.stop();
-  }
+  });
 }

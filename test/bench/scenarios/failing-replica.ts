@@ -1,0 +1,98 @@
+/**
+ * failing-replica: four replicas; one starts failing every request, either answering 503 or
+ * refusing connections, while open-loop load runs. Each contender, fresh, first runs a warm-up
+ * second against four healthy replicas; then the replica fails, and the measured window begins.
+ * Reported: the callers' success rate, and the extra load, which is the requests the replicas
+ * saw divided by the calls made (1.0 means nothing was sent twice).
+ */
+
+import type { Behaviour } from '../backends.js';
+import { type ContenderName, LABELS } from '../contenders.js';
+import { openLoop } from '../load.js';
+import type { ScenarioResult } from '../result.js';
+import { round } from '../stats.js';
+import { pause, percent, withContender, withReplicas } from './common.js';
+
+export interface FailingReplicaOptions {
+  /** Warm-up before measuring, ms (default 1000). */
+  warmUpMs?: number;
+  rate: number;
+  durationMs: number;
+}
+
+const NAMES: readonly ContenderName[] = [
+  'weft',
+  'undici-balanced-pool',
+  'undici-retry-agent',
+  'cockatiel',
+  'undici-fetch',
+];
+const FAILURES: ReadonlyArray<{ key: string; label: string; behaviour: Behaviour }> = [
+  { key: '503', label: 'answers 503', behaviour: { errorRate: 1, errorStatus: 503 } },
+  { key: 'refused', label: 'refuses connections', behaviour: { mode: 'refuse' } },
+];
+const WARM_UP_MS = 1_000;
+
+interface Row {
+  readonly name: ContenderName;
+  readonly failure: string;
+  readonly calls: number;
+  readonly successPercent: number;
+  readonly extraLoad: number;
+}
+
+export async function failingReplica(options: FailingReplicaOptions): Promise<ScenarioResult> {
+  const rows: Row[] = [];
+  await withReplicas([{}, {}, {}, {}], async (replicas) => {
+    for (const failure of FAILURES) {
+      for (const name of NAMES) {
+        const row = await withContender(name, replicas.addresses, async (c) => {
+          await openLoop(c.send, { rate: options.rate, durationMs: options.warmUpMs ?? WARM_UP_MS });
+          await replicas.all[0]!.configure(failure.behaviour);
+          await replicas.seen(true);
+          const result = await openLoop(c.send, { rate: options.rate, durationMs: options.durationMs });
+          const seen = await replicas.seen(true);
+          return {
+            name,
+            failure: failure.key,
+            calls: result.calls,
+            successPercent: percent(result.ok, result.calls),
+            extraLoad: round(seen / result.calls, 3),
+          };
+        });
+        rows.push(row);
+        await replicas.all[0]!.configure({});
+        await pause(100);
+      }
+    }
+  });
+  const find = (name: string, failure: string) => rows.find((r) => r.name === name && r.failure === failure)!;
+  return {
+    scenario: 'failing-replica',
+    summary: `4 replicas, one failing every request; open loop at ${options.rate} calls/s for ${options.durationMs / 1_000} s per contender, after a healthy warm-up second`,
+    tables: FAILURES.map((f) => ({
+      columns: [`one replica ${f.label}`, 'success %', 'extra load (server requests ÷ calls)'],
+      rows: NAMES.map((n) => [LABELS[n], find(n, f.key).successPercent, find(n, f.key).extraLoad]),
+    })),
+    charts: [
+      {
+        kind: 'scatter',
+        title: 'One of four replicas failing: success rate against the extra load it costs',
+        xLabel: 'extra load (requests at the servers ÷ calls)',
+        yLabel: 'calls that succeeded (%)',
+        points: rows.map((r) => ({
+          name: `${LABELS[r.name]} (${r.failure})`,
+          x: r.extraLoad,
+          y: r.successPercent,
+        })),
+      },
+    ],
+    headline: {
+      weftSuccessPercent503: find('weft', '503').successPercent,
+      weftExtraLoad503: find('weft', '503').extraLoad,
+      weftSuccessPercentRefused: find('weft', 'refused').successPercent,
+      balancedPoolSuccessPercent503: find('undici-balanced-pool', '503').successPercent,
+    },
+    details: { options, rows },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * heavy-tail: four replicas that each answer 1% of requests 50× slower than the rest (any
+ * request, any replica: a tail no balancer can route around), under open-loop load. weft runs
+ * with and without hedging, beside the other contenders. Reported: p50, p99 and p99.9 of each,
+ * and the extra load (requests at the servers ÷ calls): what the hedges cost. Each contender gets
+ * a warm-up first (hedging needs latencies to set its delay); the measured runs are interleaved.
+ */
+
+import type { Replicas } from '../backends.js';
+import { type Contender, type ContenderName, LABELS, makeContender } from '../contenders.js';
+import { openLoop } from '../load.js';
+import type { ScenarioResult } from '../result.js';
+import { round } from '../stats.js';
+import { pause, summarize, withReplicas } from './common.js';
+
+export interface HeavyTailOptions {
+  /** Warm-up before measuring, ms (default 2000). */
+  warmUpMs?: number;
+  rate: number;
+  durationMs: number;
+  rounds: number;
+  /** Latency of the common case, ms; the tail is 50× that. */
+  baseMs?: number;
+}
+
+const NAMES: readonly ContenderName[] = [
+  'weft',
+  'weft-hedging',
+  'undici-balanced-pool',
+  'undici-retry-agent',
+  'cockatiel',
+  'undici-fetch',
+];
+const WARM_UP_MS = 2_000;
+
+async function run(replicas: Replicas, options: HeavyTailOptions) {
+  const contenders: Contender[] = NAMES.map((n) => makeContender(n, replicas.addresses));
+  try {
+    for (const c of contenders)
+      await openLoop(c.send, { rate: options.rate, durationMs: options.warmUpMs ?? WARM_UP_MS });
+    const latencies: Record<string, number[]> = {};
+    const calls: Record<string, number> = {};
+    const seen: Record<string, number> = {};
+    const failed: Record<string, number> = {};
+    for (const c of contenders) {
+      latencies[c.name] = [];
+      calls[c.name] = 0;
+      seen[c.name] = 0;
+      failed[c.name] = 0;
+    }
+    for (let r = 0; r < options.rounds; r++) {
+      const order = r % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const c of order) {
+        await replicas.seen(true);
+        const result = await openLoop(c.send, { rate: options.rate, durationMs: options.durationMs });
+        // Hedges that lost are cancelled, but the server may still be counting them: let them land.
+        await pause(200);
+        seen[c.name]! += await replicas.seen(true);
+        calls[c.name]! += result.calls;
+        failed[c.name]! += result.failed;
+        latencies[c.name]!.push(...result.latenciesMs);
+      }
+    }
+    return contenders.map((c) => ({
+      name: c.name,
+      label: c.label,
+      latency: summarize(latencies[c.name]!),
+      extraLoad: round(seen[c.name]! / calls[c.name]!, 3),
+      failed: failed[c.name]!,
+    }));
+  } finally {
+    await Promise.all(contenders.map((c) => c.close()));
+  }
+}
+
+export async function heavyTail(options: HeavyTailOptions): Promise<ScenarioResult> {
+  const baseMs = options.baseMs ?? 2;
+  const behaviour = { latencyMs: baseMs, tail: { p: 0.01, ms: baseMs * 50 } };
+  return withReplicas([behaviour, behaviour, behaviour, behaviour], async (replicas) => {
+    const rows = await run(replicas, options);
+    const weft = rows.find((r) => r.name === 'weft')!;
+    const hedged = rows.find((r) => r.name === 'weft-hedging')!;
+    return {
+      scenario: 'heavy-tail',
+      summary: `4 replicas answering in ${baseMs} ms, 1% of requests in ${baseMs * 50} ms; open loop at ${options.rate} calls/s, ${options.rounds} × ${options.durationMs / 1_000} s per contender`,
+      tables: [
+        {
+          columns: ['contender', 'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'extra load', 'failed'],
+          rows: rows.map((r) => [
+            r.label,
+            r.latency.p50,
+            r.latency.p99,
+            r.latency.p999,
+            r.extraLoad,
+            r.failed,
+          ]),
+        },
+      ],
+      charts: [
+        {
+          kind: 'bars',
+          title: `Latency with a heavy tail (1% of requests 50× slower), open loop at ${options.rate}/s`,
+          unit: 'ms',
+          log: true,
+          groups: ['p50', 'p99', 'p99.9'],
+          series: rows.map((r) => ({
+            name: r.label,
+            values: [r.latency.p50, r.latency.p99, r.latency.p999],
+          })),
+        },
+      ],
+      headline: {
+        weftP999Ms: weft.latency.p999,
+        weftHedgingP999Ms: hedged.latency.p999,
+        hedgingP999Gain: round(weft.latency.p999 / hedged.latency.p999, 2),
+        hedgingExtraLoad: hedged.extraLoad,
+      },
+      details: { options: { ...options, baseMs }, rows },
+    };
+  });
+}
