@@ -86,7 +86,11 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   #dispatch(req: Req, ctx: CallContext): Promise<Res> {
     const now = descentTime(ctx, this.#clock);
     const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
-    if (node === undefined) return Promise.reject(this.#noEndpoints(ctx, now));
+    if (node === undefined) {
+      // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
+      const error = this.#noEndpoints(ctx, now);
+      return Promise.reject(ctx.attemptAwaited ? error : ctx.reportAttempt(error, true));
+    }
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
     ctx.request = req;
@@ -108,8 +112,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     try {
       res = await pending;
     } catch (error) {
-      ctx.reportAttempt(error, true);
-      throw error;
+      throw ctx.reportAttempt(error, true);
     }
     ctx.reportAttempt(res, false);
     return res;
@@ -154,7 +157,18 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
    * call's token or signal, which ends the wait with a NoEndpointsError that says why.
    */
   async #callWhenResolved(req: Req, ctx: CallContext): Promise<Res> {
-    await new Promise<void>((resolve, reject) => {
+    try {
+      await this.#waitForDiscovery(ctx);
+    } catch (error) {
+      // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
+      throw ctx.attemptAwaited ? error : ctx.reportAttempt(error, true);
+    }
+    ctx.restamp(this.#clock); // waited: a fresh reading for the descent from here (see CallContext)
+    return this.#dispatch(req, ctx);
+  }
+
+  #waitForDiscovery(ctx: CallContext): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const cancellation = ctx.cancellation;
       const signal = ctx.signal;
       const onCancel = () => {
@@ -187,8 +201,6 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
         },
       );
     });
-    ctx.restamp(this.#clock); // waited: a fresh reading for the descent from here (see CallContext)
-    return this.#dispatch(req, ctx);
   }
 
   #noEndpoints(ctx: CallContext, now: number): NoEndpointsError {

@@ -13,6 +13,17 @@ export interface AttemptOwner {
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void;
 }
 
+/**
+ * The current attempt's own timeout (the attempt filter's), stopped when the attempt is
+ * reported, so that it needs no async frame of its own either.
+ */
+export interface AttemptTimer {
+  /** Stop the timer and give the call its own cancellation back; true when the timer had fired. */
+  stop(ctx: CallContext): boolean;
+  /** The error a timed-out attempt ends with (made after the attempt was recorded, so it lists it). */
+  timedOut(ctx: CallContext): unknown;
+}
+
 /** Cleans up when a whole call ends (the deadline); may replace the error. */
 export interface CallOwner {
   finishCall(ctx: CallContext, failed: boolean, outcome: unknown): unknown;
@@ -99,6 +110,8 @@ export class CallContext {
   attemptAwaited = false;
   /** Who settles the current attempt's bookkeeping (the balancer), until reportAttempt runs. */
   attemptOwner: AttemptOwner | undefined;
+  /** The current attempt's timeout (set by the attempt filter), until reportAttempt runs. */
+  attemptTimer: AttemptTimer | undefined;
   /** The balancer's node and start time of the current attempt, for its owner. */
   attemptNode: unknown;
   attemptStart = 0;
@@ -192,12 +205,25 @@ export class CallContext {
     return now;
   }
 
-  /** Report how the current attempt ended to whoever holds its bookkeeping (once; then a no-op). */
-  reportAttempt(outcome: unknown, failed: boolean): void {
+  /**
+   * Report how the current attempt ended: its timeout (if any) stops and the call gets its own
+   * cancellation back; whoever holds its bookkeeping settles it (once; later calls do nothing).
+   * Returns what to pass on: the outcome, or for an attempt whose own timeout fired, the
+   * AttemptTimeoutError (which then lists the attempt).
+   */
+  reportAttempt(outcome: unknown, failed: boolean): unknown {
+    const timer = this.attemptTimer;
+    let timedOut = false;
+    if (timer !== undefined) {
+      this.attemptTimer = undefined;
+      timedOut = timer.stop(this);
+    }
     const owner = this.attemptOwner;
-    if (owner === undefined) return;
-    this.attemptOwner = undefined;
-    owner.settleAttempt(this, outcome, failed);
+    if (owner !== undefined) {
+      this.attemptOwner = undefined;
+      owner.settleAttempt(this, outcome, failed);
+    }
+    return failed && timedOut ? timer!.timedOut(this) : outcome;
   }
 
   /**

@@ -8,9 +8,14 @@
  */
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import { type AttemptTimer, type CallContext, descentTime } from '../core/context.js';
 import { type CallErrorDetails, WeftError } from '../core/errors.js';
-import { Expiry, type ExpiryScheduler, expirySchedulerFor } from '../core/expiry.js';
+import {
+  type ExpiryEntry,
+  type ExpiryList,
+  type ExpiryScheduler,
+  expirySchedulerFor,
+} from '../core/expiry.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
@@ -36,21 +41,49 @@ export class AttemptTimeoutError extends WeftError {
   }
 }
 
-/** The attempt's timeout as an expiry-list entry. */
-class AttemptExpiry extends Expiry {
+/**
+ * The attempt's own cancellation token, which is also its expiry-list entry and its timer on the
+ * context (one object per timed attempt, no async frame): it expires the attempt, hears the
+ * call's cancellation (deadline, caller) for as long as the attempt streams, and is stopped when
+ * the attempt is reported (CallContext.reportAttempt), which gives the call its own token back.
+ */
+class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
+  due = 0;
+  prev: ExpiryEntry | null = null;
+  next: ExpiryEntry | null = null;
+  list: ExpiryList | null = null;
   fired = false;
+  readonly #scheduler: ExpiryScheduler;
+  readonly #timeoutMs: number;
+  readonly #parent: Cancellation | undefined;
+  readonly #ctx: CallContext;
 
   constructor(
-    readonly target: Cancellation,
-    readonly ctx: CallContext,
-    readonly timeoutMs: number,
+    ctx: CallContext,
+    scheduler: ExpiryScheduler,
+    timeoutMs: number,
+    parent: Cancellation | undefined,
   ) {
     super();
+    this.#ctx = ctx;
+    this.#scheduler = scheduler;
+    this.#timeoutMs = timeoutMs;
+    this.#parent = parent;
   }
 
   expire(): void {
     this.fired = true;
-    this.target.abort(attemptTimeoutError(this.ctx, this.timeoutMs));
+    this.abort(attemptTimeoutError(this.#ctx, this.#timeoutMs));
+  }
+
+  stop(ctx: CallContext): boolean {
+    this.#scheduler.remove(this);
+    ctx.cancellation = this.#parent;
+    return this.fired;
+  }
+
+  timedOut(ctx: CallContext): unknown {
+    return attemptTimeoutError(ctx, this.#timeoutMs);
   }
 }
 
@@ -79,48 +112,22 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
       return next(req, ctx);
     }
     ctx.attemptDeadline = now + attemptTimeout;
-    return withAttemptTimeout(req, ctx, next, scheduler, attemptTimeout, now);
-  });
-}
-
-async function withAttemptTimeout<Req, Res>(
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-  scheduler: ExpiryScheduler,
-  timeoutMs: number,
-  now: number,
-): Promise<Res> {
-  const parent = ctx.cancellation;
-  const attempt = new Cancellation();
-  // The call's cancellation (deadline, caller) reaches the attempt too, for as long as it streams.
-  // A caller's signal is wrapped in a per-call AbortSignal.any, which holds it weakly, so the
-  // listener dies with the call instead of piling up on a long-lived signal.
-  let forward: (() => void) | undefined;
-  if (parent !== undefined) {
-    forward = () => attempt.abort(parent.reason);
-    parent.once('abort', forward);
-  } else if (ctx.signal !== undefined) {
-    const signal = AbortSignal.any([ctx.signal]);
-    ctx.signal = signal;
-    forward = () => attempt.abort(signal.reason);
-    signal.addEventListener('abort', forward, { once: true });
-  }
-  const expiry = new AttemptExpiry(attempt, ctx, timeoutMs);
-  scheduler.add(expiry, timeoutMs, now);
-  ctx.cancellation = attempt;
-  try {
-    return await next(req, ctx);
-  } catch (error) {
-    if (expiry.fired) {
-      ctx.reportAttempt(error, true); // recorded first, so the error's message lists this attempt too
-      throw attemptTimeoutError(ctx, timeoutMs);
+    const parent = ctx.cancellation;
+    const timer = new AttemptTimeout(ctx, scheduler, attemptTimeout, parent);
+    // The call's cancellation (deadline, caller) reaches the attempt too, for as long as it streams.
+    // A caller's signal is wrapped in a per-call AbortSignal.any, which holds it weakly, so the
+    // listener dies with the call instead of piling up on a long-lived signal.
+    if (parent !== undefined) parent.once('abort', () => timer.abort(parent.reason));
+    else if (ctx.signal !== undefined) {
+      const signal = AbortSignal.any([ctx.signal]);
+      ctx.signal = signal;
+      signal.addEventListener('abort', () => timer.abort(signal.reason), { once: true });
     }
-    throw error;
-  } finally {
-    scheduler.remove(expiry);
-    ctx.cancellation = parent;
-  }
+    scheduler.add(timer, attemptTimeout, now);
+    ctx.cancellation = timer;
+    ctx.attemptTimer = timer;
+    return next(req, ctx);
+  });
 }
 
 /** The AttemptTimeoutError for the current attempt of `ctx`. */

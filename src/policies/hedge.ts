@@ -109,8 +109,7 @@ async function timed<Req, Res>(
   try {
     res = await next(req, ctx);
   } catch (error) {
-    ctx.reportAttempt(error, true);
-    throw error;
+    throw ctx.reportAttempt(error, true);
   }
   // Classification happens when the attempt is reported; whoever awaits first reports it.
   ctx.reportAttempt(res, false);
@@ -194,10 +193,9 @@ function hedged<Req, Res>(
           } else if (copies.every((c) => c.done)) finish(copy);
         },
         (error: unknown) => {
-          copy.ctx.reportAttempt(error, true);
           copy.done = true;
           copy.failed = true;
-          copy.error = error;
+          copy.error = copy.ctx.reportAttempt(error, true);
           if (!settled && copies.every((c) => c.done)) finish(copy);
         },
       );

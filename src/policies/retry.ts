@@ -88,7 +88,8 @@ async function retrying<Req, Res>(
       error = e;
       failed = true;
     }
-    ctx.reportAttempt(failed ? error : response, failed);
+    if (failed) error = ctx.reportAttempt(error, true);
+    else ctx.reportAttempt(response, false);
     // Set when the attempt was reported just above (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict === undefined || verdict.kind !== 'retryable') {

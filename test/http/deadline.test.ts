@@ -5,8 +5,11 @@
  * absurd incoming values are ignored or clamped.
  */
 import { describe, expect, it } from 'vitest';
+import type { Cancellation } from '../../src/core/cancellation.js';
 import type { CallContext } from '../../src/core/context.js';
-import type { Next } from '../../src/core/service.js';
+import type { Filter, Next } from '../../src/core/service.js';
+import type { Stack } from '../../src/core/stack.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
 import {
   AttemptTimeoutError,
   DEADLINE_HEADER,
@@ -14,8 +17,10 @@ import {
   type HttpClient,
   type HttpRequest,
   type HttpResponse,
+  NoEndpointsError,
   parseDeadlineHeader,
   runWithIncomingDeadline,
+  staticResolver,
 } from '../../src/index.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
@@ -194,6 +199,62 @@ describe('layers that wait before they call the next one', () => {
     });
     await (await c.request({ path: '/' })).body.text();
     expect(Number(b.seen[0]!.headers[DEADLINE_HEADER])).toBeLessThanOrEqual(4_850);
+  });
+});
+
+describe('per-attempt timeout bookkeeping', () => {
+  /** A filter below `attempt` that keeps each attempt's context and its token as sent. */
+  function spy() {
+    const seen: Array<{ ctx: CallContext; token: unknown }> = [];
+    const layer = (req: HttpRequest, ctx: CallContext, next: Next<HttpRequest, HttpResponse>) => {
+      seen.push({ ctx, token: ctx.cancellation });
+      return next(req, ctx);
+    };
+    return {
+      seen,
+      edit: (s: Stack<Filter<HttpRequest, HttpResponse>>) =>
+        s.insertAfter('attempt', { role: 'spy', description: 'spy', layer }),
+    };
+  }
+
+  it('stops the timer when the attempt answers, and gives the call its own token back', async () => {
+    const b = await backends.start(replyAfter(0));
+    const clock = new VirtualClock();
+    const s = spy();
+    const c = client({ endpoints: [b.address], clock, attemptTimeoutMs: 100, stack: s.edit });
+    await (await c.request({ path: '/' })).body.text();
+    const { ctx, token } = s.seen[0]!;
+    expect(ctx.cancellation).not.toBe(token); // the call's own token again
+    await clock.advanceAsync(1_000);
+    expect((token as Cancellation).cancelled).toBe(false); // its expiry was removed, so it never fired
+  });
+
+  it("a timed-out attempt's error lists that attempt, with or without a retry layer above", async () => {
+    const slow = await backends.start(replyAfter(2_000));
+    for (const maxAttempts of [1, 2]) {
+      const c = client({ endpoints: [slow.address], attemptTimeoutMs: 60 });
+      const error = (await c
+        .request({ path: '/', maxAttempts })
+        .catch((e: unknown) => e)) as AttemptTimeoutError;
+      expect(error).toBeInstanceOf(AttemptTimeoutError);
+      expect(error.attempts?.map((a) => a.endpoint)).toEqual(Array(maxAttempts).fill(slow.address));
+      expect(error.message).toContain(`#${maxAttempts} ${slow.address}`);
+    }
+  });
+
+  it('stops the timer of an attempt that found no endpoint, with nothing above to report it', async () => {
+    const clock = new VirtualClock();
+    const s = spy();
+    const c = client({
+      resolver: staticResolver([]),
+      clock,
+      retry: false,
+      attemptTimeoutMs: 100,
+      stack: s.edit,
+    });
+    await expect(c.request({ path: '/' })).rejects.toBeInstanceOf(NoEndpointsError);
+    await clock.advanceAsync(1_000);
+    expect((s.seen[0]!.token as Cancellation).cancelled).toBe(false);
   });
 });
 
