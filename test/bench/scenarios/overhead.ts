@@ -2,19 +2,20 @@
  * overhead: closed-loop throughput and client CPU per call of every contender against one
  * loopback backend process, with weft twice: as it comes, and with Prometheus metrics and
  * OpenTelemetry tracing on (no SDK registered: the API's no-op tracer). Same connection count
- * for all. The run is many short rounds; each round runs every contender once, in an order that
- * rotates from round to round, so drifts in machine load hit all of them alike. Figures are the
- * median over rounds of each contender's ratio to raw undici Pool in the same round (the
- * machines are shared and noisy), with the interquartile range to show how noisy the run was.
+ * for all. Each contender runs in a process of its own beside raw undici Pool
+ * (../workers/overhead-worker.ts): a service uses one client, and contenders sharing a process
+ * would share undici's call sites and slow each other down. In each round the worker runs raw
+ * Pool and the contender back to back, in alternating order, so drifts in machine load hit both
+ * alike. Figures are the median over rounds of the contender's ratio to raw Pool in the same
+ * round (the machines are shared and noisy), with the interquartile range to show how noisy it
+ * was. Raw Pool's own figures are the median over every worker's rounds.
  */
-import { Registry } from 'prom-client';
-import { createHttpClient } from '../../../src/index.js';
-import { openTelemetryTracing } from '../../../src/opentelemetry.js';
-import { prometheusMetrics } from '../../../src/prometheus.js';
-import { type ContenderName, DEFAULT_SETTINGS, LABELS, makeContender } from '../contenders.js';
-import { closedLoop, type Send } from '../load.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
 import { median, percentile, round } from '../stats.js';
+import type { OverheadRound, OverheadWorkerArgs } from '../workers/overhead-worker.js';
 import { withReplicas } from './common.js';
 
 export interface OverheadOptions {
@@ -25,132 +26,113 @@ export interface OverheadOptions {
   rounds: number;
 }
 
-const NAMES: readonly ContenderName[] = [
-  'undici-pool',
+type Entry = OverheadWorkerArgs['contender'];
+const ENTRIES: readonly Entry[] = [
   'weft',
+  'weft-telemetry',
   'undici-round-robin-pool',
   'undici-balanced-pool',
   'undici-retry-agent',
   'cockatiel',
   'undici-fetch',
 ];
-const TELEMETRY = 'weft-telemetry';
-const TELEMETRY_LABEL = 'weft + metrics + tracing';
+const label = (e: Entry | 'undici-pool') =>
+  e === 'weft-telemetry' ? 'weft + metrics + tracing' : LABELS[e as ContenderName];
+const worker = fileURLToPath(new URL('../workers/overhead-worker.ts', import.meta.url));
 
-interface Entry {
-  readonly key: string;
-  readonly label: string;
-  readonly send: Send;
-  close(): Promise<void>;
+function runWorker(args: OverheadWorkerArgs): Promise<OverheadRound[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`overhead worker for ${args.contender} exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as OverheadRound[]);
+    });
+  });
 }
 
 export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
-  const settings = { ...DEFAULT_SETTINGS, connections: options.concurrency };
   return withReplicas([{}], async (replicas) => {
-    const entries: Entry[] = [];
-    try {
-      for (const name of NAMES) {
-        const c = makeContender(name, replicas.addresses, settings);
-        entries.push({ key: name, label: c.label, send: c.send, close: () => c.close() });
-      }
-      // weft with telemetry: a contender of its own, in the same rounds.
-      const observed = createHttpClient({
-        endpoints: replicas.addresses,
-        connections: settings.connections,
-        timeoutMs: settings.totalTimeoutMs,
-        attemptTimeoutMs: settings.attemptTimeoutMs,
-        telemetry: [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()],
+    const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
+    for (const entry of ENTRIES) {
+      const rounds = await runWorker({
+        contender: entry,
+        address: replicas.addresses[0]!,
+        requests: options.requests,
+        concurrency: options.concurrency,
+        rounds: options.rounds,
       });
-      entries.push({
-        key: TELEMETRY,
-        label: TELEMETRY_LABEL,
-        send: async () => {
-          const res = await observed.request({ path: '/' });
-          await res.body.text();
-          return res.statusCode;
-        },
-        close: () => observed.close(),
-      });
-
-      const warm = Math.min(2_000, options.requests);
-      for (const e of entries) await closedLoop(e.send, warm, options.concurrency);
-      const rps: Record<string, number[]> = {};
-      const cpu: Record<string, number[]> = {};
-      const ratio: Record<string, number[]> = {};
-      let failed = 0;
-      for (const e of entries) {
-        rps[e.key] = [];
-        cpu[e.key] = [];
-        ratio[e.key] = [];
-      }
-      for (let r = 0; r < options.rounds; r++) {
-        const shift = r % entries.length;
-        const order = [...entries.slice(shift), ...entries.slice(0, shift)];
-        const round: Record<string, { rps: number; cpu: number }> = {};
-        for (const e of order) {
-          const result = await closedLoop(e.send, options.requests, options.concurrency);
-          failed += result.failed;
-          round[e.key] = { rps: result.rps, cpu: result.cpuUsPerCall };
-        }
-        const raw = round['undici-pool']!;
-        for (const e of entries) {
-          rps[e.key]!.push(round[e.key]!.rps);
-          cpu[e.key]!.push(round[e.key]!.cpu);
-          ratio[e.key]!.push(round[e.key]!.rps / raw.rps);
-        }
-      }
-
-      const rows = entries.map((e) => {
-        const ratios = ratio[e.key]!;
+      measured.push({ entry, rounds });
+    }
+    const all = measured.flatMap((m) => m.rounds);
+    const rawRow = {
+      key: 'undici-pool',
+      label: label('undici-pool'),
+      rps: round(median(all.map((r) => r.rawRps)), 0),
+      cpuUsPerCall: round(median(all.map((r) => r.rawCpu)), 1),
+      throughputRatio: 1,
+      ratioP25: 1,
+      ratioP75: 1,
+      cpuRatio: 1,
+      perRoundRatios: [] as number[],
+    };
+    const rows = [
+      rawRow,
+      ...measured.map(({ entry, rounds }) => {
+        const ratios = rounds.map((r) => r.rps / r.rawRps);
         return {
-          key: e.key,
-          label: e.label,
-          rps: round(median(rps[e.key]!), 0),
-          cpuUsPerCall: round(median(cpu[e.key]!), 1),
+          key: entry,
+          label: label(entry),
+          rps: round(median(rounds.map((r) => r.rps)), 0),
+          cpuUsPerCall: round(median(rounds.map((r) => r.cpu)), 1),
           throughputRatio: round(median(ratios)),
           ratioP25: round(percentile(ratios, 25)),
           ratioP75: round(percentile(ratios, 75)),
-          cpuRatio: round(median(cpu['undici-pool']!) / median(cpu[e.key]!)),
+          cpuRatio: round(median(rounds.map((r) => r.rawCpu / r.cpu))),
           perRoundRatios: ratios.map((x) => round(x)),
         };
-      });
-      const of = (key: string) => rows.find((x) => x.key === key)!;
-      return {
-        scenario: 'overhead',
-        summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender, ${options.concurrency} in flight, one backend process`,
-        tables: [
-          {
-            columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],
-            rows: rows.map((x) => [
-              x.label,
-              x.rps,
-              x.cpuUsPerCall,
-              x.throughputRatio,
-              `${x.ratioP25}–${x.ratioP75}`,
-              x.cpuRatio,
-            ]),
-          },
-        ],
-        charts: [
-          {
-            kind: 'bars',
-            title: 'Closed-loop throughput relative to raw undici Pool (median of rounds)',
-            unit: '× undici Pool',
-            groups: ['throughput', 'CPU efficiency (Pool CPU ÷ own CPU)'],
-            series: rows.map((x) => ({ name: x.label, values: [x.throughputRatio, x.cpuRatio] })),
-          },
-        ],
-        headline: {
-          weftThroughputRatio: of('weft').throughputRatio,
-          weftTelemetryThroughputRatio: of(TELEMETRY).throughputRatio,
-          weftCpuRatio: of('weft').cpuRatio,
-          weftTelemetryCpuRatio: of(TELEMETRY).cpuRatio,
-          failedCalls: failed,
+      }),
+    ];
+    const of = (key: string) => rows.find((x) => x.key === key)!;
+    return {
+      scenario: 'overhead',
+      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; each contender in a process of its own`,
+      tables: [
+        {
+          columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],
+          rows: rows.map((x) => [
+            x.label,
+            x.rps,
+            x.cpuUsPerCall,
+            x.throughputRatio,
+            x.key === 'undici-pool' ? '' : `${x.ratioP25}–${x.ratioP75}`,
+            x.cpuRatio,
+          ]),
         },
-        details: { options, rows, labels: LABELS },
-      };
-    } finally {
-      await Promise.all(entries.map((e) => e.close()));
-    }
+      ],
+      charts: [
+        {
+          kind: 'bars',
+          title: 'Closed-loop throughput and CPU efficiency relative to raw undici Pool (median of rounds)',
+          unit: '× undici Pool',
+          groups: ['throughput', 'CPU efficiency (Pool CPU ÷ own CPU)'],
+          series: rows.map((x) => ({ name: x.label, values: [x.throughputRatio, x.cpuRatio] })),
+        },
+      ],
+      headline: {
+        weftThroughputRatio: of('weft').throughputRatio,
+        weftTelemetryThroughputRatio: of('weft-telemetry').throughputRatio,
+        weftCpuRatio: of('weft').cpuRatio,
+        weftTelemetryCpuRatio: of('weft-telemetry').cpuRatio,
+        failedCalls: all.reduce((sum, r) => sum + r.failed, 0),
+      },
+      details: { options, rows },
+    };
   });
 }
