@@ -31,7 +31,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { BalancedPool, type Dispatcher, fetch, Pool, RetryAgent, RoundRobinPool } from 'undici';
-import { createHttpClient, type HttpClient } from '../../src/index.js';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../src/index.js';
 import type { Send } from './load.js';
 
 export const CONTENDERS = [
@@ -88,6 +88,29 @@ export interface Contender {
 
 const BACKOFF = { initialMs: 25, maxMs: 250 };
 
+/** The options every weft contender shares (connections, timeouts, retry), from `settings`. */
+export function weftOptions(settings: ContenderSettings): HttpClientOptions {
+  return {
+    connections: settings.connections,
+    timeoutMs: settings.totalTimeoutMs,
+    attemptTimeoutMs: settings.attemptTimeoutMs,
+    retry: {
+      maxAttempts: settings.maxAttempts,
+      backoffInitialMs: BACKOFF.initialMs,
+      backoffMaxMs: BACKOFF.maxMs,
+    },
+  };
+}
+
+/** One GET / through a weft client, body read to the end: the status. */
+export function weftSend(client: HttpClient): Send {
+  return async () => {
+    const res = await client.request({ path: '/' });
+    await res.body.text();
+    return res.statusCode;
+  };
+}
+
 /** Build a contender over `addresses` (host:port). Single-origin contenders take exactly one. */
 export function makeContender(
   name: ContenderName,
@@ -127,26 +150,12 @@ export function makeContender(
   switch (name) {
     case 'weft':
     case 'weft-hedging': {
-      const client: HttpClient = createHttpClient({
+      const client = createHttpClient({
         endpoints: addresses,
-        connections: settings.connections,
-        timeoutMs: settings.totalTimeoutMs,
-        attemptTimeoutMs: settings.attemptTimeoutMs,
-        retry: {
-          maxAttempts: settings.maxAttempts,
-          backoffInitialMs: BACKOFF.initialMs,
-          backoffMaxMs: BACKOFF.maxMs,
-        },
+        ...weftOptions(settings),
         hedge: name === 'weft-hedging',
       });
-      return contender(
-        async () => {
-          const res = await client.request({ path: '/' });
-          await res.body.text();
-          return res.statusCode;
-        },
-        () => client.close(),
-      );
+      return contender(weftSend(client), () => client.close());
     }
     case 'undici-pool': {
       const pool = new Pool(single(), poolOptions);

@@ -9,7 +9,7 @@
  */
 import { BalancedPool } from 'undici';
 import { createHttpClient, staticResolver } from '../../../src/index.js';
-import { DEFAULT_SETTINGS } from '../contenders.js';
+import { DEFAULT_SETTINGS, weftOptions, weftSend } from '../contenders.js';
 import { openLoop, type Send } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
@@ -32,19 +32,10 @@ interface Changeable {
 
 function weft(initial: readonly string[]): Changeable {
   const resolver = staticResolver(initial);
-  const client = createHttpClient({
-    resolver,
-    connections: DEFAULT_SETTINGS.connections,
-    timeoutMs: DEFAULT_SETTINGS.totalTimeoutMs,
-    attemptTimeoutMs: DEFAULT_SETTINGS.attemptTimeoutMs,
-  });
+  const client = createHttpClient({ resolver, ...weftOptions(DEFAULT_SETTINGS) });
   return {
     label: 'weft',
-    send: async () => {
-      const res = await client.request({ path: '/' });
-      await res.body.text();
-      return res.statusCode;
-    },
+    send: weftSend(client),
     apply: (addresses) => resolver.update(addresses),
     close: () => client.close(),
   };

@@ -1,4 +1,9 @@
-/** What the scenarios share: replicas and contenders that are always stopped, latency summaries. */
+/**
+ * What the scenarios share: replicas and contenders that are always stopped, workers in
+ * processes of their own, latency summaries.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { type Behaviour, type Replicas, startReplicas } from '../backends.js';
 import {
   type Contender,
@@ -64,4 +69,25 @@ export function percent(part: number, whole: number, digits = 2): number {
 /** Let connections settle between phases (and timers of the previous phase fire). */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Run `script` (a worker under ../workers) in a fresh Node process with `args` as its JSON
+ * argument, and resolve with the JSON of the last line it prints.
+ */
+export function runWorker<T>(script: URL, args: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`${fileURLToPath(script)} exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
 }

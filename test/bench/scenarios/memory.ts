@@ -5,11 +5,10 @@
  * calls left behind), the highest heap seen while they ran (sampled every 50 ms), and the
  * process's peak RSS.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
+import { runWorker } from './common.js';
 
 export interface MemoryOptions {
   requests: number;
@@ -28,32 +27,14 @@ interface WorkerResult {
   rps: number;
 }
 
-const worker = fileURLToPath(new URL('../workers/memory-worker.ts', import.meta.url));
+const worker = new URL('../workers/memory-worker.ts', import.meta.url);
 const NAMES: readonly ContenderName[] = ['undici-pool', 'weft'];
 const MB = 1024 * 1024;
 
-function runWorker(contender: ContenderName, options: MemoryOptions): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', worker, JSON.stringify({ contender, ...options })],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`memory worker for ${contender} exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as WorkerResult);
-    });
-  });
-}
-
 export async function memory(options: MemoryOptions): Promise<ScenarioResult> {
   const results: WorkerResult[] = [];
-  for (const name of NAMES) results.push(await runWorker(name, options));
+  for (const name of NAMES)
+    results.push(await runWorker<WorkerResult>(worker, { contender: name, ...options }));
   const mb = (bytes: number) => round(bytes / MB, 1);
   const rows = results.map((r) => ({
     name: r.contender,

@@ -10,13 +10,11 @@
  * round (the machines are shared and noisy), with the interquartile range to show how noisy it
  * was. Raw Pool's own figures are the median over every worker's rounds.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
 import { median, percentile, round } from '../stats.js';
 import type { OverheadRound, OverheadWorkerArgs } from '../workers/overhead-worker.js';
-import { withReplicas } from './common.js';
+import { runWorker, withReplicas } from './common.js';
 
 export interface OverheadOptions {
   /** Calls per contender per round. */
@@ -38,30 +36,13 @@ const ENTRIES: readonly Entry[] = [
 ];
 const label = (e: Entry | 'undici-pool') =>
   e === 'weft-telemetry' ? 'weft + metrics + tracing' : LABELS[e as ContenderName];
-const worker = fileURLToPath(new URL('../workers/overhead-worker.ts', import.meta.url));
-
-function runWorker(args: OverheadWorkerArgs): Promise<OverheadRound[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(args)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`overhead worker for ${args.contender} exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as OverheadRound[]);
-    });
-  });
-}
+const worker = new URL('../workers/overhead-worker.ts', import.meta.url);
 
 export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
   return withReplicas([{}], async (replicas) => {
     const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
     for (const entry of ENTRIES) {
-      const rounds = await runWorker({
+      const rounds = await runWorker<OverheadRound[]>(worker, {
         contender: entry,
         address: replicas.addresses[0]!,
         requests: options.requests,

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { createHttpClient } from '../../../src/index.js';
 import { openTelemetryTracing } from '../../../src/opentelemetry.js';
 import { prometheusMetrics } from '../../../src/prometheus.js';
-import { type ContenderName, DEFAULT_SETTINGS, makeContender } from '../contenders.js';
+import { type ContenderName, DEFAULT_SETTINGS, makeContender, weftOptions, weftSend } from '../contenders.js';
 import { closedLoop, type Send } from '../load.js';
 
 export interface OverheadWorkerArgs {
@@ -35,19 +35,10 @@ const settings = { ...DEFAULT_SETTINGS, connections: args.concurrency };
 function telemetryClient(): { send: Send; close(): Promise<void> } {
   const client = createHttpClient({
     endpoints: [args.address],
-    connections: settings.connections,
-    timeoutMs: settings.totalTimeoutMs,
-    attemptTimeoutMs: settings.attemptTimeoutMs,
+    ...weftOptions(settings),
     telemetry: [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()],
   });
-  return {
-    send: async () => {
-      const res = await client.request({ path: '/' });
-      await res.body.text();
-      return res.statusCode;
-    },
-    close: () => client.close(),
-  };
+  return { send: weftSend(client), close: () => client.close() };
 }
 
 const raw = makeContender('undici-pool', [args.address], settings);
