@@ -92,7 +92,8 @@ describe('open loop', () => {
     );
     expect(result.calls).toBe(30);
     expect(result.ok).toBe(30);
-    expect(starts.at(-1)!).toBeLessThan(300 + 100);
+    // Scheduled at 290 ms; a generator that waited for answers would start it near 2 900 ms.
+    expect(starts.at(-1)!).toBeLessThan(1_000);
     expect(Math.min(...result.latenciesMs)).toBeGreaterThanOrEqual(99);
     expect(result.timeline.slice(0, 3).map(([, ok]) => ok)).toEqual([10, 10, 10]);
   });
