@@ -165,19 +165,25 @@ describe('scenarios at a tiny size', () => {
   });
 
   it('failing-replica: every contender meets both failures, and the extra load is measured', async () => {
-    const r = await failingReplica({ rate: 100, durationMs: 300, warmUpMs: 100 });
+    const r = await failingReplica({ rate: 100, durationMs: 300, warmUpMs: 100, rounds: 2 });
     expectPublishable(r, 'failing-replica');
     expect(r.tables).toHaveLength(2);
+    // 2 rounds × 2 failures × 5 contenders, pooled into one row per contender and failure.
+    const { runs, rows } = r.details as { runs: unknown[]; rows: Array<{ calls: number }> };
+    expect(runs).toHaveLength(20);
+    for (const row of rows) expect(row.calls).toBe(60);
     // Requests reached the servers for every call that succeeded.
     expect(r.headline.weftExtraLoad503).toBeGreaterThan(0);
   });
 
   it('total-outage: nothing succeeds in the outage, and the phases are told apart', async () => {
-    const r = await totalOutage({ rate: 100, healthyMs: 300, outageMs: 500, recoveryMs: 500 });
+    const r = await totalOutage({ rate: 100, healthyMs: 300, outageMs: 500, recoveryMs: 500, rounds: 2 });
     expectPublishable(r, 'total-outage');
-    const rows = (
-      r.details as { rows: Array<{ outageSuccessPercent: number; healthySuccessPercent: number }> }
-    ).rows;
+    const { rows, runs } = r.details as {
+      rows: Array<{ outageSuccessPercent: number; healthySuccessPercent: number }>;
+      runs: unknown[];
+    };
+    expect(runs).toHaveLength(10); // 2 rounds × 5 contenders, summarised per contender
     for (const row of rows) {
       expect(row.healthySuccessPercent).toBe(100);
       expect(row.outageSuccessPercent).toBeLessThan(50);

@@ -50,9 +50,15 @@ const durationMs = (fallbackS: number) => positive('duration', values.duration, 
 const scenarios: Record<string, () => Promise<ScenarioResult>> = {
   overhead: () => overhead({ requests: requests(5_000), concurrency: concurrency(32), rounds: rounds(20) }),
   'slow-replica': () => slowReplica({ rate: rate(400), durationMs: durationMs(5), rounds: rounds(2) }),
-  'failing-replica': () => failingReplica({ rate: rate(400), durationMs: durationMs(4) }),
+  'failing-replica': () => failingReplica({ rate: rate(400), durationMs: durationMs(4), rounds: rounds(2) }),
   'total-outage': () =>
-    totalOutage({ rate: rate(400), healthyMs: 2_000, outageMs: durationMs(4), recoveryMs: 6_000 }),
+    totalOutage({
+      rate: rate(400),
+      healthyMs: 2_000,
+      outageMs: durationMs(4),
+      recoveryMs: 6_000,
+      rounds: rounds(2),
+    }),
   'heavy-tail': () => heavyTail({ rate: rate(400), durationMs: durationMs(6), rounds: rounds(2) }),
   'pick-cost': () =>
     pickCost({ sizes: [10, 100, 1_000, 10_000], picks: requests(200_000), rounds: rounds(5) }),

@@ -14,6 +14,8 @@ import { round } from '../stats.js';
 import { pause, percent, withContender, withReplicas } from './common.js';
 
 export interface FailingReplicaOptions {
+  /** Rounds; each runs every contender (order reversed on odd rounds). Default 1. */
+  rounds?: number;
   /** Warm-up before measuring, ms (default 1000). */
   warmUpMs?: number;
   rate: number;
@@ -37,39 +39,52 @@ interface Row {
   readonly name: ContenderName;
   readonly failure: string;
   readonly calls: number;
-  readonly successPercent: number;
-  readonly extraLoad: number;
+  readonly ok: number;
+  readonly seen: number;
 }
 
 export async function failingReplica(options: FailingReplicaOptions): Promise<ScenarioResult> {
-  const rows: Row[] = [];
+  const runs: Row[] = [];
+  const rounds = options.rounds ?? 1;
   await withReplicas([{}, {}, {}, {}], async (replicas) => {
-    for (const failure of FAILURES) {
-      for (const name of NAMES) {
-        const row = await withContender(name, replicas.addresses, async (c) => {
-          await openLoop(c.send, { rate: options.rate, durationMs: options.warmUpMs ?? WARM_UP_MS });
-          await replicas.all[0]!.configure(failure.behaviour);
-          await replicas.seen(true);
-          const result = await openLoop(c.send, { rate: options.rate, durationMs: options.durationMs });
-          const seen = await replicas.seen(true);
-          return {
-            name,
-            failure: failure.key,
-            calls: result.calls,
-            successPercent: percent(result.ok, result.calls),
-            extraLoad: round(seen / result.calls, 3),
-          };
-        });
-        rows.push(row);
-        await replicas.all[0]!.configure({});
-        await pause(100);
+    for (let r = 0; r < rounds; r++) {
+      for (const failure of FAILURES) {
+        for (const name of r % 2 === 0 ? NAMES : [...NAMES].reverse()) {
+          const row = await withContender(name, replicas.addresses, async (c) => {
+            await openLoop(c.send, { rate: options.rate, durationMs: options.warmUpMs ?? WARM_UP_MS });
+            await replicas.all[0]!.configure(failure.behaviour);
+            await replicas.seen(true);
+            const result = await openLoop(c.send, { rate: options.rate, durationMs: options.durationMs });
+            const seen = await replicas.seen(true);
+            return { name, failure: failure.key, calls: result.calls, ok: result.ok, seen };
+          });
+          runs.push(row);
+          await replicas.all[0]!.configure({});
+          await pause(100);
+        }
       }
     }
   });
+  // Every round's calls pooled, per contender and failure.
+  const rows = FAILURES.flatMap((f) =>
+    NAMES.map((name) => {
+      const mine = runs.filter((r) => r.name === name && r.failure === f.key);
+      const calls = mine.reduce((sum, r) => sum + r.calls, 0);
+      const ok = mine.reduce((sum, r) => sum + r.ok, 0);
+      const seen = mine.reduce((sum, r) => sum + r.seen, 0);
+      return {
+        name,
+        failure: f.key,
+        calls,
+        successPercent: percent(ok, calls),
+        extraLoad: round(seen / calls, 3),
+      };
+    }),
+  );
   const find = (name: string, failure: string) => rows.find((r) => r.name === name && r.failure === failure)!;
   return {
     scenario: 'failing-replica',
-    summary: `4 replicas, one failing every request; open loop at ${options.rate} calls/s for ${options.durationMs / 1_000} s per contender, after a healthy warm-up second`,
+    summary: `4 replicas, one failing every request; open loop at ${options.rate} calls/s, ${rounds} × ${options.durationMs / 1_000} s per contender and failure, each after a healthy warm-up second; calls of every round pooled`,
     tables: FAILURES.map((f) => ({
       columns: [`one replica ${f.label}`, 'success %', 'extra load (server requests ÷ calls)'],
       rows: NAMES.map((n) => [LABELS[n], find(n, f.key).successPercent, find(n, f.key).extraLoad]),
@@ -93,6 +108,6 @@ export async function failingReplica(options: FailingReplicaOptions): Promise<Sc
       weftSuccessPercentRefused: find('weft', 'refused').successPercent,
       balancedPoolSuccessPercent503: find('undici-balanced-pool', '503').successPercent,
     },
-    details: { options, rows },
+    details: { options: { ...options, rounds }, rows, runs },
   };
 }
