@@ -5,12 +5,15 @@
  * replaces only its own section. Then every scenario runs at a tiny size from a clean state and
  * returns tables, charts and headline figures. No speed is asserted here.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startBackendProcess } from './backends.js';
 import { CONTENDERS, makeContender } from './contenders.js';
 import { openLoop } from './load.js';
-import { BEGIN, END, replaceSection } from './report.js';
+import { BEGIN, END, publish, replaceSection, republish } from './report.js';
 import type { ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
@@ -136,6 +139,45 @@ describe('report', () => {
     const next = replaceSection(page, `${BEGIN}\nnew figures\n${END}`);
     expect(next).toBe(`# Title\n\nintro\n\n${BEGIN}\nnew figures\n${END}\n\n## After\n`);
     expect(() => replaceSection('# no markers', 'x')).toThrow(/markers/);
+  });
+
+  it('republishes one scenario in place: its figures, its charts, the others untouched', async () => {
+    const docs = await mkdtemp(join(tmpdir(), 'weft-bench-docs-'));
+    try {
+      const result = (scenario: string, figure: number): ScenarioResult => ({
+        scenario,
+        summary: `${scenario} summary`,
+        tables: [{ columns: ['contender', 'figure'], rows: [['weft', figure]] }],
+        charts: [
+          {
+            kind: 'bars',
+            title: `${scenario} chart`,
+            unit: 'ms',
+            groups: ['p50'],
+            series: [{ name: 'weft', values: [figure] }],
+          },
+        ],
+        headline: { figure },
+        details: {},
+      });
+      await writeFile(join(docs, 'benchmarks.md'), `# Benchmarks\n\n${BEGIN}\n${END}\n`);
+      await publish([result('first', 1), result('second', 2)], docs);
+      await republish(result('first', 111), docs);
+      const json = JSON.parse(await readFile(join(docs, 'bench', 'results.json'), 'utf8'));
+      expect(json.results.map((r: ScenarioResult) => [r.scenario, r.headline.figure])).toEqual([
+        ['first', 111],
+        ['second', 2],
+      ]);
+      const page = await readFile(join(docs, 'benchmarks.md'), 'utf8');
+      expect(page).toContain('| weft | 111 |');
+      expect(page).toContain('| weft | 2 |');
+      expect(page).toContain('![first chart](bench/first-1.svg)');
+      expect(await readFile(join(docs, 'bench', 'first-1.svg'), 'utf8')).toMatch(
+        /^<svg[\s\S]*111[\s\S]*<\/svg>\n$/,
+      );
+    } finally {
+      await rm(docs, { recursive: true, force: true });
+    }
   });
 });
 

@@ -71,6 +71,21 @@ export function replaceSection(page: string, section: string): string {
   return page.slice(0, begin) + section + page.slice(end + END.length);
 }
 
+/**
+ * Replace one scenario's entry in the published docs/bench/results.json (keeping the order of
+ * `all`) and publish again.
+ */
+export async function republish(result: ScenarioResult, docsDir: string): Promise<string[]> {
+  const published = JSON.parse(await readFile(join(docsDir, 'bench', 'results.json'), 'utf8')) as {
+    results: ScenarioResult[];
+  };
+  const results = [...published.results];
+  const index = results.findIndex((r) => r.scenario === result.scenario);
+  if (index >= 0) results[index] = result;
+  else results.push(result);
+  return publish(results, docsDir);
+}
+
 /** Write docs/bench/*.svg, docs/bench/results.json and the section of docs/benchmarks.md. */
 export async function publish(results: readonly ScenarioResult[], docsDir: string): Promise<string[]> {
   const svgDir = join(docsDir, 'bench');

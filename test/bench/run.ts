@@ -1,12 +1,13 @@
 /**
  * Benchmark entry: `npm run bench -- <scenario> [--json] [--rounds R] [--requests N] [--rate R]
- * [--duration S] [--concurrency C]`, or `npm run bench -- all`, which runs every scenario at
- * its defaults and publishes the results (docs/benchmarks.md, docs/bench/). Prints tables, or
+ * [--duration S] [--concurrency C] [--publish]`, or `npm run bench -- all`, which runs every
+ * scenario at its defaults and publishes the results (docs/benchmarks.md, docs/bench/).
+ * `--publish` after one scenario replaces just its figures in the published results. Prints tables, or
  * with --json one JSON object. Runs without a TTY. docs/benchmarks.md describes each scenario.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { markdownTable, publish } from './report.js';
+import { markdownTable, publish, republish } from './report.js';
 import type { ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
@@ -22,6 +23,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     json: { type: 'boolean', default: false },
+    publish: { type: 'boolean', default: false },
     requests: { type: 'string' },
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
@@ -104,6 +106,13 @@ async function main(): Promise<void> {
   const result = await run();
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else print(result);
+  if (values.publish) {
+    // Replace this scenario's figures in the published run and regenerate the page from it.
+    if (!(name in scenarios)) throw new Error(`--publish: ${name} is not part of the published results`);
+    const docs = fileURLToPath(new URL('../../docs', import.meta.url));
+    const written = await republish(result, docs);
+    if (!values.json) console.log(`\nwrote ${written.length} files`);
+  }
 }
 
 main().then(

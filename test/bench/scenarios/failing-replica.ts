@@ -89,16 +89,26 @@ export async function failingReplica(options: FailingReplicaOptions): Promise<Sc
       columns: [`one replica ${f.label}`, 'success %', 'extra load (server requests ÷ calls)'],
       rows: NAMES.map((n) => [LABELS[n], find(n, f.key).successPercent, find(n, f.key).extraLoad]),
     })),
+    // Bars, not a scatter of extra load against success: several contenders land on the same point.
     charts: [
       {
-        kind: 'scatter',
-        title: 'One of four replicas failing: success rate against the extra load it costs',
-        xLabel: 'extra load (requests at the servers ÷ calls)',
-        yLabel: 'calls that succeeded (%)',
-        points: rows.map((r) => ({
-          name: `${LABELS[r.name]} (${r.failure})`,
-          x: r.extraLoad,
-          y: r.successPercent,
+        kind: 'bars',
+        title: 'One of four replicas failing: calls that succeeded',
+        unit: '%',
+        groups: FAILURES.map((f) => `one ${f.label}`),
+        series: NAMES.map((n) => ({
+          name: LABELS[n],
+          values: FAILURES.map((f) => find(n, f.key).successPercent),
+        })),
+      },
+      {
+        kind: 'bars',
+        title: 'One of four replicas failing: extra load (requests at the servers ÷ calls)',
+        unit: '× calls',
+        groups: FAILURES.map((f) => `one ${f.label}`),
+        series: NAMES.map((n) => ({
+          name: LABELS[n],
+          values: FAILURES.map((f) => find(n, f.key).extraLoad),
         })),
       },
     ],
