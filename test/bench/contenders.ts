@@ -46,6 +46,15 @@ export const CONTENDERS = [
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
+/** The contenders that balance over several replicas (the Pool and RoundRobinPool take one origin). */
+export const MULTI_REPLICA: readonly ContenderName[] = [
+  'weft',
+  'undici-balanced-pool',
+  'undici-retry-agent',
+  'cockatiel',
+  'undici-fetch',
+];
+
 /** Display names, as in the tables. */
 export const LABELS: Record<ContenderName, string> = {
   weft: 'weft',

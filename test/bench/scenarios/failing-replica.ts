@@ -7,7 +7,7 @@
  */
 
 import type { Behaviour } from '../backends.js';
-import { type ContenderName, LABELS } from '../contenders.js';
+import { type ContenderName, LABELS, MULTI_REPLICA } from '../contenders.js';
 import { openLoop } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
@@ -22,13 +22,7 @@ export interface FailingReplicaOptions {
   durationMs: number;
 }
 
-const NAMES: readonly ContenderName[] = [
-  'weft',
-  'undici-balanced-pool',
-  'undici-retry-agent',
-  'cockatiel',
-  'undici-fetch',
-];
+const NAMES = MULTI_REPLICA;
 const FAILURES: ReadonlyArray<{ key: string; label: string; behaviour: Behaviour }> = [
   { key: '503', label: 'answers 503', behaviour: { errorRate: 1, errorStatus: 503 } },
   { key: 'refused', label: 'refuses connections', behaviour: { mode: 'refuse' } },

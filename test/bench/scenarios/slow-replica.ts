@@ -5,7 +5,7 @@
  * contender per condition gets a warm-up second first (what it learns then, it keeps); the
  * measured runs are interleaved round by round, and the percentiles pool every round's calls.
  */
-import { type Contender, type ContenderName, LABELS, makeContender } from '../contenders.js';
+import { type Contender, type ContenderName, LABELS, MULTI_REPLICA, makeContender } from '../contenders.js';
 import { openLoop } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
@@ -21,13 +21,7 @@ export interface SlowReplicaOptions {
   slowMs?: number;
 }
 
-const NAMES: readonly ContenderName[] = [
-  'weft',
-  'undici-balanced-pool',
-  'undici-retry-agent',
-  'cockatiel',
-  'undici-fetch',
-];
+const NAMES = MULTI_REPLICA;
 const WARM_UP_MS = 1_000;
 
 async function measure(

@@ -6,7 +6,7 @@
  * recover: from the moment the replicas are healthy again to the start of the first timeline
  * bucket from which every bucket has at least 99% of its calls succeed.
  */
-import { type ContenderName, LABELS } from '../contenders.js';
+import { type ContenderName, LABELS, MULTI_REPLICA } from '../contenders.js';
 import { openLoop } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { median, round } from '../stats.js';
@@ -23,13 +23,7 @@ export interface TotalOutageOptions {
   rounds?: number;
 }
 
-const NAMES: readonly ContenderName[] = [
-  'weft',
-  'undici-balanced-pool',
-  'undici-retry-agent',
-  'cockatiel',
-  'undici-fetch',
-];
+const NAMES = MULTI_REPLICA;
 const RECOVERED = 99;
 
 interface Row {
