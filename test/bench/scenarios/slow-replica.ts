@@ -5,7 +5,7 @@
  * contender per condition gets a warm-up second first (what it learns then, it keeps); the
  * measured runs are interleaved round by round, and the percentiles pool every round's calls.
  */
-import { type Contender, type ContenderName, LABELS, MULTI_REPLICA, makeContender } from '../contenders.js';
+import { type Contender, LABELS, MULTI_REPLICA, makeContender } from '../contenders.js';
 import { openLoop } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
