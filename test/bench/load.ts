@@ -81,8 +81,10 @@ export function openLoop(send: Send, options: OpenLoopOptions): Promise<OpenLoop
   const t0 = performance.now();
 
   return new Promise((resolve) => {
-    const record = (scheduled: number, success: boolean) => {
-      const bucket = timeline[Math.min(timeline.length - 1, Math.floor((scheduled - t0) / bucketMs))]!;
+    const record = (index: number, scheduled: number, success: boolean) => {
+      // By the call's index, not `scheduled - t0`: that difference can land a hair below a
+      // bucket boundary in floating point and put the call in the bucket before.
+      const bucket = timeline[Math.min(timeline.length - 1, Math.floor((index * interval) / bucketMs))]!;
       if (success) {
         ok++;
         bucket[1]++;
@@ -94,10 +96,10 @@ export function openLoop(send: Send, options: OpenLoopOptions): Promise<OpenLoop
       settled++;
       if (settled === total) resolve({ calls: total, ok, failed, latenciesMs, timeline, maxStartLagMs });
     };
-    const launch = (scheduled: number) => {
+    const launch = (index: number, scheduled: number) => {
       send().then(
-        (status) => record(scheduled, succeeded(status)),
-        () => record(scheduled, false),
+        (status) => record(index, scheduled, succeeded(status)),
+        () => record(index, scheduled, false),
       );
     };
     const tick = () => {
@@ -105,9 +107,9 @@ export function openLoop(send: Send, options: OpenLoopOptions): Promise<OpenLoop
       while (launched < total) {
         const scheduled = t0 + launched * interval;
         if (scheduled > now) break;
-        launched++;
         if (now - scheduled > maxStartLagMs) maxStartLagMs = now - scheduled;
-        launch(scheduled);
+        launch(launched, scheduled);
+        launched++;
       }
       if (launched < total) setTimeout(tick, Math.max(0, t0 + launched * interval - performance.now()));
     };
