@@ -1,21 +1,28 @@
 /**
- * Cancellation: the cheap cancellation token weft hands to undici for a call. undici accepts an
- * EventEmitter-shaped `signal` (once/removeListener + `reason`); this one holds its listeners in
- * a field instead of an EventTarget, so a call that is never cancelled costs one small object,
- * not an AbortController, an AbortSignal and Node's abort-listener bookkeeping (about 11 ns vs
- * 630 ns per call here). It deliberately has no `aborted` property: undici would then treat it
- * as a DOM AbortSignal. Check `cancelled` before sending, as the attempt filter does.
+ * Cancellation: the cheap cancellation token weft keeps for a call (deadline, per-attempt
+ * timeout, a dispatcher's abort). It holds its listeners in fields instead of an EventTarget, so
+ * a call that is never cancelled costs one small object, not an AbortController, an AbortSignal
+ * and Node's abort-listener bookkeeping (about 11 ns vs 630 ns per call here). A listener is a
+ * function or, as with an EventTarget, an object with `handleEvent()`, so a long-lived object
+ * (the transport's attempt handler, a per-attempt timeout) can listen without a closure. It
+ * deliberately has no `aborted` property: check `cancelled`.
  */
 
-type Listener = () => void;
+/** A function, or an object whose `handleEvent()` runs (as with an EventTarget). */
+export type CancellationListener = (() => void) | { handleEvent(): void };
+
+function notify(listener: CancellationListener): void {
+  if (typeof listener === 'function') listener();
+  else listener.handleEvent();
+}
 
 export class Cancellation {
   /** True once {@link abort} has been called. */
   cancelled = false;
-  /** Why it was cancelled (read by undici when it hears 'abort'). */
+  /** Why it was cancelled. */
   reason: unknown = undefined;
-  #first: Listener | null = null;
-  #more: Listener[] | null = null;
+  #first: CancellationListener | null = null;
+  #more: CancellationListener[] | null = null;
 
   /** Cancel with `reason`, once; later calls are ignored. Listeners run synchronously. */
   abort(reason: unknown): void {
@@ -26,14 +33,14 @@ export class Cancellation {
     const more = this.#more;
     this.#first = null;
     this.#more = null;
-    if (first !== null) first();
-    if (more !== null) for (const listener of more) listener();
+    if (first !== null) notify(first);
+    if (more !== null) for (const listener of more) notify(listener);
   }
 
-  /** Listen for 'abort' (the only event). Runs at once if already cancelled. */
-  once(_event: 'abort', listener: Listener): this {
+  /** Listen for 'abort' (the only event), once. Runs at once if already cancelled. */
+  once(_event: 'abort', listener: CancellationListener): this {
     if (this.cancelled) {
-      listener();
+      notify(listener);
       return this;
     }
     if (this.#first === null) this.#first = listener;
@@ -42,12 +49,8 @@ export class Cancellation {
     return this;
   }
 
-  /** Same as {@link once}: every listener runs at most once. */
-  on(event: 'abort', listener: Listener): this {
-    return this.once(event, listener);
-  }
-
-  removeListener(_event: 'abort', listener: Listener): this {
+  /** Stop listening; a no-op for a listener that is not there. */
+  removeListener(_event: 'abort', listener: CancellationListener): this {
     if (this.#first === listener) this.#first = null;
     else if (this.#more !== null) {
       const index = this.#more.indexOf(listener);
@@ -56,7 +59,13 @@ export class Cancellation {
     return this;
   }
 
-  off(event: 'abort', listener: Listener): this {
-    return this.removeListener(event, listener);
+  /** EventTarget spelling of {@link once} (every listener runs at most once). */
+  addEventListener(event: 'abort', listener: CancellationListener): void {
+    this.once(event, listener);
+  }
+
+  /** EventTarget spelling of {@link removeListener}. */
+  removeEventListener(event: 'abort', listener: CancellationListener): void {
+    this.removeListener(event, listener);
   }
 }

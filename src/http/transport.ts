@@ -1,17 +1,19 @@
 /**
  * The HTTP transport: the bottom of every endpoint stack, one undici `Pool` per endpoint
- * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). It
- * resolves at the response headers with a streaming body, and notes whether the request was
- * written (`ctx.requestWritten`), which decides what may be sent again after a failure. Closing it lets in-flight requests
- * finish, so an endpoint that leaves discovery never fails a request already sent to it.
+ * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). Each
+ * attempt is dispatched with an {@link AttemptHandler}, which resolves at the response headers
+ * with a streaming body, notes whether the request was written (`ctx.requestWritten`, which
+ * decides what may be sent again after a failure) and aborts when the call is cancelled. Closing
+ * it lets in-flight requests finish, so an endpoint that leaves discovery never fails a request
+ * already sent to it.
  */
 import { isIP } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
 import type { CallContext } from '../core/context.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import { AttemptHandler } from './attempt-handler.js';
 import type { HttpRequest, HttpResponse } from './request.js';
-import { CONTEXT_KEY, writeTracking } from './write-tracking.js';
 
 /** TLS options for `https` endpoints (node:tls connect options, subset). */
 export interface TlsOptions {
@@ -44,8 +46,6 @@ export interface TransportSettings {
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   readonly #pool: Pool;
-  /** The pool behind the write-tracking interceptor, for requests that are not idempotent. */
-  readonly #tracking: Dispatcher;
   readonly #origin: string;
   readonly #authority: string | undefined;
   #closed = false;
@@ -71,7 +71,6 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
       allowH2: settings.allowH2,
       connect,
     });
-    this.#tracking = this.#pool.compose(writeTracking);
     this.#origin = origin;
     this.#authority = settings.authority;
   }
@@ -84,22 +83,23 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
   call(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
     const headers = req.headers;
     if (this.#authority !== undefined && headers.host === undefined) headers.host = this.#authority;
-    // Whether the request was written decides only what may be sent again when it is NOT
-    // idempotent; tracking it costs a handler wrapper per request, so idempotent ones skip it.
-    const tracked = !ctx.idempotent;
-    ctx.requestWritten = !tracked;
-    return (tracked ? this.#tracking : this.#pool).request({
-      method: req.method,
-      path: req.path,
-      headers,
-      body: req.body as string | null,
-      // undici takes an EventEmitter-shaped signal too; weft's Cancellation is one (see core/cancellation.ts).
-      signal: (ctx.cancellation as unknown as AbortSignal | undefined) ?? ctx.signal ?? null,
-      headersTimeout: req.headersTimeout,
-      bodyTimeout: req.bodyTimeout,
-      origin: this.#origin,
-      [CONTEXT_KEY]: tracked ? ctx : undefined,
-    } as Dispatcher.RequestOptions) as Promise<HttpResponse>;
+    ctx.requestWritten = false;
+    const { promise, resolve, reject } = Promise.withResolvers<HttpResponse>();
+    const body = req.body;
+    const handler = new AttemptHandler(ctx, req.method, body, resolve, reject);
+    this.#pool.dispatch(
+      {
+        method: req.method,
+        path: req.path,
+        headers,
+        body: body as string | null | undefined,
+        headersTimeout: req.headersTimeout,
+        bodyTimeout: req.bodyTimeout,
+        origin: this.#origin,
+      } as Dispatcher.DispatchOptions,
+      handler,
+    );
+    return promise;
   }
 
   /** Stop taking requests; resolves once in-flight requests have finished. */

@@ -85,6 +85,11 @@ class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
   timedOut(ctx: CallContext): unknown {
     return attemptTimeoutError(ctx, this.#timeoutMs);
   }
+
+  /** The call's token was cancelled (deadline, caller): so is the attempt. */
+  handleEvent(): void {
+    this.abort(this.#parent?.reason);
+  }
 }
 
 export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
@@ -117,7 +122,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     // The call's cancellation (deadline, caller) reaches the attempt too, for as long as it streams.
     // A caller's signal is wrapped in a per-call AbortSignal.any, which holds it weakly, so the
     // listener dies with the call instead of piling up on a long-lived signal.
-    if (parent !== undefined) parent.once('abort', () => timer.abort(parent.reason));
+    if (parent !== undefined) parent.once('abort', timer);
     else if (ctx.signal !== undefined) {
       const signal = AbortSignal.any([ctx.signal]);
       ctx.signal = signal;

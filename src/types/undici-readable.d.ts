@@ -1,0 +1,21 @@
+/**
+ * undici's response body stream (`BodyReadable`, the body of `request()`'s response), which the
+ * HTTP transport builds itself (src/http/attempt-handler.ts). undici publishes no `exports` map,
+ * so the module is reachable; its shape here is what weft uses of it.
+ */
+declare module 'undici/lib/api/readable.js' {
+  import type { Dispatcher } from 'undici';
+
+  interface BodyReadableOptions {
+    resume: () => void;
+    abort: (reason?: Error) => void;
+    contentType?: string | undefined;
+    contentLength?: number | null;
+    highWaterMark?: number;
+  }
+
+  const readable: {
+    Readable: new (options: BodyReadableOptions) => Dispatcher.ResponseData['body'];
+  };
+  export default readable;
+}
