@@ -31,8 +31,9 @@ import {
   wrap,
 } from 'cockatiel';
 import { BalancedPool, type Dispatcher, fetch, Pool, RetryAgent, RoundRobinPool } from 'undici';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../src/index.js';
+import type { HttpClient, HttpClientOptions } from '../../src/index.js';
 import type { Send } from './load.js';
+import { weft } from './weft.js';
 
 export const CONTENDERS = [
   'weft',
@@ -159,7 +160,7 @@ export function makeContender(
   switch (name) {
     case 'weft':
     case 'weft-hedging': {
-      const client = createHttpClient({
+      const client = weft.createHttpClient({
         endpoints: addresses,
         ...weftOptions(settings),
         hedge: name === 'weft-hedging',

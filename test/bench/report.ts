@@ -19,6 +19,8 @@ export interface Machine {
   readonly memoryGb: number;
   readonly node: string;
   readonly date: string;
+  /** Which weft was measured: its build (dist/, as published) or its source (test/bench/weft.ts). */
+  readonly weft: 'build' | 'source';
 }
 
 export function describeMachine(now = new Date()): Machine {
@@ -29,6 +31,7 @@ export function describeMachine(now = new Date()): Machine {
     memoryGb: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
     date: now.toISOString().slice(0, 10),
+    weft: process.env.WEFT_BENCH_SOURCE === '1' ? 'source' : 'build',
   };
 }
 
@@ -48,7 +51,8 @@ export function resultsSection(results: readonly ScenarioResult[], machine: Mach
   const parts: string[] = [
     BEGIN,
     '',
-    `Measured on ${machine.date}: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}. ` +
+    `Measured on ${machine.date}: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, ` +
+      `weft from its ${machine.weft === 'build' ? 'build (dist/)' : 'TypeScript source'}. ` +
       'The machine is shared; ratios between contenders in the same run mean more than absolute figures.',
   ];
   for (const r of results) {

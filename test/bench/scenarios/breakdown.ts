@@ -8,10 +8,13 @@
  */
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
-import { Cancellation } from '../../../src/core/cancellation.js';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../src/index.js';
-import { openTelemetryTracing } from '../../../src/opentelemetry.js';
-import { prometheusMetrics } from '../../../src/prometheus.js';
+import type { HttpClient, HttpClientOptions } from '../../../src/index.js';
+import { weft, weftOpenTelemetry, weftPrometheus } from '../weft.js';
+
+const { createHttpClient } = weft;
+const { openTelemetryTracing } = weftOpenTelemetry;
+const { prometheusMetrics } = weftPrometheus;
+
 import { startBackendProcess } from '../backends.js';
 import type { ScenarioResult } from '../result.js';
 import { median, round } from '../stats.js';
@@ -68,14 +71,6 @@ export async function breakdown(options: BreakdownOptions): Promise<ScenarioResu
   const variants: Record<string, () => Promise<void>> = {
     'raw undici': async () => {
       const r = await pool.request({ path: '/', method: 'GET' });
-      await r.body.text();
-    },
-    'raw + cancellation token': async () => {
-      const r = await pool.request({
-        path: '/',
-        method: 'GET',
-        signal: new Cancellation() as unknown as AbortSignal,
-      });
       await r.body.text();
     },
     'raw + deadline header': async () => {

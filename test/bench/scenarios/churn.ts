@@ -8,11 +8,11 @@
  * call with churn relative to without.
  */
 import { BalancedPool } from 'undici';
-import { createHttpClient, staticResolver } from '../../../src/index.js';
 import { DEFAULT_SETTINGS, weftOptions, weftSend } from '../contenders.js';
 import { openLoop, type Send } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';
+import { weft as weftBuild } from '../weft.js';
 import { type LatencySummary, pause, summarize, withReplicas } from './common.js';
 
 export interface ChurnOptions {
@@ -31,8 +31,8 @@ interface Changeable {
 }
 
 function weft(initial: readonly string[]): Changeable {
-  const resolver = staticResolver(initial);
-  const client = createHttpClient({ resolver, ...weftOptions(DEFAULT_SETTINGS) });
+  const resolver = weftBuild.staticResolver(initial);
+  const client = weftBuild.createHttpClient({ resolver, ...weftOptions(DEFAULT_SETTINGS) });
   return {
     label: 'weft',
     send: weftSend(client),

@@ -7,7 +7,7 @@
  */
 
 import type { Replicas } from '../backends.js';
-import { type Contender, type ContenderName, LABELS, makeContender } from '../contenders.js';
+import { type Contender, type ContenderName, makeContender } from '../contenders.js';
 import { openLoop } from '../load.js';
 import type { ScenarioResult } from '../result.js';
 import { round } from '../stats.js';

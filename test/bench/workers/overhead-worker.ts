@@ -6,11 +6,9 @@
  * with every round's figures. Argument: JSON { contender, address, requests, concurrency, rounds }.
  */
 import { Registry } from 'prom-client';
-import { createHttpClient } from '../../../src/index.js';
-import { openTelemetryTracing } from '../../../src/opentelemetry.js';
-import { prometheusMetrics } from '../../../src/prometheus.js';
 import { type ContenderName, DEFAULT_SETTINGS, makeContender, weftOptions, weftSend } from '../contenders.js';
 import { closedLoop, type Send } from '../load.js';
+import { weft, weftOpenTelemetry, weftPrometheus } from '../weft.js';
 
 export interface OverheadWorkerArgs {
   /** A contender, or `weft-telemetry`: weft with metrics and tracing (no SDK), in `overhead` only. */
@@ -33,10 +31,13 @@ const args = JSON.parse(process.argv[2] ?? '{}') as OverheadWorkerArgs;
 const settings = { ...DEFAULT_SETTINGS, connections: args.concurrency };
 
 function telemetryClient(): { send: Send; close(): Promise<void> } {
-  const client = createHttpClient({
+  const client = weft.createHttpClient({
     endpoints: [args.address],
     ...weftOptions(settings),
-    telemetry: [prometheusMetrics({ registry: new Registry() }), openTelemetryTracing()],
+    telemetry: [
+      weftPrometheus.prometheusMetrics({ registry: new Registry() }),
+      weftOpenTelemetry.openTelemetryTracing(),
+    ],
   });
   return { send: weftSend(client), close: () => client.close() };
 }
