@@ -91,3 +91,58 @@ export function runWorker<T>(script: URL, args: unknown): Promise<T> {
     });
   });
 }
+
+/** A long-lived worker process answering one IPC message with one reply (see {@link startWorker}). */
+export interface LiveWorker<Message, Reply> {
+  /** Send `message`; resolves with the worker's next reply. One at a time. */
+  ask(message: Message): Promise<Reply>;
+  /** Send `closing` and wait for the process to exit. */
+  close(closing: Message): Promise<void>;
+}
+
+/**
+ * Start `script` (a worker under ../workers) in a process of its own with `args` as its JSON
+ * argument, and resolve once it has sent its first message (it is ready). The worker stays up,
+ * warm, between questions; it must exit when sent the closing message.
+ */
+export function startWorker<Message, Reply>(script: URL, args: unknown): Promise<LiveWorker<Message, Reply>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let waiting: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const fail = (error: Error) => {
+    const w = waiting;
+    waiting = undefined;
+    w?.reject(error);
+  };
+  child.once('error', fail);
+  child.once('exit', (code) => fail(new Error(`${fileURLToPath(script)} exited with ${code}`)));
+  child.on('message', (reply: Reply) => {
+    const w = waiting;
+    waiting = undefined;
+    w?.resolve(reply);
+  });
+  const next = () =>
+    new Promise<Reply>((resolve, reject) => {
+      waiting = { resolve, reject };
+    });
+  const worker: LiveWorker<Message, Reply> = {
+    ask(message) {
+      const reply = next();
+      child.send(message as object);
+      return reply;
+    },
+    async close(closing) {
+      if (child.connected) child.send(closing as object);
+      await exited;
+    },
+  };
+  return next().then(
+    () => worker,
+    (error: unknown) => {
+      child.kill();
+      throw error;
+    },
+  );
+}

@@ -2,19 +2,35 @@
  * overhead: closed-loop throughput and client CPU per call of every contender against one
  * loopback backend process, with weft twice: as it comes, and with Prometheus metrics and
  * OpenTelemetry tracing on (no SDK registered: the API's no-op tracer). Same connection count
- * for all. Each contender runs in a process of its own beside raw undici Pool
- * (../workers/overhead-worker.ts): a service uses one client, and contenders sharing a process
- * would share undici's call sites and slow each other down. In each round the worker runs raw
- * Pool and the contender back to back, in alternating order, so drifts in machine load hit both
- * alike. Figures are the median over rounds of the contender's ratio to raw Pool in the same
- * round (the machines are shared and noisy), with the interquartile range to show how noisy it
- * was. Raw Pool's own figures are the median over every worker's rounds.
+ * for all. Every client runs alone in a process of its own (../workers/overhead-worker.ts), as
+ * in a service, which uses one HTTP client: two clients in one process would share undici's call
+ * sites and slow each other down. Each contender is paired with a raw undici Pool in another
+ * process, both kept warm; in each round the two run back to back, in alternating order, so
+ * drifts in machine load hit both alike. A process's figures also shift as a whole (its own JIT
+ * decisions, its place on the cores), so the rounds are spread over four fresh pairs. Figures are the median over rounds of the contender's
+ * ratio to raw Pool in the same round (the machines are shared and noisy), with the
+ * interquartile range to show how noisy it was. Raw Pool's own figures are the median over every
+ * round.
  */
 import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
 import { median, percentile, round } from '../stats.js';
-import type { OverheadRound, OverheadWorkerArgs } from '../workers/overhead-worker.js';
-import { runWorker, withReplicas } from './common.js';
+import type {
+  OverheadMessage,
+  OverheadReply,
+  OverheadSample,
+  OverheadWorkerArgs,
+} from '../workers/overhead-worker.js';
+import { type LiveWorker, startWorker, withReplicas } from './common.js';
+
+/** One round: raw Pool's and the contender's figures, measured back to back. */
+interface OverheadRound {
+  rawRps: number;
+  rawCpu: number;
+  rps: number;
+  cpu: number;
+  failed: number;
+}
 
 export interface OverheadOptions {
   /** Calls per contender per round. */
@@ -37,18 +53,53 @@ const ENTRIES: readonly Entry[] = [
 const label = (e: Entry | 'undici-pool') =>
   e === 'weft-telemetry' ? 'weft + metrics + tracing' : LABELS[e as ContenderName];
 const worker = new URL('../workers/overhead-worker.ts', import.meta.url);
+/** Fresh pairs of processes (contender, raw Pool) each contender's rounds are spread over. */
+const PROCESS_PAIRS = 4;
 
 export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
   return withReplicas([{}], async (replicas) => {
-    const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
-    for (const entry of ENTRIES) {
-      const rounds = await runWorker<OverheadRound[]>(worker, {
-        contender: entry,
+    const start = (contender: Entry | 'undici-pool') =>
+      startWorker<OverheadMessage, OverheadReply>(worker, {
+        contender,
         address: replicas.addresses[0]!,
         requests: options.requests,
         concurrency: options.concurrency,
-        rounds: options.rounds,
-      });
+      } satisfies OverheadWorkerArgs);
+    /** `count` rounds of `entry` against raw Pool, in two fresh processes; `offset` sets who goes first. */
+    const pairedRounds = async (entry: Entry, count: number, offset: number): Promise<OverheadRound[]> => {
+      const raw = await start('undici-pool');
+      let contender: LiveWorker<OverheadMessage, OverheadReply> | undefined;
+      try {
+        contender = await start(entry);
+        const rounds: OverheadRound[] = [];
+        for (let r = 0; r < count; r++) {
+          const rawFirst = (offset + r) % 2 === 0;
+          const first = (await (rawFirst ? raw : contender).ask({ round: true })) as OverheadSample;
+          const second = (await (rawFirst ? contender : raw).ask({ round: true })) as OverheadSample;
+          const [rawSample, sample] = rawFirst ? [first, second] : [second, first];
+          rounds.push({
+            rawRps: rawSample.rps,
+            rawCpu: rawSample.cpu,
+            rps: sample.rps,
+            cpu: sample.cpu,
+            failed: sample.failed + rawSample.failed,
+          });
+        }
+        return rounds;
+      } finally {
+        await Promise.all([raw.close({ close: true }), contender?.close({ close: true })]);
+      }
+    };
+    const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
+    // Each process has its own JIT decisions and its own place on the cores, which shifts its
+    // figures as a whole, so the rounds are spread over several fresh pairs of processes.
+    const pairs = Math.min(PROCESS_PAIRS, options.rounds);
+    for (const entry of ENTRIES) {
+      const rounds: OverheadRound[] = [];
+      for (let pair = 0; pair < pairs; pair++) {
+        const share = Math.floor(options.rounds / pairs) + (pair < options.rounds % pairs ? 1 : 0);
+        rounds.push(...(await pairedRounds(entry, share, rounds.length)));
+      }
       measured.push({ entry, rounds });
     }
     const all = measured.flatMap((m) => m.rounds);
@@ -83,7 +134,7 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
     const of = (key: string) => rows.find((x) => x.key === key)!;
     return {
       scenario: 'overhead',
-      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; each contender in a process of its own`,
+      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; every client alone in a process of its own, each contender paired with raw Pool in ${Math.min(PROCESS_PAIRS, options.rounds)} fresh pairs of processes`,
       tables: [
         {
           columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],

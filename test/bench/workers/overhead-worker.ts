@@ -1,9 +1,14 @@
 /**
- * One contender's `overhead` rounds, in a process of its own beside raw undici Pool. A service
- * uses one HTTP client; contenders sharing a process would also share undici's call sites and
- * V8's type feedback on them, so each would be timed partly on code shaped by the others. Each
- * round runs raw Pool and the contender back to back, in alternating order; prints one JSON line
- * with every round's figures. Argument: JSON { contender, address, requests, concurrency, rounds }.
+ * One client of the `overhead` scenario, alone in a process of its own: raw undici Pool, or a
+ * contender. A service uses one HTTP client, and two clients sharing a process share undici's
+ * call sites and V8's type feedback on them, so each would be timed partly on code shaped by the
+ * other: raw Pool's and weft's response handlers, say, make undici's handler calls polymorphic
+ * for both. The scenario keeps two such processes warm and runs their rounds back to back, in
+ * alternating order (../scenarios/overhead.ts).
+ *
+ * Argument: JSON {@link OverheadWorkerArgs}. Protocol over IPC: the worker warms up and sends
+ * `{ ready: true }`; each `{ round: true }` runs `requests` closed-loop calls and answers with a
+ * {@link OverheadSample}; `{ close: true }` closes the client and exits.
  */
 import { Registry } from 'prom-client';
 import { type ContenderName, DEFAULT_SETTINGS, makeContender, weftOptions, weftSend } from '../contenders.js';
@@ -16,16 +21,17 @@ export interface OverheadWorkerArgs {
   address: string;
   requests: number;
   concurrency: number;
-  rounds: number;
 }
 
-export interface OverheadRound {
-  rawRps: number;
-  rawCpu: number;
+export interface OverheadSample {
   rps: number;
+  /** Client CPU (user + system) per call, in µs. */
   cpu: number;
   failed: number;
 }
+
+export type OverheadMessage = { round: true } | { close: true };
+export type OverheadReply = { ready: true } | OverheadSample;
 
 const args = JSON.parse(process.argv[2] ?? '{}') as OverheadWorkerArgs;
 const settings = { ...DEFAULT_SETTINGS, connections: args.concurrency };
@@ -42,31 +48,22 @@ function telemetryClient(): { send: Send; close(): Promise<void> } {
   return { send: weftSend(client), close: () => client.close() };
 }
 
-const raw = makeContender('undici-pool', [args.address], settings);
-const contender =
+const client =
   args.contender === 'weft-telemetry'
     ? telemetryClient()
     : makeContender(args.contender, [args.address], settings);
-try {
-  const warm = Math.min(2_000, args.requests);
-  await closedLoop(raw.send, warm, args.concurrency);
-  await closedLoop(contender.send, warm, args.concurrency);
-  const rounds: OverheadRound[] = [];
-  for (let r = 0; r < args.rounds; r++) {
-    const rawFirst = r % 2 === 0;
-    const first = await closedLoop(rawFirst ? raw.send : contender.send, args.requests, args.concurrency);
-    const second = await closedLoop(rawFirst ? contender.send : raw.send, args.requests, args.concurrency);
-    const [rawResult, result] = rawFirst ? [first, second] : [second, first];
-    rounds.push({
-      rawRps: rawResult.rps,
-      rawCpu: rawResult.cpuUsPerCall,
-      rps: result.rps,
-      cpu: result.cpuUsPerCall,
-      failed: result.failed + rawResult.failed,
-    });
+const reply = (r: OverheadReply) => process.send?.(r);
+
+// Warm up until V8 has optimized the hot path (about 20 000 calls here; fewer left weft partly
+// unoptimized in the first rounds), capped at the size of a round for the harness's tests.
+await closedLoop(client.send, Math.min(20_000, args.requests * 4), args.concurrency);
+process.on('message', (message: OverheadMessage) => {
+  if ('close' in message) {
+    void client.close().finally(() => process.disconnect());
+    return;
   }
-  process.stdout.write(`${JSON.stringify(rounds)}\n`);
-} finally {
-  await contender.close();
-  await raw.close();
-}
+  void closedLoop(client.send, args.requests, args.concurrency).then((result) =>
+    reply({ rps: result.rps, cpu: result.cpuUsPerCall, failed: result.failed }),
+  );
+});
+reply({ ready: true });
