@@ -1,7 +1,8 @@
 /**
  * The benchmark harness does what it says: backend replicas behave as configured (latency, a
  * heavy tail, error rates, hang, reset, refuse, and back) and count what they see; the open loop
- * starts calls on schedule and measures from the schedule; every contender answers; the report
+ * starts calls on schedule and measures from the schedule; every contender answers; the overhead
+ * worker warms up as long as it is told and runs one round per question; the report
  * replaces only its own section. Then every scenario runs at a tiny size from a clean state and
  * returns tables, charts and headline figures. No speed is asserted here.
  */
@@ -17,6 +18,7 @@ import { BEGIN, END, publish, replaceSection, republish } from './report.js';
 import type { ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
+import { startWorker } from './scenarios/common.js';
 import { failingReplica } from './scenarios/failing-replica.js';
 import { heavyTail } from './scenarios/heavy-tail.js';
 import { memory } from './scenarios/memory.js';
@@ -24,6 +26,13 @@ import { overhead } from './scenarios/overhead.js';
 import { pickCost } from './scenarios/pick-cost.js';
 import { slowReplica } from './scenarios/slow-replica.js';
 import { totalOutage } from './scenarios/total-outage.js';
+import type {
+  OverheadMessage,
+  OverheadReady,
+  OverheadReply,
+  OverheadSample,
+  OverheadWorkerArgs,
+} from './workers/overhead-worker.js';
 
 const get = (address: string) => request(`http://${address}/`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
 
@@ -133,6 +142,39 @@ describe('contenders', () => {
   });
 });
 
+describe('overhead worker', () => {
+  it('warms up for its least time and calls, then runs exactly one round per question', async () => {
+    const b = await startBackendProcess({});
+    try {
+      const worker = await startWorker<OverheadMessage, OverheadReply>(
+        new URL('./workers/overhead-worker.ts', import.meta.url),
+        {
+          contender: 'weft',
+          address: b.address,
+          requests: 50,
+          concurrency: 2,
+          warmUpMs: 400,
+        } satisfies OverheadWorkerArgs,
+      );
+      try {
+        // Ready only after the least warm-up time, and after at least four rounds' worth of calls.
+        const ready = worker.ready as OverheadReady;
+        expect(ready.warmUpMs).toBeGreaterThanOrEqual(400);
+        expect(ready.warmUpCalls).toBeGreaterThanOrEqual(200);
+        expect((await b.stats(true)).seen).toBe(ready.warmUpCalls);
+        const sample = (await worker.ask({ round: true })) as OverheadSample;
+        expect(sample.failed).toBe(0);
+        expect(sample.rps).toBeGreaterThan(0);
+        expect((await b.stats()).seen).toBe(50);
+      } finally {
+        await worker.close({ close: true });
+      }
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
 describe('report', () => {
   it('replaces only the generated section', () => {
     const page = `# Title\n\nintro\n\n${BEGIN}\nold figures\n${END}\n\n## After\n`;
@@ -194,9 +236,12 @@ function expectPublishable(r: ScenarioResult, scenario: string): void {
 
 describe('scenarios at a tiny size', () => {
   it('overhead', async () => {
-    const r = await overhead({ requests: 100, concurrency: 4, rounds: 2 });
+    const r = await overhead({ requests: 100, concurrency: 4, rounds: 2, warmUpMs: 50 });
     expectPublishable(r, 'overhead');
     expect(r.headline.weftThroughputRatio).toBeGreaterThan(0);
+    // The control (raw Pool paired with raw Pool) is measured like any contender.
+    expect(r.headline.controlThroughputRatio).toBeGreaterThan(0);
+    expect(r.tables[0]!.rows.map((row) => row[0])).toContain('undici Pool again (control)');
     expect(r.headline.failedCalls).toBe(0);
   });
 

@@ -50,7 +50,13 @@ const durationMs = (fallbackS: number) => positive('duration', values.duration, 
 
 /** Every scenario at its defaults (flags override). */
 const scenarios: Record<string, () => Promise<ScenarioResult>> = {
-  overhead: () => overhead({ requests: requests(5_000), concurrency: concurrency(32), rounds: rounds(20) }),
+  overhead: () =>
+    overhead({
+      requests: requests(5_000),
+      concurrency: concurrency(32),
+      rounds: rounds(30),
+      warmUpMs: 4_000,
+    }),
   'slow-replica': () => slowReplica({ rate: rate(400), durationMs: durationMs(5), rounds: rounds(2) }),
   'failing-replica': () => failingReplica({ rate: rate(400), durationMs: durationMs(4), rounds: rounds(2) }),
   'total-outage': () =>

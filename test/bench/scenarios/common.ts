@@ -94,6 +94,8 @@ export function runWorker<T>(script: URL, args: unknown): Promise<T> {
 
 /** A long-lived worker process answering one IPC message with one reply (see {@link startWorker}). */
 export interface LiveWorker<Message, Reply> {
+  /** The first message the worker sent, which said it was ready. */
+  readonly ready: Reply;
   /** Send `message`; resolves with the worker's next reply. One at a time. */
   ask(message: Message): Promise<Reply>;
   /** Send `closing` and wait for the process to exit. */
@@ -127,7 +129,7 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     new Promise<Reply>((resolve, reject) => {
       waiting = { resolve, reject };
     });
-  const worker: LiveWorker<Message, Reply> = {
+  const worker: Omit<LiveWorker<Message, Reply>, 'ready'> = {
     ask(message) {
       const reply = next();
       child.send(message as object);
@@ -139,7 +141,7 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     },
   };
   return next().then(
-    () => worker,
+    (ready) => ({ ...worker, ready }),
     (error: unknown) => {
       child.kill();
       throw error;

@@ -6,11 +6,14 @@
  * in a service, which uses one HTTP client: two clients in one process would share undici's call
  * sites and slow each other down. Each contender is paired with a raw undici Pool in another
  * process, both kept warm; in each round the two run back to back, in alternating order, so
- * drifts in machine load hit both alike. A process's figures also shift as a whole (its own JIT
- * decisions, its place on the cores), so the rounds are spread over four fresh pairs. Figures are the median over rounds of the contender's
- * ratio to raw Pool in the same round (the machines are shared and noisy), with the
- * interquartile range to show how noisy it was. Raw Pool's own figures are the median over every
- * round.
+ * drifts in machine load hit both alike. Each process first warms up to a steady state, for a
+ * number of calls and a least time (`warmUpMs`): measured from the first call, CPU per call kept
+ * falling for about 1.5 s, for weft longer than for raw Pool, and a warm-up counted in calls
+ * alone (20 000, under a second) left weft measured while V8 was still optimizing it. A process's
+ * figures also shift as a whole (its own JIT decisions, its place on the cores), so the rounds
+ * are spread over two fresh pairs. Figures are the median over rounds of the contender's ratio
+ * to raw Pool in the same round (the machines are shared and noisy), with the interquartile
+ * range to show how noisy it was. Raw Pool's own figures are the median over every round.
  */
 import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
@@ -21,7 +24,7 @@ import type {
   OverheadSample,
   OverheadWorkerArgs,
 } from '../workers/overhead-worker.js';
-import { type LiveWorker, startWorker, withReplicas } from './common.js';
+import { startWorker, withReplicas } from './common.js';
 
 /** One round: raw Pool's and the contender's figures, measured back to back. */
 interface OverheadRound {
@@ -38,10 +41,17 @@ export interface OverheadOptions {
   /** Calls in flight at once, and connections per contender. */
   concurrency: number;
   rounds: number;
+  /** Least time each process warms up before its first round, in ms (besides 20 000 calls). */
+  warmUpMs: number;
 }
 
 type Entry = OverheadWorkerArgs['contender'];
+/**
+ * `undici-pool` among the entries is the control: raw Pool paired with raw Pool. Its ratio should
+ * be 1; how far it lands from 1 in a run is that run's own error (noise, or a bias of the setup).
+ */
 const ENTRIES: readonly Entry[] = [
+  'undici-pool',
   'weft',
   'weft-telemetry',
   'undici-round-robin-pool',
@@ -50,11 +60,17 @@ const ENTRIES: readonly Entry[] = [
   'cockatiel',
   'undici-fetch',
 ];
-const label = (e: Entry | 'undici-pool') =>
-  e === 'weft-telemetry' ? 'weft + metrics + tracing' : LABELS[e as ContenderName];
+const CONTROL = 'undici-pool-control';
+const keyOf = (e: Entry) => (e === 'undici-pool' ? CONTROL : e);
+const label = (key: string) =>
+  key === 'weft-telemetry'
+    ? 'weft + metrics + tracing'
+    : key === CONTROL
+      ? 'undici Pool again (control)'
+      : LABELS[key as ContenderName];
 const worker = new URL('../workers/overhead-worker.ts', import.meta.url);
 /** Fresh pairs of processes (contender, raw Pool) each contender's rounds are spread over. */
-const PROCESS_PAIRS = 4;
+const PROCESS_PAIRS = 2;
 
 export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
   return withReplicas([{}], async (replicas) => {
@@ -64,13 +80,17 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
         address: replicas.addresses[0]!,
         requests: options.requests,
         concurrency: options.concurrency,
+        warmUpMs: options.warmUpMs,
       } satisfies OverheadWorkerArgs);
     /** `count` rounds of `entry` against raw Pool, in two fresh processes; `offset` sets who goes first. */
     const pairedRounds = async (entry: Entry, count: number, offset: number): Promise<OverheadRound[]> => {
-      const raw = await start('undici-pool');
-      let contender: LiveWorker<OverheadMessage, OverheadReply> | undefined;
+      // The two warm up side by side (nothing is measured yet), which halves the wait.
+      const [rawStart, contenderStart] = await Promise.allSettled([start('undici-pool'), start(entry)]);
+      const raw = rawStart.status === 'fulfilled' ? rawStart.value : undefined;
+      const contender = contenderStart.status === 'fulfilled' ? contenderStart.value : undefined;
       try {
-        contender = await start(entry);
+        if (raw === undefined) throw (rawStart as PromiseRejectedResult).reason;
+        if (contender === undefined) throw (contenderStart as PromiseRejectedResult).reason;
         const rounds: OverheadRound[] = [];
         for (let r = 0; r < count; r++) {
           const rawFirst = (offset + r) % 2 === 0;
@@ -87,7 +107,7 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
         }
         return rounds;
       } finally {
-        await Promise.all([raw.close({ close: true }), contender?.close({ close: true })]);
+        await Promise.all([raw?.close({ close: true }), contender?.close({ close: true })]);
       }
     };
     const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
@@ -119,8 +139,8 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
       ...measured.map(({ entry, rounds }) => {
         const ratios = rounds.map((r) => r.rps / r.rawRps);
         return {
-          key: entry,
-          label: label(entry),
+          key: keyOf(entry),
+          label: label(keyOf(entry)),
           rps: round(median(rounds.map((r) => r.rps)), 0),
           cpuUsPerCall: round(median(rounds.map((r) => r.cpu)), 1),
           throughputRatio: round(median(ratios)),
@@ -134,7 +154,7 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
     const of = (key: string) => rows.find((x) => x.key === key)!;
     return {
       scenario: 'overhead',
-      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; every client alone in a process of its own, each contender paired with raw Pool in ${Math.min(PROCESS_PAIRS, options.rounds)} fresh pairs of processes`,
+      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; every client alone in a process of its own, warmed up for at least ${options.warmUpMs / 1_000} s, each contender paired with raw Pool in ${Math.min(PROCESS_PAIRS, options.rounds)} fresh pairs of processes`,
       tables: [
         {
           columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],
@@ -160,6 +180,7 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
       headline: {
         weftThroughputRatio: of('weft').throughputRatio,
         weftTelemetryThroughputRatio: of('weft-telemetry').throughputRatio,
+        controlThroughputRatio: of(CONTROL).throughputRatio,
         weftCpuRatio: of('weft').cpuRatio,
         weftTelemetryCpuRatio: of('weft-telemetry').cpuRatio,
         failedCalls: all.reduce((sum, r) => sum + r.failed, 0),

@@ -7,8 +7,8 @@
  * alternating order (../scenarios/overhead.ts).
  *
  * Argument: JSON {@link OverheadWorkerArgs}. Protocol over IPC: the worker warms up and sends
- * `{ ready: true }`; each `{ round: true }` runs `requests` closed-loop calls and answers with a
- * {@link OverheadSample}; `{ close: true }` closes the client and exits.
+ * an {@link OverheadReady}; each `{ round: true }` runs `requests` closed-loop calls and answers
+ * with an {@link OverheadSample}; `{ close: true }` closes the client and exits.
  */
 import { Registry } from 'prom-client';
 import { type ContenderName, DEFAULT_SETTINGS, makeContender, weftOptions, weftSend } from '../contenders.js';
@@ -21,6 +21,8 @@ export interface OverheadWorkerArgs {
   address: string;
   requests: number;
   concurrency: number;
+  /** Least time to spend warming up, in ms, besides the least number of calls. */
+  warmUpMs: number;
 }
 
 export interface OverheadSample {
@@ -31,7 +33,14 @@ export interface OverheadSample {
 }
 
 export type OverheadMessage = { round: true } | { close: true };
-export type OverheadReply = { ready: true } | OverheadSample;
+/** Sent once warm: how long the warm-up took (ms) and how many calls it made. */
+export interface OverheadReady {
+  ready: true;
+  warmUpMs: number;
+  warmUpCalls: number;
+}
+
+export type OverheadReply = OverheadReady | OverheadSample;
 
 const args = JSON.parse(process.argv[2] ?? '{}') as OverheadWorkerArgs;
 const settings = { ...DEFAULT_SETTINGS, connections: args.concurrency };
@@ -54,9 +63,19 @@ const client =
     : makeContender(args.contender, [args.address], settings);
 const reply = (r: OverheadReply) => process.send?.(r);
 
-// Warm up until V8 has optimized the hot path (about 20 000 calls here; fewer left weft partly
-// unoptimized in the first rounds), capped at the size of a round for the harness's tests.
-await closedLoop(client.send, Math.min(20_000, args.requests * 4), args.concurrency);
+// Warm up to a steady state: at least 20 000 calls (capped at four rounds for the harness's
+// tests) and at least `warmUpMs` of calls. Counted calls alone were not enough: CPU per call
+// kept falling for about 1.5 s from the first call, for weft longer than for raw Pool, and
+// timers that first fire a second or more into the run (weft's per-attempt and total timeouts,
+// undici's) are part of the steady state too.
+const leastWarmUpCalls = Math.min(20_000, args.requests * 4);
+const warmUpStart = performance.now();
+let warmUpCalls = 0;
+while (warmUpCalls < leastWarmUpCalls || performance.now() - warmUpStart < args.warmUpMs) {
+  await closedLoop(client.send, args.requests, args.concurrency);
+  warmUpCalls += args.requests;
+}
+const warmUpMs = performance.now() - warmUpStart;
 process.on('message', (message: OverheadMessage) => {
   if ('close' in message) {
     void client.close().finally(() => process.disconnect());
@@ -66,4 +85,4 @@ process.on('message', (message: OverheadMessage) => {
     reply({ rps: result.rps, cpu: result.cpuUsPerCall, failed: result.failed }),
   );
 });
-reply({ ready: true });
+reply({ ready: true, warmUpMs, warmUpCalls });
