@@ -24,6 +24,20 @@ const BodyReadable = undiciReadable.Readable;
 
 function noop(): void {}
 
+/** Where a body stream keeps its exchange's controller, so that it needs no closures of its own. */
+const CONTROLLER = Symbol('weft.controller');
+type ControlledBody = Body & { [CONTROLLER]: Controller };
+
+/** The body's `read` (undici's BodyReadable calls it on the stream): more data, please. */
+function resumeBody(this: ControlledBody): void {
+  this[CONTROLLER].resume();
+}
+
+/** The body's abort (called on the stream when it is destroyed before its end). */
+function abortBody(this: ControlledBody, reason?: Error): void {
+  this[CONTROLLER].abort(reason as Error);
+}
+
 /** What the handler listens to for an abort: weft's token or the caller's (combined) signal. */
 interface AbortSource {
   addEventListener(type: 'abort', listener: { handleEvent(): void }): void;
@@ -94,11 +108,12 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     const contentLength = headers['content-length'];
     const body = new BodyReadable({
-      resume: () => controller.resume(),
-      abort: (reason?: Error) => controller.abort(reason as Error),
+      resume: resumeBody,
+      abort: abortBody,
       contentType: headers['content-type'] as string | undefined,
       contentLength: !this.#isHead && contentLength !== undefined ? Number(contentLength) : null,
-    });
+    }) as ControlledBody;
+    body[CONTROLLER] = controller;
     this.#body = body;
     this.#settled = true;
     this.#resolve({

@@ -6,16 +6,19 @@
 declare module 'undici/lib/api/readable.js' {
   import type { Dispatcher } from 'undici';
 
+  type Body = Dispatcher.ResponseData['body'];
+
+  /** `resume` and `abort` are called on the stream itself (`this` is the body). */
   interface BodyReadableOptions {
-    resume: () => void;
-    abort: (reason?: Error) => void;
+    resume: (this: never) => void;
+    abort: (this: never, reason?: Error) => void;
     contentType?: string | undefined;
     contentLength?: number | null;
     highWaterMark?: number;
   }
 
   const readable: {
-    Readable: new (options: BodyReadableOptions) => Dispatcher.ResponseData['body'];
+    Readable: new (options: BodyReadableOptions) => Body;
   };
   export default readable;
 }
