@@ -65,6 +65,11 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
   });
 }
 
+/**
+ * The retry loop: the call's one async frame. It keeps few locals, since each one is saved and
+ * restored at every await; what a retry needs is decided in {@link planRetry} and kept in a
+ * {@link RetryState}, made on the first retry only.
+ */
 async function retrying<Req, Res>(
   req: Req,
   ctx: CallContext,
@@ -72,8 +77,7 @@ async function retrying<Req, Res>(
   options: RetryFilterOptions<Req, Res>,
   backoffFactory: ExponentialBackoff<unknown>,
 ): Promise<Res> {
-  const { clock, adapter, budget } = options;
-  let backoff: IBackoff<unknown> | undefined;
+  let state: RetryState | undefined;
   for (;;) {
     ctx.classification = undefined;
     let response: Res | undefined;
@@ -97,59 +101,104 @@ async function retrying<Req, Res>(
         decide(ctx, recorded, 'not retried: not retryable');
       return settle(ctx, response, error, failed);
     }
-    if (ctx.attempt >= ctx.maxAttempts) {
-      decide(ctx, recorded, `not retried: ${ctx.maxAttempts} attempts used`);
-      return settle(ctx, response, error, failed);
+    state ??= new RetryState(backoffFactory);
+    state.recorded = recorded;
+    state.error = error;
+    state.failed = failed;
+    if (!planRetry(req, ctx, options, state)) {
+      return state.finalError === undefined
+        ? settle(ctx, response, error, failed)
+        : settle<Res>(ctx, undefined, state.finalError, true);
     }
-    if (ctx.cancelledReason() !== undefined) {
-      decide(ctx, recorded, 'not retried: cancelled');
-      return settle(ctx, response, error, failed);
-    }
-    backoff = backoff === undefined ? backoffFactory.next() : backoff.next(undefined);
-    const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
-    if (pushback > options.retryAfterCapMs) {
-      decide(ctx, recorded, `not retried: Retry-After ${Math.round(pushback)}ms beyond the cap`);
-      return settle(ctx, response, error, failed);
-    }
-    const delay = Math.max(backoff.duration, pushback);
-    const now = clock.now();
-    if (now + delay >= ctx.deadline) {
-      decide(ctx, recorded, 'not retried: the deadline would pass');
-      return settle(ctx, response, error, failed);
-    }
-    if (!adapter.rewind(req)) {
-      decide(ctx, recorded, 'not retried: body cannot be replayed');
-      return settle(ctx, response, error, failed);
-    }
-    if (!budget.tryWithdraw()) {
-      decide(ctx, recorded, 'not retried: retry budget exhausted');
-      options.onBudgetExhausted?.(ctx);
-      if (failed) {
-        const exhausted = new RetryBudgetExhaustedError({
-          destination: ctx.destination,
-          attempts: ctx.attempts,
-          timeLeftMs: ctx.deadline - now,
-          cause: error,
-        });
-        return settle<Res>(ctx, undefined, exhausted, true);
-      }
-      return settle(ctx, response, undefined, false);
-    }
-    decide(ctx, recorded, verdict.requeue ? 'requeued' : 'retried');
-    ctx.attemptReason = verdict.requeue ? 'requeue' : 'retry';
-    options.onRetry?.(ctx, verdict.requeue);
-    if (!failed) adapter.discard(response as Res);
+    if (!failed) options.adapter.discard(response as Res);
+    const delay = state.delay;
     if (delay > 0) {
       try {
-        await sleep(clock, delay, ctx);
+        await sleep(options.clock, delay, ctx);
       } catch (cancelled) {
         return settle<Res>(ctx, undefined, cancelled, true);
       }
-    }
-    // The next attempt descends after a wait (the attempt's await, then the backoff): a fresh reading.
-    if (delay > 0) ctx.restamp(clock);
-    else ctx.descentStart = now;
+      // The next attempt descends after a wait (the attempt's await, then the backoff): a fresh reading.
+      ctx.restamp(options.clock);
+    } else ctx.descentStart = state.now;
   }
+}
+
+/** What a call's retries carry from one to the next. */
+class RetryState {
+  /** The backoff so far; undefined before the first retry's. */
+  backoff: IBackoff<unknown> | undefined = undefined;
+  /** The wait before the retry that {@link planRetry} allowed, in ms. */
+  delay = 0;
+  /** The clock's reading when it was allowed. */
+  now = 0;
+  /** Set when the call must end with this error instead of the attempt's outcome. */
+  finalError: unknown = undefined;
+  /** The attempt just reported: how many attempts were recorded before it, and how it ended. */
+  recorded = 0;
+  error: unknown = undefined;
+  failed = false;
+
+  constructor(readonly backoffFactory: ExponentialBackoff<unknown>) {}
+}
+
+/**
+ * Whether the retryable attempt just reported (`ctx.classification`, `state`) may be sent again,
+ * and after what wait (`state.delay`). Notes the decision on the attempt's record either way; a
+ * retry budget that refuses a failed attempt sets `state.finalError`.
+ */
+function planRetry<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  options: RetryFilterOptions<Req, Res>,
+  state: RetryState,
+): boolean {
+  const verdict = ctx.classification as ResponseClass;
+  const recorded = state.recorded;
+  if (ctx.attempt >= ctx.maxAttempts) {
+    decide(ctx, recorded, `not retried: ${ctx.maxAttempts} attempts used`);
+    return false;
+  }
+  if (ctx.cancelledReason() !== undefined) {
+    decide(ctx, recorded, 'not retried: cancelled');
+    return false;
+  }
+  const backoff = state.backoff === undefined ? state.backoffFactory.next() : state.backoff.next(undefined);
+  state.backoff = backoff;
+  const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
+  if (pushback > options.retryAfterCapMs) {
+    decide(ctx, recorded, `not retried: Retry-After ${Math.round(pushback)}ms beyond the cap`);
+    return false;
+  }
+  const delay = Math.max(backoff.duration, pushback);
+  const now = options.clock.now();
+  if (now + delay >= ctx.deadline) {
+    decide(ctx, recorded, 'not retried: the deadline would pass');
+    return false;
+  }
+  if (!options.adapter.rewind(req)) {
+    decide(ctx, recorded, 'not retried: body cannot be replayed');
+    return false;
+  }
+  if (!options.budget.tryWithdraw()) {
+    decide(ctx, recorded, 'not retried: retry budget exhausted');
+    options.onBudgetExhausted?.(ctx);
+    if (state.failed) {
+      state.finalError = new RetryBudgetExhaustedError({
+        destination: ctx.destination,
+        attempts: ctx.attempts,
+        timeLeftMs: ctx.deadline - now,
+        cause: state.error,
+      });
+    }
+    return false;
+  }
+  decide(ctx, recorded, verdict.requeue ? 'requeued' : 'retried');
+  ctx.attemptReason = verdict.requeue ? 'requeue' : 'retry';
+  options.onRetry?.(ctx, verdict.requeue);
+  state.delay = delay;
+  state.now = now;
+  return true;
 }
 
 /** End the call: let its owner (the deadline) clean up, then return or throw what the call gave. */
