@@ -13,30 +13,13 @@
  * in docs/benchmarks.md (the `overhead` scenario).
  */
 import type { Dispatcher } from 'undici';
-import undiciReadable from 'undici/lib/api/readable.js';
 import type { CallContext } from '../core/context.js';
 import type { HttpResponse } from './request.js';
+import { ResponseBody } from './response-body.js';
 
 type Controller = Dispatcher.DispatchController;
-type Body = HttpResponse['body'];
-
-const BodyReadable = undiciReadable.Readable;
 
 function noop(): void {}
-
-/** Where a body stream keeps its exchange's controller, so that it needs no closures of its own. */
-const CONTROLLER = Symbol('weft.controller');
-type ControlledBody = Body & { [CONTROLLER]: Controller };
-
-/** The body's `read` (undici's BodyReadable calls it on the stream): more data, please. */
-function resumeBody(this: ControlledBody): void {
-  this[CONTROLLER].resume();
-}
-
-/** The body's abort (called on the stream when it is destroyed before its end). */
-function abortBody(this: ControlledBody, reason?: Error): void {
-  this[CONTROLLER].abort(reason as Error);
-}
 
 /** What the handler listens to for an abort: weft's token or the caller's (combined) signal. */
 interface AbortSource {
@@ -54,7 +37,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
   #source: AbortSource | null = null;
   #controller: Controller | null = null;
   #context: unknown = undefined;
-  #body: Body | null = null;
+  #body: ResponseBody | null = null;
   #settled = false;
   #trailers: Record<string, string | string[]> = {};
 
@@ -107,13 +90,11 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#ctx.requestWritten = true;
     if (statusCode < 200) return;
     const contentLength = headers['content-length'];
-    const body = new BodyReadable({
-      resume: resumeBody,
-      abort: abortBody,
-      contentType: headers['content-type'] as string | undefined,
-      contentLength: !this.#isHead && contentLength !== undefined ? Number(contentLength) : null,
-    }) as ControlledBody;
-    body[CONTROLLER] = controller;
+    const body = new ResponseBody(
+      controller,
+      headers['content-type'] as string | undefined,
+      !this.#isHead && contentLength !== undefined ? Number(contentLength) : null,
+    );
     this.#body = body;
     this.#settled = true;
     this.#resolve({
@@ -153,7 +134,7 @@ export class AttemptHandler implements Dispatcher.DispatchHandler {
         }
       }
     }
-    this.#body?.push(null);
+    this.#body?.endOfBody();
   }
 
   onResponseError(_controller: Controller | null, error: Error): void {

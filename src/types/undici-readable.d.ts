@@ -6,10 +6,10 @@
 declare module 'undici/lib/api/readable.js' {
   import type { Dispatcher } from 'undici';
 
-  type Body = Dispatcher.ResponseData['body'];
+  export type Body = Dispatcher.ResponseData['body'];
 
   /** `resume` and `abort` are called on the stream itself (`this` is the body). */
-  interface BodyReadableOptions {
+  export interface BodyReadableOptions {
     resume: (this: never) => void;
     abort: (this: never, reason?: Error) => void;
     contentType?: string | undefined;
