@@ -1,7 +1,7 @@
 /**
  * The dispatch handler of one HTTP attempt: what undici's `request()` does for a caller, minus
  * what weft does not need, plus what it does. It resolves the attempt's promise at the response
- * headers with undici's own streaming body, notes on the call's context whether the request was
+ * headers with undici's own streaming body (./response-body.ts), notes on the call's context whether the request was
  * written (which decides what may be sent again after a failure: Finagle's WriteException is a
  * requeue), and listens to the call's cancellation (deadline, per-attempt timeout, the caller's
  * signal) itself, aborting through undici's controller.
