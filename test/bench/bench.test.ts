@@ -15,7 +15,7 @@ import { startBackendProcess } from './backends.js';
 import { CONTENDERS, makeContender } from './contenders.js';
 import { openLoop } from './load.js';
 import { BEGIN, END, publish, replaceSection, republish } from './report.js';
-import type { ScenarioResult } from './result.js';
+import { belowFloors, type ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
 import { startWorker } from './scenarios/common.js';
@@ -223,6 +223,34 @@ describe('report', () => {
   });
 });
 
+describe('floors', () => {
+  const result = (headline: Record<string, number>): ScenarioResult => ({
+    scenario: 'overhead',
+    summary: '',
+    tables: [],
+    charts: [],
+    headline,
+    floors: [{ name: 'ratio', floor: 0.9, meaning: 'the ratio' }],
+    details: null,
+  });
+
+  it('lists a figure below its floor, with what it measured', () => {
+    expect(belowFloors(result({ ratio: 0.899 }))).toEqual([
+      { name: 'ratio', floor: 0.9, meaning: 'the ratio', measured: 0.899 },
+    ]);
+  });
+
+  it('passes a figure at or above its floor', () => {
+    expect(belowFloors(result({ ratio: 0.9 }))).toEqual([]);
+    expect(belowFloors(result({ ratio: 0.97 }))).toEqual([]);
+  });
+
+  it('counts a missing or NaN figure as below', () => {
+    expect(belowFloors(result({})).map((b) => b.name)).toEqual(['ratio']);
+    expect(belowFloors(result({ ratio: Number.NaN })).map((b) => b.name)).toEqual(['ratio']);
+  });
+});
+
 /** Every scenario returns something publishable: tables with rows, charts, finite headline numbers. */
 function expectPublishable(r: ScenarioResult, scenario: string): void {
   expect(r.scenario).toBe(scenario);
@@ -243,6 +271,14 @@ describe('scenarios at a tiny size', () => {
     expect(r.headline.controlThroughputRatio).toBeGreaterThan(0);
     expect(r.tables[0]!.rows.map((row) => row[0])).toContain('undici Pool again (control)');
     expect(r.headline.failedCalls).toBe(0);
+    // The cost point of the observability issue: a run below it fails `npm run bench`.
+    expect(r.floors).toEqual([
+      {
+        name: 'weftTelemetryThroughputRatio',
+        floor: 0.9,
+        meaning: expect.stringContaining('metrics and tracing'),
+      },
+    ]);
   });
 
   it('slow-replica', async () => {

@@ -58,6 +58,31 @@ export interface ScenarioResult {
   readonly charts: readonly ChartSpec[];
   /** The figures a closing note or README would quote, by name. */
   readonly headline: Readonly<Record<string, number>>;
+  /**
+   * Figures the project has committed to, each with its floor: `npm run bench` fails (exit
+   * status 1) when one measures below it. E.g. `overhead`: weft with metrics and tracing keeps at
+   * least 0.9 of raw undici Pool's throughput.
+   */
+  readonly floors?: readonly Floor[];
   /** Everything measured, for --json. */
   readonly details: unknown;
+}
+
+/** A committed figure: `headline[name]` must be at least `floor`. */
+export interface Floor {
+  /** A key of the result's headline. */
+  readonly name: string;
+  readonly floor: number;
+  /** What it stands for, in words, for the message when it fails. */
+  readonly meaning: string;
+}
+
+/** The floors a result falls below, with what it measured (a headline that is missing counts as below). */
+export function belowFloors(result: ScenarioResult): Array<Floor & { measured: number }> {
+  const below: Array<Floor & { measured: number }> = [];
+  for (const floor of result.floors ?? []) {
+    const measured = result.headline[floor.name] ?? Number.NaN;
+    if (!(measured >= floor.floor)) below.push({ ...floor, measured });
+  }
+  return below;
 }

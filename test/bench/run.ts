@@ -4,11 +4,13 @@
  * scenario at its defaults and publishes the results (docs/benchmarks.md, docs/bench/).
  * `--publish` after one scenario replaces just its figures in the published results. Prints tables, or
  * with --json one JSON object. Runs without a TTY. docs/benchmarks.md describes each scenario.
+ * Exit status 1 when a figure the project has committed to (a result's `floors`) measured below
+ * its floor, after printing and publishing what was measured.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdownTable, publish, republish } from './report.js';
-import type { ScenarioResult } from './result.js';
+import { belowFloors, type ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
 import { failingReplica } from './scenarios/failing-replica.js';
@@ -82,9 +84,29 @@ function print(result: ScenarioResult): void {
   console.log(`\n${result.scenario}: ${result.summary}\n`);
   for (const table of result.tables) console.log(`${markdownTable(table)}\n`);
   console.log(`headline: ${JSON.stringify(result.headline)}`);
+  const below = belowFloors(result);
+  for (const floor of result.floors ?? []) {
+    const failed = below.some((b) => b.name === floor.name);
+    console.log(
+      `floor: ${floor.meaning} = ${result.headline[floor.name]} (at least ${floor.floor}): ${failed ? 'BELOW' : 'ok'}`,
+    );
+  }
 }
 
-async function main(): Promise<void> {
+/** Say which committed figures fell below their floors; true when any did. */
+function reportFloors(results: readonly ScenarioResult[]): boolean {
+  let failed = false;
+  for (const result of results) {
+    for (const b of belowFloors(result)) {
+      console.error(`${result.scenario}: ${b.meaning} measured ${b.measured}, below its floor of ${b.floor}`);
+      failed = true;
+    }
+  }
+  return failed;
+}
+
+/** Runs what the command line asks for; resolves true when a committed figure fell below its floor. */
+async function main(): Promise<boolean> {
   const name = positionals[0] ?? 'overhead';
   if (name === 'all') {
     const results: ScenarioResult[] = [];
@@ -100,7 +122,7 @@ async function main(): Promise<void> {
     const written = await publish(results, docs);
     if (values.json) process.stdout.write(`${JSON.stringify(results)}\n`);
     else console.log(`\nwrote ${written.length} files: ${written.join(', ')}`);
-    return;
+    return reportFloors(results);
   }
   const run = scenarios[name] ?? tools[name];
   if (run === undefined) {
@@ -119,11 +141,13 @@ async function main(): Promise<void> {
     const written = await republish(result, docs);
     if (!values.json) console.log(`\nwrote ${written.length} files`);
   }
+  return reportFloors([result]);
 }
 
 main().then(
   // Undici keeps no handle open after close, but a child's pipe may linger: end deterministically.
-  () => process.exit(0),
+  // A committed figure below its floor fails the run.
+  (belowFloor) => process.exit(belowFloor ? 1 : 0),
   (error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -69,6 +69,11 @@ const label = (key: string) =>
       ? 'undici Pool again (control)'
       : LABELS[key as ContenderName];
 const worker = new URL('../workers/overhead-worker.ts', import.meta.url);
+/**
+ * The observability issue's cost point: with metrics and tracing on (no SDK), weft keeps at least
+ * this share of raw undici Pool's closed-loop throughput. Below it, `npm run bench` fails.
+ */
+const TELEMETRY_FLOOR = 0.9;
 /** Fresh pairs of processes (contender, raw Pool) each contender's rounds are spread over. */
 const PROCESS_PAIRS = 2;
 
@@ -186,6 +191,13 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
         weftTelemetryCpuRatio: of('weft-telemetry').cpuRatio,
         failedCalls: all.reduce((sum, r) => sum + r.failed, 0),
       },
+      floors: [
+        {
+          name: 'weftTelemetryThroughputRatio',
+          floor: TELEMETRY_FLOOR,
+          meaning: 'weft with metrics and tracing (no SDK), throughput ÷ raw undici Pool',
+        },
+      ],
       details: { options, rows },
     };
   });
