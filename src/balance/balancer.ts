@@ -17,6 +17,7 @@ import type { ClientTelemetry } from '../telemetry/telemetry.js';
 import type { EndpointNode } from './endpoint-node.js';
 import type { Picker } from './picker.js';
 import type { BalancerStrategy } from './strategies.js';
+import { SuccessWindow } from './success-window.js';
 
 export interface BalancerOptions<Req, Res> {
   readonly destination: string;
@@ -134,6 +135,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     this.#telemetry?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
     if (failed) {
       node.load.end(end, end - start, false);
+      if ((ctx.classification as ResponseClass | undefined)?.kind !== 'ignorable')
+        node.outcomes.record(end, false);
       ctx.recordAttempt({
         endpoint: node.address,
         outcome: describeFailure(outcome),
@@ -145,9 +148,11 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict !== undefined && isFailure(verdict)) {
       node.load.end(end, end - start, false);
+      node.outcomes.record(end, false);
       ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - start });
     } else {
       node.load.end(end, end - start, true);
+      if (verdict?.kind !== 'ignorable') node.outcomes.record(end, true);
     }
   }
 
@@ -241,6 +246,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
           endpoint,
           service: this.#makeEndpoint(endpoint),
           load: this.#strategy.createLoad(now),
+          outcomes: new SuccessWindow(),
         };
       } else {
         node.endpoint = endpoint;

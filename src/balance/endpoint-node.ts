@@ -1,17 +1,20 @@
 /**
  * EndpointNode: what the balancer holds for each endpoint: the endpoint, the service built from
- * the endpoint stack, and its load metric. A node lives as long as discovery keeps its address,
- * so its EWMA and in-flight count survive updates.
+ * the endpoint stack, its load metric and its recent success rate. A node lives as long as
+ * discovery keeps its address, so its EWMA, in-flight count and success rate survive updates.
  */
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { LoadMetric } from './load-metric.js';
+import type { SuccessWindow } from './success-window.js';
 
 export interface EndpointNode<Req = unknown, Res = unknown> {
   readonly address: string;
   endpoint: Endpoint;
   readonly service: Service<Req, Res>;
   readonly load: LoadMetric;
+  /** Its attempts' outcomes over the last 30 s, as the balancer classified them. */
+  readonly outcomes: SuccessWindow;
 }
 
 /**

@@ -12,6 +12,11 @@ export interface LoadMetric {
   cost(now: number): number;
   /** The same cost, read without changing any state: for dashboards and stats. */
   peek(now: number): number;
+  /**
+   * For metrics that keep one (Peak EWMA): the latency estimate in ms the cost is built from,
+   * read without changing any state.
+   */
+  peekEstimate?(now: number): number;
   /** A request to this endpoint starts at `now`. */
   start(now: number): void;
   /**

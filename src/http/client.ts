@@ -63,6 +63,12 @@ export interface EndpointStats {
    * gives estimate × (pending + 1) in ms; round robin and least loaded give the pending count.
    */
   readonly cost: number;
+  /** The RTT estimate in ms behind the cost (Peak EWMA's average); absent for strategies without one. */
+  readonly ewmaMs?: number | undefined;
+  /** Attempts that ended in the last 30 s (the classifier's `ignorable` ones not counted). */
+  readonly attempts: number;
+  /** The share of those attempts that succeeded, as the classifier judged them; NaN when there were none. */
+  readonly successRate: number;
   readonly weight: number;
   /** Failure accrual's view of the endpoint (alive, dead = ejected, probing); absent when off. */
   readonly accrual?: AccrualState | undefined;
@@ -301,14 +307,20 @@ class WeftHttpClient implements HttpClient {
 
   endpoints(): EndpointStats[] {
     const now = this.#clock.now();
-    return this.#balancer.nodes.map((node) => ({
-      address: node.address,
-      status: node.service.status,
-      pending: node.load.pending,
-      cost: node.load.peek(now),
-      weight: node.endpoint.weight,
-      accrual: (node.service as Partial<FailureAccrualService<HttpRequest, HttpResponse>>).accrual,
-    }));
+    return this.#balancer.nodes.map((node) => {
+      const { attempts, successes } = node.outcomes.counts(now);
+      return {
+        address: node.address,
+        status: node.service.status,
+        pending: node.load.pending,
+        cost: node.load.peek(now),
+        ewmaMs: node.load.peekEstimate?.(now),
+        attempts,
+        successRate: attempts === 0 ? Number.NaN : successes / attempts,
+        weight: node.endpoint.weight,
+        accrual: (node.service as Partial<FailureAccrualService<HttpRequest, HttpResponse>>).accrual,
+      };
+    });
   }
 
   discovery(): EndpointSetSnapshot {

@@ -1,7 +1,8 @@
 /**
  * The admin page: one self-contained HTML document (inline CSS and JS, no external request, no
  * build step) that fetches `state.json` next to itself every second and draws, per client, a
- * header line and a table of endpoints with a cost bar (relative to the client's costliest).
+ * header line and a table of endpoints with a cost bar (relative to the client's costliest), the
+ * EWMA, and a success-rate bar (the last 30 s; red below 90%).
  * All data goes in through `textContent`; a Content-Security-Policy with the hashes of the inline
  * style and script (and `connect-src 'self'`) keeps the page from loading anything else.
  */
@@ -32,10 +33,12 @@ tr.ejected td { background: var(--bad-bg); color: var(--bad); }
 tr.probing td { background: var(--warn-bg); color: var(--warn); }
 .state { font-weight: bold; }
 .state.alive { color: var(--ok); }
-.cost { display: flex; align-items: center; gap: .5rem; }
+.bar { display: flex; align-items: center; gap: .5rem; }
 .track { width: 10rem; height: .7rem; border: 1px solid var(--line); border-radius: 2px; }
 .fill { height: 100%; background: var(--bar); }
-.cost span { min-width: 4.5rem; text-align: right; font-variant-numeric: tabular-nums; }
+.success .fill { background: var(--ok); }
+.success .fill.low { background: var(--bad); }
+.bar span { min-width: 4.5rem; text-align: right; font-variant-numeric: tabular-nums; }
 td.num { font-variant-numeric: tabular-nums; }
 `;
 
@@ -85,8 +88,21 @@ const SCRIPT = `
     return line;
   };
 
-  const HEAD = [['address'], ['status'], ['state'], ['in-flight', 'num'], ['cost'], ['weight', 'num'],
-    ['ejections', 'num'], ['failures in a row', 'num']];
+  const HEAD = [['address'], ['status'], ['state'], ['in-flight', 'num'], ['cost'], ['EWMA', 'num'],
+    ['success (30 s)'], ['weight', 'num'], ['ejections', 'num'], ['failures in a row', 'num']];
+
+  // A bar in a track, and the figure beside it.
+  const bar = (className, percent, fillClass, label) => {
+    const box = el('div', 'bar ' + className);
+    const track = el('div', 'track');
+    const fill = el('div', fillClass);
+    fill.style.width = percent.toFixed(1) + '%';
+    track.append(fill);
+    box.append(track, el('span', '', label));
+    const cell = el('td');
+    cell.append(box);
+    return cell;
+  };
 
   const table = (client) => {
     const unit = client.strategy.includes('ewma') ? ' ms' : '';
@@ -116,16 +132,14 @@ const SCRIPT = `
       let stateText = state;
       if (state === 'ejected' && e.accrual.ejectedForMs !== null) stateText += ' (' + seconds(e.accrual.ejectedForMs) + ' left)';
       row.append(el('td', 'state ' + state, stateText), el('td', 'num', e.pending));
-      const costCell = el('td');
-      const cost = el('div', 'cost');
-      const track = el('div', 'track');
-      const fill = el('div', 'fill');
       const value = typeof e.cost === 'number' ? e.cost : null;
-      fill.style.width = (value !== null && maxCost > 0 ? (100 * value) / maxCost : 0).toFixed(1) + '%';
-      track.append(fill);
-      cost.append(track, el('span', '', value === null ? 'n/a' : value.toFixed(1) + unit));
-      costCell.append(cost);
-      row.append(costCell, el('td', 'num', e.weight));
+      row.append(bar('cost', value !== null && maxCost > 0 ? (100 * value) / maxCost : 0, 'fill',
+        value === null ? 'n/a' : value.toFixed(1) + unit));
+      row.append(el('td', 'num ewma', typeof e.ewmaMs === 'number' ? e.ewmaMs.toFixed(1) + ' ms' : '-'));
+      const rate = typeof e.successRate === 'number' ? e.successRate : null;
+      row.append(bar('success', rate === null ? 0 : 100 * rate, rate !== null && rate < 0.9 ? 'fill low' : 'fill',
+        rate === null ? 'no calls' : (100 * rate).toFixed(1) + '% of ' + e.attempts));
+      row.append(el('td', 'num', e.weight));
       row.append(el('td', 'num', e.accrual ? e.accrual.ejections : '-'));
       row.append(el('td', 'num', e.accrual ? e.accrual.consecutiveFailures : '-'));
       body.append(row);

@@ -1,6 +1,6 @@
 /**
  * The admin endpoint's JSON: one plain, serializable snapshot of every client (its endpoints with
- * status, in-flight, cost, weight and failure accrual; retry budget; breaker; hedging; throttling;
+ * status, in-flight, cost, EWMA, success rate, weight and failure accrual; retry budget; breaker; hedging; throttling;
  * discovery and its staleness). Ages are measured on the clock the clients run on (default: the
  * real clock); non-finite numbers become `null`, so the JSON is always valid. Schema: docs/admin.md.
  */
@@ -78,6 +78,12 @@ export interface AdminEndpointState {
   readonly pending: number;
   /** The load metric's cost (Peak EWMA: RTT estimate × (pending + 1), in ms); null if not finite. */
   readonly cost: number | null;
+  /** Peak EWMA's RTT estimate in ms; null under strategies that keep none (round robin, least loaded). */
+  readonly ewmaMs: number | null;
+  /** Attempts that ended in the last 30 s (those judged `ignorable` not counted). */
+  readonly attempts: number;
+  /** The share of those that succeeded (0 to 1), as the classifier judged them; null when there were none. */
+  readonly successRate: number | null;
   readonly weight: number;
   /** Failure accrual's view; null when the client has no failure accrual. */
   readonly accrual: AdminAccrualState | null;
@@ -152,6 +158,9 @@ function endpointState(stats: EndpointStats, now: number): AdminEndpointState {
     status: stats.status,
     pending: stats.pending,
     cost: finiteOrNull(round(stats.cost, 3)),
+    ewmaMs: stats.ewmaMs === undefined ? null : finiteOrNull(round(stats.ewmaMs, 3)),
+    attempts: stats.attempts,
+    successRate: finiteOrNull(round(stats.successRate, 4)),
     weight: stats.weight,
     accrual:
       accrual === undefined

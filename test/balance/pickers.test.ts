@@ -10,6 +10,7 @@ import { PendingRequests } from '../../src/balance/load-metric.js';
 import { PowerOfTwoChoices } from '../../src/balance/p2c.js';
 import { PeakEwma } from '../../src/balance/peak-ewma.js';
 import { RoundRobin } from '../../src/balance/round-robin.js';
+import { SuccessWindow } from '../../src/balance/success-window.js';
 import { CallContext } from '../../src/core/context.js';
 import type { ServiceStatus } from '../../src/core/service.js';
 import { createEndpoint } from '../../src/discovery/endpoint.js';
@@ -20,6 +21,7 @@ function node(port: number, status: ServiceStatus, rtt: number): EndpointNode {
     address: endpoint.address,
     endpoint,
     load: new PeakEwma(0, 10_000, rtt),
+    outcomes: new SuccessWindow(),
     service: { status, call: () => Promise.reject(new Error('unused')), close: async () => {} },
   };
 }

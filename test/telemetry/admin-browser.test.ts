@@ -130,12 +130,22 @@ describe('admin page in headless Chromium', () => {
       expect(facts).toContain('discovery bound, 3 endpoints');
       // One cost bar spans the whole track: the costliest endpoint's.
       const widths = await section
-        .locator('.fill')
+        .locator('.bar.cost .fill')
         .evaluateAll((bars) =>
           bars.map((b) => Number.parseFloat((b as unknown as { style: { width: string } }).style.width)),
         );
       expect(widths).toHaveLength(3);
       expect(Math.max(...widths)).toBe(100);
+      // Success over the last 30 s: every attempt to the ejected backend failed (a red, empty
+      // bar), every one to the others succeeded (a full bar); and each shows its EWMA.
+      expect(await text(badRow.locator('.bar.success span'))).toMatch(/^0\.0% of \d+$/);
+      expect(await badRow.locator('.bar.success .fill').getAttribute('class')).toBe('fill low');
+      for (const b of [good1, good2]) {
+        const row = section.locator(`tr[data-address="${b.address}"]`);
+        expect(await text(row.locator('.bar.success span'))).toMatch(/^100\.0% of \d+$/);
+        expect(await row.locator('.bar.success .fill').getAttribute('style')).toContain('width: 100%');
+        expect(await text(row.locator('td.ewma'))).toMatch(/^\d+\.\d ms$/);
+      }
 
       // It keeps refreshing (about once a second), and never asks anything but its own origin.
       await expect

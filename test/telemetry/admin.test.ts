@@ -112,7 +112,7 @@ const unavailable = (_req: IncomingMessage, res: ServerResponse) => {
 };
 
 describe('state.json', () => {
-  it('shows every endpoint of a real client with status, in-flight, cost, weight and accrual', async () => {
+  it('shows every endpoint of a real client with status, in-flight, cost, EWMA, success rate, weight and accrual', async () => {
     const [a, b] = [await backends.start(ok), await backends.start(ok)];
     const users = client({
       name: 'users',
@@ -149,8 +149,15 @@ describe('state.json', () => {
     expect(c?.endpoints.map((e) => e.weight)).toEqual([1, 2]);
     for (const e of c?.endpoints ?? []) {
       expect(e).toMatchObject({ status: 'open', pending: 0, cost: expect.any(Number) });
+      // P2C may send all ten to the faster endpoint: one that had no call has no rate.
+      expect(e.successRate).toBe(e.attempts === 0 ? null : 1);
+      // Peak EWMA's RTT estimate: idle, the cost is that estimate × (0 in flight + 1).
+      expect(e.ewmaMs).toBeGreaterThan(0);
+      expect(e.cost).toBeCloseTo(e.ewmaMs ?? Number.NaN, 2);
       expect(e.accrual).toEqual({ state: 'alive', ejections: 0, consecutiveFailures: 0, ejectedForMs: null });
     }
+    // Every attempt of the last 30 s, on one endpoint or the other (hedges may add some).
+    expect(c?.endpoints.reduce((sum, e) => sum + e.attempts, 0)).toBe(a.seen.length + b.seen.length);
     expect(a.seen.length + b.seen.length).toBeGreaterThanOrEqual(10);
   });
 
@@ -176,7 +183,18 @@ describe('state.json', () => {
       throttle: { requests: 3, accepts: 3, rejectionProbability: 0 },
     });
     expect(c?.endpoints).toEqual([
-      { address: a.address, status: 'open', pending: 0, cost: 0, weight: 1, accrual: null },
+      {
+        address: a.address,
+        status: 'open',
+        pending: 0,
+        cost: 0,
+        // Round robin keeps no RTT estimate.
+        ewmaMs: null,
+        attempts: 3,
+        successRate: 1,
+        weight: 1,
+        accrual: null,
+      },
     ]);
   });
 
@@ -200,6 +218,10 @@ describe('state.json', () => {
     expect(row?.accrual?.ejectedForMs).toBeGreaterThan(50_000);
     expect(row?.accrual?.ejectedForMs).toBeLessThanOrEqual(120_000);
     expect(c?.endpoints.find((e) => e.address === good.address)?.accrual?.state).toBe('alive');
+    // Its every attempt failed (503); the healthy one's every attempt succeeded.
+    expect(row?.attempts).toBeGreaterThanOrEqual(2);
+    expect(row?.successRate).toBe(0);
+    expect(c?.endpoints.find((e) => e.address === good.address)?.successRate).toBe(1);
   });
 
   it('shows discovery as stale, with the error, when the source fails after a good set', async () => {

@@ -32,6 +32,7 @@ import {
   p2cPeakEwma,
   roundRobin,
 } from '../../../src/balance/strategies.js';
+import { SuccessWindow } from '../../../src/balance/success-window.js';
 import { CallContext } from '../../../src/core/context.js';
 import type { Service, ServiceStatus } from '../../../src/core/service.js';
 import type { ChartSpec, ScenarioResult } from '../result.js';
@@ -144,6 +145,7 @@ function buildBench(variant: Variant, size: number): Bench {
       endpoint: { address, host, port: 80, weight: 1 },
       service: stubService(variant.tenthBusy && i % 10 === 9 ? 'busy' : 'open'),
       load,
+      outcomes: new SuccessWindow(),
       baseRttMs,
     });
   }
