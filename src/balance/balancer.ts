@@ -121,7 +121,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
   /**
    * An attempt ended: let the endpoint stack see it (classification, failure accrual), then do the
-   * load accounting and record a failed attempt for errors and traces.
+   * load accounting, count it in the endpoint's success rate, and record a failed attempt for
+   * errors and traces.
    */
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
     const node = ctx.attemptNode as EndpointNode<Req, Res>;
@@ -133,10 +134,12 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
     this.#telemetry?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
+    const verdict = ctx.classification as ResponseClass | undefined;
+    // The caller's own abort, or a hedge's losing copy, says nothing of the endpoint's health.
+    const telling = verdict?.kind !== 'ignorable';
     if (failed) {
       node.load.end(end, end - start, false);
-      if ((ctx.classification as ResponseClass | undefined)?.kind !== 'ignorable')
-        node.outcomes.record(end, false);
+      if (telling) node.outcomes.record(end, false);
       ctx.recordAttempt({
         endpoint: node.address,
         outcome: describeFailure(outcome),
@@ -145,14 +148,13 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       return;
     }
     // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
-    const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict !== undefined && isFailure(verdict)) {
       node.load.end(end, end - start, false);
       node.outcomes.record(end, false);
       ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - start });
     } else {
       node.load.end(end, end - start, true);
-      if (verdict?.kind !== 'ignorable') node.outcomes.record(end, true);
+      if (telling) node.outcomes.record(end, true);
     }
   }
 
