@@ -7,6 +7,7 @@ import type { Cancellation } from './cancellation.js';
 import type { Classifier, ResponseClass } from './classification.js';
 import { type Clock, realClock } from './clock.js';
 import { type AttemptRecord, DeadlineExceededError, RequestFailedError, WeftError } from './errors.js';
+import { releaseProcess } from './process-hold.js';
 
 /** Holds an attempt's bookkeeping until its outcome is reported (the balancer). */
 export interface AttemptOwner {
@@ -150,6 +151,11 @@ export class CallContext {
   descentStart = Number.NaN;
   /** What each finished attempt did, oldest first (allocated on first use). */
   attempts: AttemptRecord[] | undefined;
+  /**
+   * The call holds the process open until it finishes (./process-hold.ts): set by the client that
+   * took the hold, cleared by {@link finishCall}, which lets it go.
+   */
+  holdsProcess = false;
 
   constructor(destination: string, signal?: AbortSignal, cancellation?: Cancellation) {
     this.destination = destination;
@@ -244,6 +250,10 @@ export class CallContext {
     if (observer !== undefined) {
       this.callObserver = undefined;
       observer.callFinished(this, failed, outcome);
+    }
+    if (this.holdsProcess) {
+      this.holdsProcess = false;
+      releaseProcess();
     }
     return outcome;
   }

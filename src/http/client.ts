@@ -13,6 +13,7 @@ import type { Clock } from '../core/clock.js';
 import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
 import { finishWhenSettled } from '../core/finish-call.js';
+import { holdProcess } from '../core/process-hold.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import {
@@ -254,10 +255,20 @@ class WeftHttpClient implements HttpClient {
   /**
    * Run a call through the stack. A layer below (observe, deadline, retry) normally finishes it
    * (explained errors, telemetry); when none did, as with no deadline and no retries, this does.
+   * The call holds the process open until it is finished (src/core/process-hold.ts); a layer
+   * that throws instead of returning a promise fails the call like any other error.
    */
   #run(req: HttpRequest, ctx: CallContext): Promise<HttpResponse> {
+    holdProcess();
+    ctx.holdsProcess = true;
     ctx.callAwaited = false;
-    const pending = this.#call(req, ctx);
+    let pending: Promise<HttpResponse>;
+    try {
+      pending = this.#call(req, ctx);
+    } catch (error) {
+      ctx.callAwaited = false;
+      pending = Promise.reject(error);
+    }
     return ctx.callAwaited ? pending : finishWhenSettled(pending, ctx);
   }
 
