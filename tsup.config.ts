@@ -9,7 +9,10 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: true,
-  sourcemap: true,
+  // No source maps in the package. The build is not minified, so a stack trace into weft already
+  // shows readable code with its own names; maps carry the whole TypeScript source and would double
+  // the package (unpacked 1.1 MB without, 2.2 MB with). For a profile: `npx tsup --sourcemap`.
+  sourcemap: false,
   clean: true,
   target: 'node22',
   platform: 'node',

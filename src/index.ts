@@ -69,6 +69,7 @@ export {
   type HttpRequestOptions,
   type RetryOptions,
 } from './http/client.js';
+export { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/idempotency.js';
 export { ATTEMPT_HEADER } from './http/protocol.js';
 export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/replayable-body.js';

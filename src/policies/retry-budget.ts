@@ -3,10 +3,14 @@
  * by up to (1 + retries) exactly when a dependency is failing: the retry storm that turns a
  * partial outage into a total one. A budget ties retries to real traffic instead: every request
  * deposits `percentCanRetry` of a token, every retry (and every hedge) withdraws a whole one, and
- * a small reserve of `minRetriesPerSecond` keeps low-traffic clients able to retry at all. So
- * retries add at most ~20% load plus a trickle, however bad things get.
- * Defaults (Finagle's RetryBudget, tower's TpsBudget): 20% of requests + 10 retries/s, over a
- * 10 s window. Counting is a ring of ten slots on the Clock: O(1) per request, no timers.
+ * a reserve of `minRetriesPerSecond` × the window keeps low-traffic clients able to retry at all.
+ * So the retries in any window (the current slot and the nine before it) are at most the reserve
+ * plus `percentCanRetry` of that window's requests, however bad things get. Nothing spreads them
+ * out: as in Finagle, the whole balance can go at once, and a slot's withdrawals all come back
+ * when it leaves the window (the exact worst case is in docs/retries.md).
+ * Defaults (Finagle's RetryBudget, tower's TpsBudget): 20% of requests + a reserve of 100
+ * (10 retries/s × 10 s), over a 10 s window. Counting is a ring of ten slots on the Clock: O(1)
+ * per request, no timers.
  */
 import type { Clock } from '../core/clock.js';
 import { numberInRange, objectOption, positiveNumber } from '../core/options.js';
