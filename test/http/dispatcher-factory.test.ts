@@ -146,6 +146,7 @@ describe('MockAgent intercepting weft', () => {
     expect(failed.cause).toMatchObject({ code: 'UND_MOCK_ERR_MOCK_NOT_MATCHED' });
     expect(failed.attempts.map((a) => a.decision)).toEqual(['requeued', 'not retried: 2 attempts used']);
     expect(api.endpoints()[0]?.pending).toBe(0); // the load accounting closed both attempts
+    expect(api.endpoints()[0]?.accrual?.consecutiveFailures).toBe(2); // counted like a refused connection
     const res = await api.request({ path: '/known' });
     expect(await res.body.text()).toBe('ok');
   });
@@ -288,18 +289,34 @@ describe('who closes what the factory returned', () => {
   });
 
   it('a plain mockAgent.get(origin) factory: closing the MockPool drops it, and its interceptors, from the agent', async () => {
-    const agent = mockAgent();
+    const agent = mockAgent({ enableCallHistory: true });
     const pool = agent.get(`http://${A}`);
     pool.intercept({ path: '/used' }).reply(200, 'ok');
     pool.intercept({ path: '/never' }).reply(200, 'ok');
     const api = createHttpClient({ endpoints: [A], dispatcherFactory: (origin) => agent.get(origin) });
     await (await api.request({ path: '/used' })).body.text();
     expect(agent.pendingInterceptors()).toHaveLength(1);
+    expect(agent.getCallHistory()?.calls()).toHaveLength(0); // straight to the pool, past the agent
     await api.close();
     // The unused interceptor went with the pool: the assertion a test runs after close passes.
     expect(agent.pendingInterceptors()).toHaveLength(0);
     expect(() => agent.assertNoPendingInterceptors()).not.toThrow();
     expect(agent.get(`http://${A}`)).not.toBe(pool);
+  });
+
+  it('a plain mockAgent.get(origin) factory: an endpoint that leaves and returns has lost its interceptors', async () => {
+    const agent = mockAgent();
+    const pool = agent.get(`http://${A}`);
+    pool.intercept({ path: '/' }).reply(200, 'a').persist();
+    agent.get(`http://${B}`).intercept({ path: '/' }).reply(200, 'b').persist();
+    const resolver = staticResolver([A]);
+    const api = client({ resolver, retry: false, dispatcherFactory: (origin) => agent.get(origin) });
+    expect(await (await api.request({ path: '/' })).body.text()).toBe('a');
+    resolver.update([B]);
+    await eventually(() => agent.get(`http://${A}`) !== pool);
+    resolver.update([A]);
+    const error = await api.request({ path: '/' }).catch((e: unknown) => e);
+    expect((error as RequestFailedError).cause).toMatchObject({ code: 'UND_MOCK_ERR_MOCK_NOT_MATCHED' });
   });
 
   it('mockAgentFactory lends the agent: pools, interceptors and call history outlive the client and endpoint churn', async () => {
@@ -355,13 +372,20 @@ describe('validation', () => {
     (_label, value) => {
       const resolver = staticResolver([A]);
       const closeResolver = vi.spyOn(resolver, 'close');
+      const closeTelemetry = vi.fn();
       const error = expectConfigError(
-        () => createHttpClient({ resolver, dispatcherFactory: () => value as unknown as Dispatcher }),
+        () =>
+          createHttpClient({
+            resolver,
+            telemetry: { attach: () => ({ close: closeTelemetry }) },
+            dispatcherFactory: () => value as unknown as Dispatcher,
+          }),
         'dispatcherFactory',
       );
       expect(error.message).toContain(`it returned this for http://${A}`);
       expect(error.message).toContain('dispatch(), close() and destroy()');
       expect(closeResolver).toHaveBeenCalledOnce();
+      expect(closeTelemetry).toHaveBeenCalledOnce();
     },
   );
 
