@@ -1,14 +1,21 @@
 // Tests of the runnable examples: the demo's core on a short, low-concurrency run (success rates,
 // retries and ejections counted at the backends, traffic shares and shutdown; no speed assertions), its flags and exit codes as a real process, the quick
-// start and the deadline propagation example. Loopback only; every server is closed.
+// start, the deadline propagation example and the unit-testing example (MockAgent and VirtualClock). Loopback only; every server is closed.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DeadlineExceededError } from '../src/index.js';
 import { main as deadlinePropagation } from './deadline-propagation.js';
 import { parseDemoArgs, UsageError } from './demo/args.js';
 import { FLAKY_LABEL, SLOW_LABEL } from './demo/backends.js';
 import { type DemoSummary, runDemo } from './demo/demo.js';
 import { main as quickStart } from './quick-start.js';
+import {
+  deadlineBeforeSlowReply,
+  ejectedEndpoint,
+  retriedServiceUnavailable,
+  main as testingWithMocks,
+} from './testing-with-mocks.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -179,5 +186,40 @@ describe('examples', () => {
     expect(result.frontReceivedMs).toBeLessThanOrEqual(result.budgetMs);
     expect(result.backReceivedMs).toBeGreaterThan(0);
     expect(result.backReceivedMs).toBeLessThan(result.frontReceivedMs - 40);
+  });
+
+  describe('testing with mocks', () => {
+    it('a 503 then a 200: two attempts, the second marked weft-attempt 2', async () => {
+      const result = await retriedServiceUnavailable();
+      expect(result).toEqual({ name: 'Ada', attempts: [undefined, '2'] });
+    });
+
+    it('an endpoint that keeps failing is ejected after 5 failures, left alone, then probed once', async () => {
+      const result = await ejectedEndpoint();
+      expect(result.ejections[0]).toBe('127.0.0.1:8001');
+      expect(result.failingBeforeEjection).toBe(5);
+      expect(result.failingWhileEjected).toBe(0);
+      expect(result.probes).toBe(1);
+      expect(result.ejections).toEqual(['127.0.0.1:8001', '127.0.0.1:8001']); // the probe failed
+      expect(result.succeeded).toBe(16); // 5 + 10 + 1 calls, every one retried onto the healthy backend
+    });
+
+    it('a reply 500 ms late fails a 100 ms deadline and fits a 1 s one, on the virtual clock', async () => {
+      const started = performance.now();
+      const result = await deadlineBeforeSlowReply();
+      expect(result.error).toBeInstanceOf(DeadlineExceededError);
+      expect((result.error as DeadlineExceededError).budgetMs).toBe(100);
+      expect((result.error as DeadlineExceededError).attempts).toHaveLength(1);
+      expect(result.name).toBe('Ada');
+      expect(performance.now() - started).toBeLessThan(400); // no real waiting for the 500 ms
+    });
+
+    it('runs as a whole and logs the three cases', async () => {
+      const lines: string[] = [];
+      await testingWithMocks((text) => lines.push(text));
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toBe('503 then 200: got Ada after 2 attempts');
+      expect(lines[2]).toContain('WEFT_DEADLINE_EXCEEDED with a 100 ms budget');
+    });
   });
 });

@@ -75,7 +75,7 @@ export { ATTEMPT_HEADER } from './http/protocol.js';
 export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/replayable-body.js';
 export type { HeadersInput, HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './http/request.js';
 export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/routing-agent.js';
-export type { TlsOptions } from './http/transport.js';
+export type { DispatcherFactory, TlsOptions } from './http/transport.js';
 export {
   ADAPTIVE_THROTTLE_DEFAULTS,
   type AdaptiveThrottleOptions,

@@ -1,4 +1,7 @@
 /**
- * `weft/testing`: what a user needs to test code that uses weft on virtual time.
+ * `weft/testing`: what a user needs to test code that uses weft: a virtual clock for timing
+ * (deadlines, backoff, ejection) and a `dispatcherFactory` that sends a client's requests to an
+ * undici MockAgent. docs/testing.md shows both at work.
  */
 export { VirtualClock } from './core/virtual-clock.js';
+export { mockAgentFactory } from './http/mock-agent-factory.js';

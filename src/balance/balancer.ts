@@ -246,7 +246,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
         node = {
           address: endpoint.address,
           endpoint,
-          service: this.#makeEndpoint(endpoint),
+          service: this.#makeOrUndo(endpoint, next),
           load: this.#strategy.createLoad(now),
           outcomes: new SuccessWindow(),
         };
@@ -261,6 +261,22 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     }
     this.#nodes = next;
     this.#byAddress = byAddress;
+  }
+
+  /**
+   * Make a new endpoint's service; if that throws (a transport that cannot be built, such as a
+   * `dispatcherFactory` that returned no dispatcher), close the ones this set already made and let
+   * the error through: the set is not applied, and nothing it opened stays open.
+   */
+  #makeOrUndo(endpoint: Endpoint, made: readonly EndpointNode<Req, Res>[]): Service<Req, Res> {
+    try {
+      return this.#makeEndpoint(endpoint);
+    } catch (error) {
+      for (const node of made) {
+        if (this.#byAddress.get(node.address) !== node) void node.service.close().catch(() => {});
+      }
+      throw error;
+    }
   }
 
   /** Close a node that left discovery; its service lets in-flight requests finish first. */

@@ -1,8 +1,9 @@
 /**
  * createHttpClient: the HTTP entry point. It assembles discovery, the balancer, the endpoint
- * stacks over undici Pools and the call stack, validates every option at construction, and offers
- * three ways in that all run through the same stack: `request()` (undici's request shape),
- * `fetch()` (WHATWG fetch) and `dispatcher` (an undici Dispatcher). Defaults: docs/http-client.md.
+ * stacks over undici dispatchers (a Pool per endpoint unless `dispatcherFactory` says otherwise)
+ * and the call stack, validates every option at construction, and offers three ways in that all
+ * run through the same stack: `request()` (undici's request shape), `fetch()` (WHATWG fetch) and
+ * `dispatcher` (an undici Dispatcher). Defaults: docs/http-client.md.
  */
 import { type Dispatcher, type RequestInit, type Response, fetch as undiciFetch } from 'undici';
 import { Balancer } from '../balance/balancer.js';
@@ -204,15 +205,22 @@ class WeftHttpClient implements HttpClient {
     this.#clock = clock;
     this.#origin = `${transport.scheme}://${transport.authority ?? 'weft.invalid'}`;
     this.#discovery = new DiscoveredEndpoints(o.resolver, clock);
-    this.#balancer = new Balancer<HttpRequest, HttpResponse>({
-      destination: this.name,
-      endpoints: this.#discovery,
-      strategy: o.strategy,
-      clock,
-      classify: httpAttemptClassifier(o.classifier),
-      makeEndpoint: (endpoint) =>
-        buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, transport), endpoint),
-    });
+    try {
+      this.#balancer = new Balancer<HttpRequest, HttpResponse>({
+        destination: this.name,
+        endpoints: this.#discovery,
+        strategy: o.strategy,
+        clock,
+        classify: httpAttemptClassifier(o.classifier),
+        makeEndpoint: (endpoint) =>
+          buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, transport), endpoint),
+      });
+    } catch (error) {
+      // The first endpoints' transports could not be built (`dispatcherFactory`): leave nothing running.
+      this.#discovery.close();
+      telemetry?.close?.();
+      throw error;
+    }
     this.#balancer.setTelemetry(telemetry);
     if (telemetry?.discoveryUpdated !== undefined) {
       const updated = telemetry.discoveryUpdated.bind(telemetry);

@@ -40,7 +40,12 @@ import {
   type HttpRequest,
   type HttpResponse,
 } from './request.js';
-import type { TlsOptions, TransportSettings } from './transport.js';
+import {
+  type DispatcherFactory,
+  defaultDispatcherFactory,
+  type TlsOptions,
+  type TransportSettings,
+} from './transport.js';
 
 /** Defaults of {@link createHttpClient}; docs/http-client.md gives the source of each. */
 export const HTTP_CLIENT_DEFAULTS = {
@@ -113,6 +118,14 @@ export interface HttpClientOptions {
   http2?: boolean;
   /** TLS and mTLS settings for `https`. */
   tls?: TlsOptions;
+  /**
+   * Makes each endpoint's undici dispatcher, in undici Agent's `factory` shape: called once per
+   * endpoint with its origin and the Pool options weft would use. weft closes what it returns
+   * when the endpoint leaves or the client closes. In tests, `mockAgentFactory(mockAgent)` from
+   * `weft/testing` sends weft's requests to an undici MockAgent (docs/testing.md).
+   * Default: `(origin, options) => new Pool(origin, options)`.
+   */
+  dispatcherFactory?: DispatcherFactory;
   /** Inherit the deadline of the incoming request being served. Default true. */
   inheritAmbientDeadline?: boolean;
   /** Send the remaining time as `weft-timeout-ms`. Default true. */
@@ -258,6 +271,7 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
       allowH2,
       tls: o.tls === undefined ? undefined : checkTls(o.tls),
       authority: o.authority,
+      dispatcherFactory: functionOption('dispatcherFactory', o.dispatcherFactory, defaultDispatcherFactory),
     },
     classifier: withDefault(
       o.classifier === undefined

@@ -1,15 +1,18 @@
 /**
- * The HTTP transport: the bottom of every endpoint stack, one undici `Pool` per endpoint
- * (keep-alive connections, TLS and mTLS through `connect`, HTTP/2 only when asked for). Each
- * attempt is dispatched with an {@link AttemptHandler}, which resolves at the response headers
- * with a streaming body, notes whether the request was written (`ctx.requestWritten`, which
- * decides what may be sent again after a failure) and aborts when the call is cancelled. Closing
- * it lets in-flight requests finish, so an endpoint that leaves discovery never fails a request
- * already sent to it.
+ * The HTTP transport: the bottom of every endpoint stack, one undici dispatcher per endpoint,
+ * made once when the endpoint joins by the client's `dispatcherFactory` (undici Agent's `factory`
+ * shape; default: a `Pool` with keep-alive connections, TLS and mTLS through `connect`, HTTP/2
+ * only when asked for). Each attempt is dispatched with an {@link AttemptHandler}, which resolves
+ * at the response headers with a streaming body, notes whether the request was written
+ * (`ctx.requestWritten`, which decides what may be sent again after a failure) and aborts when the
+ * call is cancelled. The endpoint owns its dispatcher: closing it closes the dispatcher, letting
+ * in-flight requests finish, so an endpoint that leaves discovery never fails a request already
+ * sent to it.
  */
 import { isIP } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
 import type { CallContext } from '../core/context.js';
+import { ConfigError } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { AttemptHandler } from './attempt-handler.js';
@@ -29,6 +32,18 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
+/**
+ * Makes the dispatcher of one endpoint, in undici Agent's `factory` shape: `origin` is
+ * `http://host:port` (or `https://`), `options` what weft would give its own `Pool`
+ * (`connections`, `pipelining`, `keepAliveTimeout`, `headersTimeout`, `bodyTimeout`, `allowH2`,
+ * `connect` with the TLS settings). Called once per endpoint, when it joins. weft owns what it
+ * returns and closes it when the endpoint leaves discovery or the client closes.
+ */
+export type DispatcherFactory = (origin: string, options: Pool.Options) => Dispatcher;
+
+/** The default {@link DispatcherFactory}: an undici `Pool` per endpoint. */
+export const defaultDispatcherFactory: DispatcherFactory = (origin, options) => new Pool(origin, options);
+
 /** Resolved transport settings for every endpoint of one client. */
 export interface TransportSettings {
   readonly scheme: 'http' | 'https';
@@ -42,10 +57,12 @@ export interface TransportSettings {
   readonly tls: TlsOptions | undefined;
   /** Host header and SNI name; undefined: the endpoint address. */
   readonly authority: string | undefined;
+  /** Makes each endpoint's dispatcher. */
+  readonly dispatcherFactory: DispatcherFactory;
 }
 
 export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
-  readonly #pool: Pool;
+  readonly #dispatcher: Dispatcher;
   readonly #origin: string;
   readonly #authority: string | undefined;
   #closed = false;
@@ -62,15 +79,18 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
               settings.tls?.servername ?? hostOf(settings.authority) ?? nameOrUndefined(endpoint.host),
           }
         : { timeout: settings.connectTimeoutMs };
-    this.#pool = new Pool(origin, {
-      connections: settings.connections,
-      pipelining: settings.pipelining,
-      keepAliveTimeout: settings.keepAliveTimeoutMs,
-      headersTimeout: settings.headersTimeoutMs,
-      bodyTimeout: settings.bodyTimeoutMs,
-      allowH2: settings.allowH2,
-      connect,
-    });
+    this.#dispatcher = checkDispatcher(
+      settings.dispatcherFactory(origin, {
+        connections: settings.connections,
+        pipelining: settings.pipelining,
+        keepAliveTimeout: settings.keepAliveTimeoutMs,
+        headersTimeout: settings.headersTimeoutMs,
+        bodyTimeout: settings.bodyTimeoutMs,
+        allowH2: settings.allowH2,
+        connect,
+      }),
+      origin,
+    );
     this.#origin = origin;
     this.#authority = settings.authority;
   }
@@ -87,33 +107,58 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
     const { promise, resolve, reject } = Promise.withResolvers<HttpResponse>();
     const body = req.body;
     const handler = new AttemptHandler(ctx, req.method, body, resolve, reject);
-    this.#pool.dispatch(
-      {
-        method: req.method,
-        path: req.path,
-        headers,
-        body: body as string | null | undefined,
-        headersTimeout: req.headersTimeout,
-        bodyTimeout: req.bodyTimeout,
-        origin: this.#origin,
-      } as Dispatcher.DispatchOptions,
-      handler,
-    );
+    try {
+      this.#dispatcher.dispatch(
+        {
+          method: req.method,
+          path: req.path,
+          headers,
+          body: body as string | null | undefined,
+          headersTimeout: req.headersTimeout,
+          bodyTimeout: req.bodyTimeout,
+          origin: this.#origin,
+        } as Dispatcher.DispatchOptions,
+        handler,
+      );
+    } catch (error) {
+      // undici's own dispatchers report through the handler; a MockPool throws (no interceptor
+      // matched). Either way the attempt fails through its promise, never out of call().
+      handler.onResponseError(null, error as Error);
+    }
     return promise;
   }
 
-  /** Stop taking requests; resolves once in-flight requests have finished. */
+  /** Stop taking requests; closes the dispatcher, which lets in-flight requests finish. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool.close();
+    await this.#dispatcher.close();
   }
 
   /** Close at once, failing in-flight requests. */
   async destroy(): Promise<void> {
     this.#closed = true;
-    await this.#pool.destroy();
+    await this.#dispatcher.destroy();
   }
+}
+
+/** What `dispatcherFactory` returned, if it can carry requests and be closed; else a ConfigError. */
+function checkDispatcher(dispatcher: unknown, origin: string): Dispatcher {
+  const d = dispatcher as Partial<Dispatcher> | null;
+  if (
+    d === null ||
+    (typeof d !== 'object' && typeof d !== 'function') ||
+    typeof d.dispatch !== 'function' ||
+    typeof d.close !== 'function' ||
+    typeof d.destroy !== 'function'
+  ) {
+    throw new ConfigError(
+      'dispatcherFactory',
+      dispatcher,
+      `it returned this for ${origin}; expected an undici Dispatcher with dispatch(), close() and destroy(), such as a Pool or a MockPool`,
+    );
+  }
+  return d as Dispatcher;
 }
 
 function hostOf(authority: string | undefined): string | undefined {
