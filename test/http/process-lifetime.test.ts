@@ -9,8 +9,8 @@
  * alive, the child would be killed at the bound and the test would fail.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChildResult, MODULE_FORMATS, runWithWeft } from '../support/child-node.js';
 import { failingWhile, hang, refusedPort } from '../support/chaos-servers.js';
+import { type ChildResult, MODULE_FORMATS, runWithWeft } from '../support/child-node.js';
 import { type Dnsmasq, startDnsmasq, TEST_DOMAIN } from '../support/dnsmasq.js';
 import { Backends, replyAfter } from '../support/http-servers.js';
 
