@@ -78,15 +78,20 @@ function withDetails(message: string, details: CallErrorDetails): string {
   return parts.length === 0 ? message : `${message} (${parts.join('; ')})`;
 }
 
-/** An option passed to a weft factory is missing, of the wrong type or out of range. */
+/** An option passed to a weft factory or call is unknown, missing, of the wrong type or out of range. */
 export class ConfigError extends WeftError {
-  /** The option's path, e.g. `balancer.decayMs`. */
+  /** The option's path, e.g. `balancer.decayMs` or `retry.maxAttempt`. */
   readonly option: string;
-  /** The value that was rejected. */
+  /** The value that was rejected (undefined for an unknown option: it may be a misspelled secret). */
   readonly value: unknown;
 
-  constructor(option: string, value: unknown, expectation: string) {
-    super('WEFT_CONFIG', `invalid option ${option}: ${describeValue(value)} (${expectation})`);
+  /**
+   * @param expectation what a valid value looks like: `expected a finite number > 0`.
+   * @param message the whole message, replacing `invalid option <option>: <value> (<expectation>)`
+   *   where that form does not fit (an unknown option: `unknown option \`timeoutMS\`; did you mean ...`).
+   */
+  constructor(option: string, value: unknown, expectation: string, message?: string) {
+    super('WEFT_CONFIG', message ?? `invalid option ${option}: ${describeValue(value)} (${expectation})`);
     this.option = option;
     this.value = value;
   }

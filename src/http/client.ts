@@ -40,6 +40,7 @@ import { WeftDispatcher } from './dispatcher.js';
 import { isIdempotent } from './idempotency.js';
 import {
   callOptions,
+  fetchCallOptions,
   type HttpCallOptions,
   type HttpClientOptions,
   type HttpRequestOptions,
@@ -286,7 +287,7 @@ class WeftHttpClient implements HttpClient {
     let call: HttpCallOptions | undefined;
     try {
       url = toUrl(input, this.#origin);
-      call = init === undefined ? undefined : callOptions(init);
+      call = init === undefined ? undefined : fetchCallOptions(init);
     } catch (error) {
       return Promise.reject(error);
     }
