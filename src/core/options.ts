@@ -139,6 +139,22 @@ export function upperBound(
   return upper;
 }
 
+/** An integer in [min, max]; `undefined` gives `fallback`. `why` explains the bounds, if given. */
+export function integerInRange(
+  option: string,
+  value: unknown,
+  min: number,
+  max: number,
+  fallback: number,
+  why?: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, value, `expected an integer from ${min} to ${max}${why ? `: ${why}` : ''}`);
+  }
+  return value;
+}
+
 /** An integer >= `min`; `undefined` gives `fallback`. */
 export function integerAtLeast(option: string, value: unknown, min: number, fallback: number): number {
   if (value === undefined) return fallback;

@@ -14,6 +14,7 @@ import {
   booleanOption,
   functionOption,
   integerAtLeast,
+  integerInRange,
   numberInRange,
   objectOption,
   oneOf,
@@ -34,7 +35,7 @@ import { CIRCUIT_BREAKER_OPTION_KEYS, type CircuitBreakerOptions } from '../poli
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
 import { FAILURE_ACCRUAL_OPTION_KEYS, type FailureAccrualOptions } from '../policies/failure-accrual.js';
 import { HEDGE_OPTION_KEYS, type HedgeOptions } from '../policies/hedge.js';
-import { RETRY_DEFAULTS } from '../policies/retry.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_ATTEMPTS_REASON, RETRY_DEFAULTS } from '../policies/retry.js';
 import { RETRY_BUDGET_OPTION_KEYS, type RetryBudgetOptions } from '../policies/retry-budget.js';
 import type { TelemetryPlugin } from '../telemetry/telemetry.js';
 import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
@@ -71,7 +72,7 @@ export const HTTP_CLIENT_DEFAULTS = {
 
 /** Retry settings of a client (`retry: false` turns retries off). */
 export interface RetryOptions {
-  /** Most attempts per call, the first included. Default 3 (2 retries). */
+  /** Most attempts per call, the first included: 1 to 5 (`MAX_ATTEMPTS_LIMIT`). Default 3 (2 retries). */
   maxAttempts?: number;
   /** The retry budget shared by retries and hedges. Default 20% + 10/s over 10 s (Finagle). */
   budget?: RetryBudgetOptions;
@@ -208,7 +209,7 @@ export interface HttpCallOptions {
    * RFC 9110 idempotent methods, or any request with an `Idempotency-Key` header.
    */
   idempotent?: boolean;
-  /** Most attempts for this call (1: never retry). Default: the client's. */
+  /** Most attempts for this call, 1 (never retry) to 5 (`MAX_ATTEMPTS_LIMIT`). Default: the client's. */
   maxAttempts?: number;
   /** Classify this call's attempts; returning `undefined` defers to the client's. */
   classifier?: HttpClassifier;
@@ -464,7 +465,7 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
     'retry.backoffInitialMs',
   );
   return {
-    maxAttempts: integerAtLeast('retry.maxAttempts', r.maxAttempts, 1, d.maxAttempts),
+    maxAttempts: maxAttemptsOption('retry.maxAttempts', r.maxAttempts, d.maxAttempts),
     budget:
       r.budget === undefined
         ? undefined
@@ -480,6 +481,11 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
     ),
     replayBufferBytes: integerAtLeast('retry.replayBufferBytes', r.replayBufferBytes, 0, d.replayBufferBytes),
   };
+}
+
+/** Attempts per call: an integer from 1 to {@link MAX_ATTEMPTS_LIMIT}, with the limit's reason. */
+function maxAttemptsOption(option: string, value: unknown, fallback: number): number {
+  return integerInRange(option, value, 1, MAX_ATTEMPTS_LIMIT, fallback, MAX_ATTEMPTS_REASON);
 }
 
 /** A classifier that always answers. */
@@ -540,6 +546,14 @@ function pickResolver(o: Partial<HttpClientOptions>, scheme: 'http' | 'https'): 
   if (o.endpoints === undefined)
     throw new ConfigError('endpoints', undefined, 'give endpoints or a resolver');
   if (!Array.isArray(o.endpoints)) throw new ConfigError('endpoints', o.endpoints, 'expected an array');
+  if (o.endpoints.length === 0) {
+    // A static list never changes inside the client: with none, no call could ever be sent.
+    throw new ConfigError(
+      'endpoints',
+      o.endpoints,
+      'expected at least one endpoint; for a list that changes, pass resolver: staticResolver([...]) and update() it',
+    );
+  }
   const targetScheme = schemeOfTargets(o.endpoints);
   if (targetScheme !== undefined && targetScheme !== scheme) {
     throw new ConfigError('scheme', scheme, `the endpoints are ${targetScheme}:// URLs`);
@@ -602,7 +616,7 @@ export function callOptions(options: HttpCallOptions): HttpCallOptions | undefin
         ? undefined
         : positiveNumber('attemptTimeoutMs', attemptTimeoutMs, 0, true),
     idempotent: idempotent === undefined ? undefined : booleanOption('idempotent', idempotent, false),
-    maxAttempts: maxAttempts === undefined ? undefined : integerAtLeast('maxAttempts', maxAttempts, 1, 1),
+    maxAttempts: maxAttempts === undefined ? undefined : maxAttemptsOption('maxAttempts', maxAttempts, 1),
     classifier:
       classifier === undefined
         ? undefined

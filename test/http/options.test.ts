@@ -1,11 +1,17 @@
 /**
  * Every bad option is rejected, in JavaScript too: unknown keys in the client's options, in each
- * nested object and per call (`request`, `fetch`, where RequestInit's keys stay allowed).
- * Real loopback servers.
+ * nested object and per call (`request`, `fetch`, where RequestInit's keys stay allowed); a
+ * client with no endpoints; `maxAttempts` above its ceiling. Real loopback servers.
  */
 import type { RequestInit } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createHttpClient, type HttpClientOptions } from '../../src/index.js';
+import {
+  ConfigError,
+  createHttpClient,
+  type HttpClientOptions,
+  MAX_ATTEMPTS_LIMIT,
+} from '../../src/index.js';
+import { failingWhile } from '../support/chaos-servers.js';
 import { expectConfigError } from '../support/config-errors.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 
@@ -96,6 +102,43 @@ describe('unknown client options', () => {
       options({ scheme: 'https', tls: { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' } }),
     );
     expect(c.name).toBe('static(127.0.0.1:1)');
+  });
+});
+
+describe('endpoints', () => {
+  it('an empty list with no resolver throws: the client could never send a call', () => {
+    const error = expectConfigError(() => createHttpClient({ endpoints: [] }), 'endpoints');
+    expect(error.message).toContain('expected at least one endpoint');
+  });
+});
+
+describe('maxAttempts', () => {
+  it.each([6, 1e9])('%s is above the ceiling, per client and per call', async (n) => {
+    const error = expectConfigError(
+      () => createHttpClient(options({ retry: { maxAttempts: n } })),
+      'retry.maxAttempts',
+    );
+    expect(error.message).toContain('expected an integer from 1 to 5: gRPC caps attempts at 5 (gRFC A6)');
+    const c = client(options({}));
+    await rejectedWith(c.request({ path: '/', maxAttempts: n }), 'maxAttempts');
+    await rejectedWith(c.fetch('/', { maxAttempts: n }), 'maxAttempts');
+  });
+
+  it('5 is accepted, and a call to a replica answering 503 goes out 5 times, no more', async () => {
+    expect(MAX_ATTEMPTS_LIMIT).toBe(5);
+    const backend = await backends.start(failingWhile(() => true));
+    const c = client({
+      endpoints: [backend.address],
+      retry: { maxAttempts: 5, backoffInitialMs: 1, backoffMaxMs: 1 },
+      failureAccrual: false,
+    });
+    const res = await c.request({ path: '/' });
+    await res.body.text();
+    expect(res.statusCode).toBe(503);
+    expect(backend.seen).toHaveLength(5);
+    const perCall = await c.request({ path: '/', maxAttempts: 5 });
+    await perCall.body.text();
+    expect(backend.seen).toHaveLength(10);
   });
 });
 
