@@ -1,17 +1,23 @@
 /**
  * Every bad option is rejected, in JavaScript too: unknown keys in the client's options, in each
  * nested object and per call (`request`, `fetch`, where RequestInit's keys stay allowed); a
- * client with no endpoints; `maxAttempts` above its ceiling. Real loopback servers.
+ * client with no endpoints; `maxAttempts` above its ceiling. And errors made for people:
+ * credentials in a URL redacted, durations rounded. Real loopback servers and refused ports.
  */
 import type { RequestInit } from 'undici';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   createHttpClient,
+  type Filter,
+  filterLayer,
   type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
   MAX_ATTEMPTS_LIMIT,
+  RequestFailedError,
 } from '../../src/index.js';
-import { failingWhile } from '../support/chaos-servers.js';
+import { failingWhile, refusedPort } from '../support/chaos-servers.js';
 import { expectConfigError } from '../support/config-errors.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 
@@ -170,5 +176,65 @@ describe('per-call options', () => {
     } as RequestInit);
     expect(await res.text()).toBe('ok');
     expect(backend.seen).toHaveLength(1);
+  });
+});
+
+describe('credentials in a URL', () => {
+  it('are redacted in the ConfigError of an endpoint', () => {
+    const error = expectConfigError(
+      () => createHttpClient({ endpoints: ['http://admin:hunter2@127.0.0.1:8080'] }),
+      'endpoints[0]',
+    );
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('admin');
+    expect(error.message).toContain('"http://<redacted>@127.0.0.1:8080"');
+    expect(error.value).toBe('http://<redacted>@127.0.0.1:8080');
+  });
+
+  it('are redacted when fetch() is given such a URL (fetch refused it repeating them)', async () => {
+    const port = await refusedPort();
+    const c = client({ endpoints: [`127.0.0.1:${port}`] });
+    const error = await rejectedWith(c.fetch(`http://admin:hunter2@127.0.0.1:${port}/x`), 'fetch input');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).toContain(`http://<redacted>@127.0.0.1:${port}/x`);
+  });
+
+  it('are redacted in a call error whose cause names them (a proxying endpoint layer)', async () => {
+    const port = await refusedPort();
+    const proxy = `http://egress:hunter2@127.0.0.1:${port}`;
+    const viaProxy: Filter<HttpRequest, HttpResponse> = (req, ctx, next) =>
+      next(req, ctx).catch((error: { code?: string; message: string }) => {
+        throw Object.assign(new Error(`CONNECT via ${proxy} failed: ${error.message}`), { code: error.code });
+      });
+    const c = client({
+      endpoints: [`127.0.0.1:${port}`],
+      retry: false,
+      endpointStack: (s) =>
+        s.append({
+          role: 'proxy',
+          description: 'a stand-in for an egress proxy',
+          layer: filterLayer(viaProxy),
+        }),
+    });
+    const error = (await c.request({ path: '/' }).catch((e: unknown) => e)) as RequestFailedError;
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect(error.message).toContain('CONNECT via http://<redacted>@127.0.0.1:');
+    expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('durations', () => {
+  it('are rounded to 0.1 ms in the attempt records and time left of a real failed call', async () => {
+    const c = client({
+      endpoints: [`127.0.0.1:${await refusedPort()}`],
+      retry: { maxAttempts: 3, backoffInitialMs: 1, backoffMaxMs: 1 },
+      failureAccrual: false,
+    });
+    const error = (await c.request({ path: '/' }).catch((e: unknown) => e)) as RequestFailedError;
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect(error.attempts).toHaveLength(3);
+    const tenths = /^\d+(\.\d)?$/;
+    for (const attempt of error.attempts) expect(String(attempt.durationMs)).toMatch(tenths);
+    expect(String(error.timeLeftMs)).toMatch(tenths);
   });
 });
