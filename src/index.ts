@@ -99,7 +99,7 @@ export {
   failureAccrual,
 } from './policies/failure-accrual.js';
 export { HEDGE_DEFAULTS, HedgeLostError, type HedgeOptions, type HedgeStats } from './policies/hedge.js';
-export { RETRY_DEFAULTS } from './policies/retry.js';
+export { MAX_ATTEMPTS_LIMIT, RETRY_DEFAULTS } from './policies/retry.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';
 export { type IncomingDeadlineOptions, runWithIncomingDeadline } from './server/incoming-deadline.js';
 export {

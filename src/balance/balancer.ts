@@ -9,7 +9,7 @@
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import { type AttemptOwner, type CallContext, descentTime } from '../core/context.js';
-import { ClientClosedError, NoEndpointsError } from '../core/errors.js';
+import { ClientClosedError, NoEndpointsError, roundDurationMs } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -143,7 +143,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       ctx.recordAttempt({
         endpoint: node.address,
         outcome: describeFailure(outcome),
-        durationMs: end - start,
+        durationMs: roundDurationMs(end - start),
       });
       return;
     }
@@ -151,7 +151,11 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     if (verdict !== undefined && isFailure(verdict)) {
       node.load.end(end, end - start, false);
       node.outcomes.record(end, false);
-      ctx.recordAttempt({ endpoint: node.address, outcome: verdict.reason, durationMs: end - start });
+      ctx.recordAttempt({
+        endpoint: node.address,
+        outcome: verdict.reason,
+        durationMs: roundDurationMs(end - start),
+      });
     } else {
       node.load.end(end, end - start, true);
       if (telling) node.outcomes.record(end, true);

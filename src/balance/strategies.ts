@@ -3,7 +3,7 @@
  * axes are separate files so either can change alone). `p2cPeakEwma()` is the default; see
  * docs/load-balancing.md for every default and its source.
  */
-import { functionOption, integerAtLeast, objectOption, positiveNumber } from '../core/options.js';
+import { functionOption, integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { LeastLoaded } from './least-loaded.js';
 import { type LoadMetric, PendingRequests } from './load-metric.js';
 import { DEFAULT_MAX_EFFORT, PowerOfTwoChoices } from './p2c.js';
@@ -33,9 +33,17 @@ export interface P2cPeakEwmaOptions {
   random?: RandomSource;
 }
 
+/** The keys of {@link P2cPeakEwmaOptions}; any other key throws a ConfigError. */
+export const P2C_PEAK_EWMA_OPTION_KEYS = optionKeys<P2cPeakEwmaOptions>({
+  decayMs: true,
+  initialRttMs: true,
+  maxEffort: true,
+  random: true,
+});
+
 /** Power of two choices over Peak EWMA cost: the default strategy. */
 export function p2cPeakEwma(options?: P2cPeakEwmaOptions): BalancerStrategy {
-  const o = objectOption<P2cPeakEwmaOptions>('balancer', options);
+  const o = objectOption<P2cPeakEwmaOptions>('balancer', options, P2C_PEAK_EWMA_OPTION_KEYS);
   const decayMs = positiveNumber('balancer.decayMs', o.decayMs, DEFAULT_DECAY_MS);
   const initialRttMs = positiveNumber('balancer.initialRttMs', o.initialRttMs, DEFAULT_RTT_MS);
   const maxEffort = integerAtLeast('balancer.maxEffort', o.maxEffort, 1, DEFAULT_MAX_EFFORT);
@@ -49,13 +57,21 @@ export function p2cPeakEwma(options?: P2cPeakEwmaOptions): BalancerStrategy {
 
 /** Options of {@link p2cLeastLoaded}. */
 export interface P2cLeastLoadedOptions {
+  /** Pair draws before falling back to a scan when nodes are unhealthy. Default 5 (Finagle). */
   maxEffort?: number;
+  /** Uniform random source in [0, 1), for deterministic tests. Default `Math.random`. */
   random?: RandomSource;
 }
 
+/** The keys of {@link P2cLeastLoadedOptions}; any other key throws a ConfigError. */
+export const P2C_LEAST_LOADED_OPTION_KEYS = optionKeys<P2cLeastLoadedOptions>({
+  maxEffort: true,
+  random: true,
+});
+
 /** Power of two choices over pending requests (Finagle's `Balancers.p2c()`). */
 export function p2cLeastLoaded(options?: P2cLeastLoadedOptions): BalancerStrategy {
-  const o = objectOption<P2cLeastLoadedOptions>('balancer', options);
+  const o = objectOption<P2cLeastLoadedOptions>('balancer', options, P2C_LEAST_LOADED_OPTION_KEYS);
   const maxEffort = integerAtLeast('balancer.maxEffort', o.maxEffort, 1, DEFAULT_MAX_EFFORT);
   const random = functionOption<RandomSource>('balancer.random', o.random, Math.random);
   return {

@@ -2,6 +2,8 @@
  * One error hierarchy with stable `code`s. Every error that weft raises on a call carries what a
  * person needs to debug it: the destination, the attempts made (endpoint, outcome, duration) and
  * the time that was left. `code` values are part of the public API and never change meaning.
+ * Messages are for people: durations are rounded to 0.1 ms where they are recorded (whole ms in
+ * messages), and credentials in a URL (`http://user:pass@host`) never appear in one.
  */
 
 /** One attempt of a call, as recorded for errors and telemetry. */
@@ -10,7 +12,7 @@ export interface AttemptRecord {
   readonly endpoint: string | undefined;
   /** What happened: a classification reason (`status 503`) or an error code (`ECONNREFUSED`). */
   readonly outcome: string;
-  /** How long the attempt took, in milliseconds. */
+  /** How long the attempt took, in milliseconds, rounded to 0.1 ms ({@link roundDurationMs}). */
   readonly durationMs: number;
   /** Why it was or was not sent again (`retried`, `requeued`, `not retried: ...`), when known. */
   decision?: string;
@@ -37,7 +39,7 @@ export interface CallErrorDetails {
   readonly destination?: string | undefined;
   /** The attempts made before the error, oldest first. */
   readonly attempts?: readonly AttemptRecord[] | undefined;
-  /** Milliseconds left on the call's deadline when it failed (undefined when it had none). */
+  /** Milliseconds left on the call's deadline when it failed (undefined when it had none); rounded to 0.1 ms. */
   readonly timeLeftMs?: number | undefined;
   /** The underlying error, if any. */
   readonly cause?: unknown;
@@ -51,13 +53,41 @@ export class WeftError extends Error {
   readonly timeLeftMs: number | undefined;
 
   constructor(code: WeftErrorCode, message: string, details: CallErrorDetails = {}) {
-    super(withDetails(message, details), details.cause === undefined ? undefined : { cause: details.cause });
+    const timeLeftMs = details.timeLeftMs === undefined ? undefined : roundDurationMs(details.timeLeftMs);
+    super(
+      redactCredentials(withDetails(message, details)),
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = new.target.name;
     this.code = code;
     this.destination = details.destination;
     this.attempts = details.attempts ?? [];
-    this.timeLeftMs = details.timeLeftMs;
+    this.timeLeftMs = timeLeftMs;
   }
+}
+
+/**
+ * A duration rounded for people, to 0.1 ms: `2.0543179999999666` → `2.1`. Timers and clocks give
+ * fractions no one can use; a tenth keeps what tells a 0.3 ms refusal from a 2 ms one on a LAN.
+ * Infinite values and NaN are returned as they are.
+ */
+export function roundDurationMs(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms * 10) / 10 : ms;
+}
+
+/**
+ * Matches the userinfo of a URL, `scheme://user:password@`, up to the last `@` before the host
+ * (a password may hold an unescaped `@`); it stops at whitespace, quotes and the path.
+ */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>\\]*(?:@[^\s/?#@"'<>\\]*)*@/gi;
+
+/**
+ * `text` with the credentials of every URL in it replaced: `http://user:pass@10.0.0.1:8080` →
+ * `http://<redacted>@10.0.0.1:8080`. The whole userinfo goes, user name included: a token is often
+ * passed as the user name alone. Like the admin endpoint's `token`, a secret never reaches a message.
+ */
+export function redactCredentials(text: string): string {
+  return text.includes('@') ? text.replace(URL_CREDENTIALS, '$1<redacted>@') : text;
 }
 
 function withDetails(message: string, details: CallErrorDetails): string {
@@ -78,17 +108,25 @@ function withDetails(message: string, details: CallErrorDetails): string {
   return parts.length === 0 ? message : `${message} (${parts.join('; ')})`;
 }
 
-/** An option passed to a weft factory is missing, of the wrong type or out of range. */
+/**
+ * An option passed to a weft factory or call is unknown, missing, of the wrong type or out of
+ * range. Credentials in a URL value are redacted, in the message and in `value`.
+ */
 export class ConfigError extends WeftError {
-  /** The option's path, e.g. `balancer.decayMs`. */
+  /** The option's path, e.g. `balancer.decayMs` or `retry.maxAttempt`. */
   readonly option: string;
-  /** The value that was rejected. */
+  /** The value that was rejected (undefined for an unknown option: it may be a misspelled secret). */
   readonly value: unknown;
 
-  constructor(option: string, value: unknown, expectation: string) {
-    super('WEFT_CONFIG', `invalid option ${option}: ${describeValue(value)} (${expectation})`);
+  /**
+   * @param expectation what a valid value looks like: `expected a finite number > 0`.
+   * @param message the whole message, replacing `invalid option <option>: <value> (<expectation>)`
+   *   where that form does not fit (an unknown option: `unknown option \`timeoutMS\`; did you mean ...`).
+   */
+  constructor(option: string, value: unknown, expectation: string, message?: string) {
+    super('WEFT_CONFIG', message ?? `invalid option ${option}: ${describeValue(value)} (${expectation})`);
     this.option = option;
-    this.value = value;
+    this.value = typeof value === 'string' ? redactCredentials(value) : value;
   }
 }
 
@@ -109,12 +147,12 @@ export class UnknownRoleError extends WeftError {
 
 /** The call's deadline passed (or had passed before anything was sent). */
 export class DeadlineExceededError extends WeftError {
-  /** The budget the call started with, in milliseconds. */
+  /** The budget the call started with, in milliseconds (rounded to 0.1 ms). */
   readonly budgetMs: number;
 
   constructor(budgetMs: number, details: CallErrorDetails = {}) {
     super('WEFT_DEADLINE_EXCEEDED', `deadline exceeded after a budget of ${Math.round(budgetMs)}ms`, details);
-    this.budgetMs = budgetMs;
+    this.budgetMs = roundDurationMs(budgetMs);
   }
 }
 
@@ -133,7 +171,7 @@ export class RetryBudgetExhaustedError extends WeftError {
 
 /** The client's circuit breaker is open: the call failed fast, nothing was sent. */
 export class CircuitOpenError extends WeftError {
-  /** Milliseconds until the breaker lets a probe through (0 when half-open and busy probing). */
+  /** Milliseconds until the breaker lets a probe through (0 when half-open and busy probing); 0.1 ms. */
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number, details: CallErrorDetails = {}) {
@@ -142,7 +180,7 @@ export class CircuitOpenError extends WeftError {
       `circuit breaker open; next probe in ${Math.max(0, Math.round(retryAfterMs))}ms`,
       details,
     );
-    this.retryAfterMs = retryAfterMs;
+    this.retryAfterMs = roundDurationMs(retryAfterMs);
   }
 }
 

@@ -10,7 +10,7 @@ import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import { integerAtLeast, objectOption, positiveNumber } from '../core/options.js';
+import { integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { validateHostname } from './hostname.js';
 import { ListenerSet, reportListenerError } from './listeners.js';
@@ -48,6 +48,19 @@ export interface DnsResolverOptions {
   /** Clock for the refresh timers; default the real clock. */
   readonly clock?: Clock;
 }
+
+/** The keys of {@link DnsResolverOptions}; any other key throws a ConfigError naming `dns.key`. */
+export const DNS_RESOLVER_OPTION_KEYS = optionKeys<DnsResolverOptions>({
+  hostname: true,
+  port: true,
+  family: true,
+  servers: true,
+  minRefreshMs: true,
+  maxRefreshMs: true,
+  timeoutMs: true,
+  tries: true,
+  clock: true,
+});
 
 /** A DNS lookup that failed for a reason other than "no such name / no such records". */
 export class DnsLookupError extends Error {
@@ -257,7 +270,7 @@ function nodeLookup(config: DnsConfig): DnsLookup {
 }
 
 function validateDnsOptions(options: DnsResolverOptions): DnsConfig {
-  const raw = objectOption<DnsResolverOptions>('dns', options);
+  const raw = objectOption<DnsResolverOptions>('dns', options, DNS_RESOLVER_OPTION_KEYS);
   const hostname = validateHostname('dns.hostname', raw.hostname);
   const port = raw.port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {

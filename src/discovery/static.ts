@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.js';
+import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { isValidHost } from './hostname.js';
 import { ListenerSet, reportListenerError } from './listeners.js';
@@ -18,11 +19,22 @@ export type StaticTarget =
   | { readonly host: string; readonly port: number; readonly weight?: number }
   | { readonly address: string; readonly weight?: number };
 
+/** The keys of an object {@link StaticTarget}; any other key throws a ConfigError naming `endpoints[i].key`. */
+export const STATIC_TARGET_KEYS = optionKeys<Exclude<StaticTarget, string>>({
+  host: true,
+  port: true,
+  address: true,
+  weight: true,
+});
+
 /** Options of {@link staticResolver}. */
 export interface StaticResolverOptions {
   /** The resolver's description in errors and telemetry; default `static`. */
   readonly description?: string;
 }
+
+/** The keys of {@link StaticResolverOptions}; any other key throws a ConfigError. */
+export const STATIC_RESOLVER_OPTION_KEYS = optionKeys<StaticResolverOptions>({ description: true });
 
 /** A {@link Resolver} over a list given in code, which {@link StaticResolver.update} replaces. */
 export interface StaticResolver extends Resolver {
@@ -47,6 +59,7 @@ export function staticResolver(
 ): StaticResolver {
   if (options === null || typeof options !== 'object')
     throw new ConfigError('static', options, 'expected an object');
+  rejectUnknownKeys('static', options, STATIC_RESOLVER_OPTION_KEYS);
   const description = options.description ?? 'static';
   if (typeof description !== 'string' || description.length === 0) {
     throw new ConfigError('static.description', description, 'expected a non-empty string');
@@ -96,6 +109,7 @@ function parseTarget(target: unknown, option: string): Endpoint {
   if (target === null || typeof target !== 'object' || Array.isArray(target)) {
     throw new ConfigError(option, target, FORMS);
   }
+  rejectUnknownKeys(option, target, STATIC_TARGET_KEYS);
   const entry = target as { host?: unknown; port?: unknown; address?: unknown; weight?: unknown };
   const weight = entry.weight === undefined ? 1 : (entry.weight as number);
   if (entry.address !== undefined) {

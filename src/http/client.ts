@@ -42,6 +42,7 @@ import { WeftDispatcher } from './dispatcher.js';
 import { isIdempotent } from './idempotency.js';
 import {
   callOptions,
+  fetchCallOptions,
   type HttpCallOptions,
   type HttpClientOptions,
   type HttpRequestOptions,
@@ -305,7 +306,7 @@ class WeftHttpClient implements HttpClient {
     let call: HttpCallOptions | undefined;
     try {
       url = toUrl(input, this.#origin);
-      call = init === undefined ? undefined : callOptions(init);
+      call = init === undefined ? undefined : fetchCallOptions(init);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -357,14 +358,26 @@ class WeftHttpClient implements HttpClient {
 }
 
 function toUrl(input: string | URL, origin: string): URL {
-  if (input instanceof URL) return input;
-  if (typeof input !== 'string')
+  let url: URL;
+  if (input instanceof URL) url = input;
+  else if (typeof input !== 'string') {
     throw new ConfigError('fetch input', input, 'expected a path or a URL string');
-  try {
-    return input.startsWith('/') ? new URL(input, origin) : new URL(input);
-  } catch {
-    throw new ConfigError('fetch input', input, 'expected a path starting with "/" or an absolute URL');
+  } else {
+    try {
+      url = input.startsWith('/') ? new URL(input, origin) : new URL(input);
+    } catch {
+      throw new ConfigError('fetch input', input, 'expected a path starting with "/" or an absolute URL');
+    }
   }
+  // fetch would refuse it with a TypeError that repeats the URL, credentials included.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      'fetch input',
+      url.href,
+      'a URL with credentials cannot be fetched; send them in an authorization header',
+    );
+  }
+  return url;
 }
 
 /** Failure accrual's hooks, telling telemetry as well as the user's own hooks. */

@@ -4,6 +4,7 @@
  * names the option and the bad value, at construction, never on the hot path.
  */
 import { isIP } from 'node:net';
+import type { RequestInit } from 'undici';
 import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
 import type { EndpointLayer } from '../client/endpoint-stack.js';
 import type { Outcome, ResponseClass } from '../core/classification.js';
@@ -13,23 +14,29 @@ import {
   booleanOption,
   functionOption,
   integerAtLeast,
+  integerInRange,
   numberInRange,
   objectOption,
   oneOf,
+  optionKeys,
   positiveNumber,
+  rejectUnknownKeys,
   upperBound,
 } from '../core/options.js';
 import type { Filter } from '../core/service.js';
 import type { Stack } from '../core/stack.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { parseTargets, type StaticTarget, staticResolver } from '../discovery/static.js';
-import type { AdaptiveThrottleOptions } from '../policies/adaptive-throttle.js';
-import type { CircuitBreakerOptions } from '../policies/circuit-breaker.js';
+import {
+  ADAPTIVE_THROTTLE_OPTION_KEYS,
+  type AdaptiveThrottleOptions,
+} from '../policies/adaptive-throttle.js';
+import { CIRCUIT_BREAKER_OPTION_KEYS, type CircuitBreakerOptions } from '../policies/circuit-breaker.js';
 import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
-import type { FailureAccrualOptions } from '../policies/failure-accrual.js';
-import type { HedgeOptions } from '../policies/hedge.js';
-import { RETRY_DEFAULTS } from '../policies/retry.js';
-import type { RetryBudgetOptions } from '../policies/retry-budget.js';
+import { FAILURE_ACCRUAL_OPTION_KEYS, type FailureAccrualOptions } from '../policies/failure-accrual.js';
+import { HEDGE_OPTION_KEYS, type HedgeOptions } from '../policies/hedge.js';
+import { MAX_ATTEMPTS_LIMIT, MAX_ATTEMPTS_REASON, RETRY_DEFAULTS } from '../policies/retry.js';
+import { RETRY_BUDGET_OPTION_KEYS, type RetryBudgetOptions } from '../policies/retry-budget.js';
 import type { TelemetryPlugin } from '../telemetry/telemetry.js';
 import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
 import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
@@ -43,6 +50,7 @@ import {
 import {
   type DispatcherFactory,
   defaultDispatcherFactory,
+  TLS_OPTION_KEYS,
   type TlsOptions,
   type TransportSettings,
 } from './transport.js';
@@ -70,7 +78,7 @@ export const HTTP_CLIENT_DEFAULTS = {
 
 /** Retry settings of a client (`retry: false` turns retries off). */
 export interface RetryOptions {
-  /** Most attempts per call, the first included. Default 3 (2 retries). */
+  /** Most attempts per call, the first included: 1 to 5 (`MAX_ATTEMPTS_LIMIT`). Default 3 (2 retries). */
   maxAttempts?: number;
   /** The retry budget shared by retries and hedges. Default 20% + 10/s over 10 s (Finagle). */
   budget?: RetryBudgetOptions;
@@ -83,6 +91,16 @@ export interface RetryOptions {
   /** Bytes of a streamed request body kept for replay. Default 65 536 (Linkerd). */
   replayBufferBytes?: number;
 }
+
+/** The keys of {@link RetryOptions}; any other key in `retry` throws a ConfigError. */
+export const RETRY_OPTION_KEYS = optionKeys<RetryOptions>({
+  maxAttempts: true,
+  budget: true,
+  backoffInitialMs: true,
+  backoffMaxMs: true,
+  retryAfterCapMs: true,
+  replayBufferBytes: true,
+});
 
 /** Options of {@link createHttpClient}. Exactly one of `endpoints` and `resolver` is required. */
 export interface HttpClientOptions {
@@ -157,6 +175,39 @@ export interface HttpClientOptions {
   clock?: Clock;
 }
 
+/** The keys of {@link HttpClientOptions}; any other key throws a ConfigError. */
+export const HTTP_CLIENT_OPTION_KEYS = optionKeys<HttpClientOptions>({
+  name: true,
+  endpoints: true,
+  resolver: true,
+  scheme: true,
+  authority: true,
+  balancer: true,
+  timeoutMs: true,
+  attemptTimeoutMs: true,
+  connections: true,
+  pipelining: true,
+  keepAliveTimeoutMs: true,
+  connectTimeoutMs: true,
+  headersTimeoutMs: true,
+  bodyTimeoutMs: true,
+  http2: true,
+  tls: true,
+  inheritAmbientDeadline: true,
+  propagateDeadline: true,
+  retry: true,
+  classifier: true,
+  hedge: true,
+  failureAccrual: true,
+  circuitBreaker: true,
+  adaptiveThrottle: true,
+  telemetry: true,
+  stack: true,
+  endpointStack: true,
+  clock: true,
+  dispatcherFactory: true,
+});
+
 /** Per-call options, on top of undici's request shape. */
 export interface HttpCallOptions {
   /** Total time for this call, in ms (overrides the client's). */
@@ -168,7 +219,7 @@ export interface HttpCallOptions {
    * RFC 9110 idempotent methods, or any request with an `Idempotency-Key` header.
    */
   idempotent?: boolean;
-  /** Most attempts for this call (1: never retry). Default: the client's. */
+  /** Most attempts for this call, 1 (never retry) to 5 (`MAX_ATTEMPTS_LIMIT`). Default: the client's. */
   maxAttempts?: number;
   /** Classify this call's attempts; returning `undefined` defers to the client's. */
   classifier?: HttpClassifier;
@@ -190,6 +241,52 @@ export interface HttpRequestOptions extends HttpCallOptions {
   /** undici's body timeout for this request, in ms. */
   bodyTimeout?: number;
 }
+
+/** The keys `client.request()` takes: weft's request shape and its per-call options. Others throw. */
+export const REQUEST_OPTION_KEYS = optionKeys<HttpRequestOptions>({
+  path: true,
+  method: true,
+  headers: true,
+  body: true,
+  query: true,
+  signal: true,
+  headersTimeout: true,
+  bodyTimeout: true,
+  timeoutMs: true,
+  attemptTimeoutMs: true,
+  idempotent: true,
+  maxAttempts: true,
+  classifier: true,
+});
+
+/**
+ * The keys `client.fetch()` takes in `init`: the WHATWG `RequestInit` (undici's type, plus
+ * `priority`, which the Fetch standard has and undici's type lacks) and weft's per-call options.
+ * Others throw. `dispatcher` is allowed as a RequestInit key, but the client's own replaces it.
+ */
+export const FETCH_INIT_KEYS = optionKeys<RequestInit & { priority?: unknown } & HttpCallOptions>({
+  method: true,
+  headers: true,
+  body: true,
+  referrer: true,
+  referrerPolicy: true,
+  mode: true,
+  credentials: true,
+  cache: true,
+  redirect: true,
+  integrity: true,
+  keepalive: true,
+  signal: true,
+  duplex: true,
+  priority: true,
+  window: true,
+  dispatcher: true,
+  timeoutMs: true,
+  attemptTimeoutMs: true,
+  idempotent: true,
+  maxAttempts: true,
+  classifier: true,
+});
 
 /** Everything the client is built from, validated. */
 export interface ResolvedHttpClientOptions {
@@ -227,6 +324,7 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
   if (options === undefined)
     throw new ConfigError('options', options, 'expected { endpoints } or { resolver }');
   const o = objectOption<HttpClientOptions>('options', options);
+  rejectUnknownKeys('', o, HTTP_CLIENT_OPTION_KEYS);
   const d = HTTP_CLIENT_DEFAULTS;
   const clock = o.clock ?? realClock;
   if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
@@ -283,9 +381,21 @@ export function resolveHttpClientOptions(options: HttpClientOptions): ResolvedHt
     failureAccrual:
       o.failureAccrual === false
         ? undefined
-        : objectOption('failureAccrual', o.failureAccrual === true ? undefined : o.failureAccrual),
-    circuitBreaker: optIn<CircuitBreakerOptions>('circuitBreaker', o.circuitBreaker),
-    adaptiveThrottle: optIn<AdaptiveThrottleOptions>('adaptiveThrottle', o.adaptiveThrottle),
+        : (policyOptions(
+            'failureAccrual',
+            o.failureAccrual === true ? undefined : o.failureAccrual,
+            FAILURE_ACCRUAL_OPTION_KEYS,
+          ) as FailureAccrualOptions),
+    circuitBreaker: optIn<CircuitBreakerOptions>(
+      'circuitBreaker',
+      o.circuitBreaker,
+      CIRCUIT_BREAKER_OPTION_KEYS,
+    ),
+    adaptiveThrottle: optIn<AdaptiveThrottleOptions>(
+      'adaptiveThrottle',
+      o.adaptiveThrottle,
+      ADAPTIVE_THROTTLE_OPTION_KEYS,
+    ),
     telemetry: resolveTelemetry(o.telemetry),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, d.timeoutMs, true),
     attemptTimeoutMs: positiveNumber('attemptTimeoutMs', o.attemptTimeoutMs, d.attemptTimeoutMs, true),
@@ -319,11 +429,31 @@ function resolveTelemetry(value: unknown): readonly TelemetryPlugin[] {
   return list as TelemetryPlugin[];
 }
 
-/** An opt-in feature: `true` for its defaults, an object of options, `false`/undefined for off. */
-function optIn<T extends object>(option: string, value: unknown): T | undefined {
+/** An opt-in policy: `true` for its defaults, an object of options, `false`/undefined for off. */
+function optIn<T extends object>(option: string, value: unknown, known: ReadonlySet<string>): T | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return {} as T;
-  return objectOption<T>(option, value) as T;
+  return policyOptions<T>(option, value, known) as T;
+}
+
+/**
+ * A policy's options nested in the client's: the policy's own keys, without `clock`, which the
+ * client passes itself (a nested one was used by failure accrual and ignored by the breaker).
+ */
+function policyOptions<T extends object>(
+  option: string,
+  value: unknown,
+  known: ReadonlySet<string>,
+): Partial<T> {
+  const o = objectOption<T>(option, value, known);
+  if ('clock' in o) {
+    throw new ConfigError(
+      `${option}.clock`,
+      o.clock,
+      'set clock on the client, which passes it to every policy',
+    );
+  }
+  return o;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -331,11 +461,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 function resolveHedge(value: HedgeOptions | boolean | undefined): HedgeOptions | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return {};
-  return objectOption<HedgeOptions>('hedge', value);
+  return objectOption<HedgeOptions>('hedge', value, HEDGE_OPTION_KEYS);
 }
 
 function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOptions['retry'] {
-  const r = objectOption<RetryOptions>('retry', value);
+  const r = objectOption<RetryOptions>('retry', value, RETRY_OPTION_KEYS);
   const d = HTTP_CLIENT_DEFAULTS;
   const backoffInitialMs = positiveNumber('retry.backoffInitialMs', r.backoffInitialMs, d.backoffInitialMs);
   const backoffMaxMs = upperBound(
@@ -346,8 +476,11 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
     'retry.backoffInitialMs',
   );
   return {
-    maxAttempts: integerAtLeast('retry.maxAttempts', r.maxAttempts, 1, d.maxAttempts),
-    budget: r.budget === undefined ? undefined : objectOption<RetryBudgetOptions>('retry.budget', r.budget),
+    maxAttempts: maxAttemptsOption('retry.maxAttempts', r.maxAttempts, d.maxAttempts),
+    budget:
+      r.budget === undefined
+        ? undefined
+        : objectOption<RetryBudgetOptions>('retry.budget', r.budget, RETRY_BUDGET_OPTION_KEYS),
     backoffInitialMs,
     backoffMaxMs,
     retryAfterCapMs: numberInRange(
@@ -359,6 +492,11 @@ function resolveRetry(value: RetryOptions | undefined): ResolvedHttpClientOption
     ),
     replayBufferBytes: integerAtLeast('retry.replayBufferBytes', r.replayBufferBytes, 0, d.replayBufferBytes),
   };
+}
+
+/** Attempts per call: an integer from 1 to {@link MAX_ATTEMPTS_LIMIT}, with the limit's reason. */
+function maxAttemptsOption(option: string, value: unknown, fallback: number): number {
+  return integerInRange(option, value, 1, MAX_ATTEMPTS_LIMIT, fallback, MAX_ATTEMPTS_REASON);
 }
 
 /** A classifier that always answers. */
@@ -419,6 +557,14 @@ function pickResolver(o: Partial<HttpClientOptions>, scheme: 'http' | 'https'): 
   if (o.endpoints === undefined)
     throw new ConfigError('endpoints', undefined, 'give endpoints or a resolver');
   if (!Array.isArray(o.endpoints)) throw new ConfigError('endpoints', o.endpoints, 'expected an array');
+  if (o.endpoints.length === 0) {
+    // A static list never changes inside the client: with none, no call could ever be sent.
+    throw new ConfigError(
+      'endpoints',
+      o.endpoints,
+      'expected at least one endpoint; for a list that changes, pass resolver: staticResolver([...]) and update() it',
+    );
+  }
   const targetScheme = schemeOfTargets(o.endpoints);
   if (targetScheme !== undefined && targetScheme !== scheme) {
     throw new ConfigError('scheme', scheme, `the endpoints are ${targetScheme}:// URLs`);
@@ -429,7 +575,7 @@ function pickResolver(o: Partial<HttpClientOptions>, scheme: 'http' | 'https'): 
 }
 
 function checkTls(value: unknown): TlsOptions {
-  const tls = objectOption<TlsOptions>('tls', value);
+  const tls = objectOption<TlsOptions>('tls', value, TLS_OPTION_KEYS);
   const pem = (v: unknown) => typeof v === 'string' || Buffer.isBuffer(v);
   if (tls.ca !== undefined && !(pem(tls.ca) || (Array.isArray(tls.ca) && tls.ca.every(pem)))) {
     throw new ConfigError('tls.ca', tls.ca, 'expected PEM text or a Buffer, or an array of them');
@@ -481,7 +627,7 @@ export function callOptions(options: HttpCallOptions): HttpCallOptions | undefin
         ? undefined
         : positiveNumber('attemptTimeoutMs', attemptTimeoutMs, 0, true),
     idempotent: idempotent === undefined ? undefined : booleanOption('idempotent', idempotent, false),
-    maxAttempts: maxAttempts === undefined ? undefined : integerAtLeast('maxAttempts', maxAttempts, 1, 1),
+    maxAttempts: maxAttempts === undefined ? undefined : maxAttemptsOption('maxAttempts', maxAttempts, 1),
     classifier:
       classifier === undefined
         ? undefined
@@ -493,11 +639,23 @@ const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Methods that skip the token check (a Set lookup is cheaper than the regex on every call). */
 const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
-/** The weft request for `client.request(options)`, validated. */
+/**
+ * The weft per-call options in a `client.fetch()` init, validated, every key of `init` checked
+ * against {@link FETCH_INIT_KEYS}; `undefined` when there are none (see {@link callOptions}).
+ */
+export function fetchCallOptions(init: RequestInit & HttpCallOptions): HttpCallOptions | undefined {
+  if (init === undefined || init === null) return undefined;
+  if (typeof init !== 'object') throw new ConfigError('fetch init', init, 'expected an object');
+  rejectUnknownKeys('fetch', init, FETCH_INIT_KEYS);
+  return callOptions(init);
+}
+
+/** The weft request for `client.request(options)`, validated, every key checked against {@link REQUEST_OPTION_KEYS}. */
 export function requestFromOptions(options: HttpRequestOptions): HttpRequest {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('request', options, 'expected { path, method?, headers?, body? }');
   }
+  rejectUnknownKeys('request', options, REQUEST_OPTION_KEYS);
   let path = options.path;
   if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) {
     throw new ConfigError('request.path', path, 'expected a path starting with "/"');

@@ -6,6 +6,7 @@
  */
 import { Agent, Dispatcher } from 'undici';
 import { ConfigError } from '../core/errors.js';
+import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
 
 /** Something with a weft dispatcher: an HTTP client. */
@@ -20,6 +21,9 @@ export interface RoutingAgentOptions {
   fallback?: Dispatcher;
 }
 
+/** The keys of {@link RoutingAgentOptions}; any other key throws a ConfigError naming `routingAgent.key`. */
+export const ROUTING_AGENT_OPTION_KEYS = optionKeys<RoutingAgentOptions>({ routes: true, fallback: true });
+
 /** A Dispatcher that routes by hostname to weft clients, and everything else to a plain Agent. */
 export class RoutingAgent extends Dispatcher {
   readonly #routes: Map<string, Dispatcher>;
@@ -30,6 +34,7 @@ export class RoutingAgent extends Dispatcher {
     super();
     if (options === null || typeof options !== 'object')
       throw new ConfigError('routingAgent', options, 'expected { routes }');
+    rejectUnknownKeys('routingAgent', options, ROUTING_AGENT_OPTION_KEYS);
     const routes = options.routes;
     if (routes === null || typeof routes !== 'object') {
       throw new ConfigError('routingAgent.routes', routes, 'expected an object of hostname → weft client');

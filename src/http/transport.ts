@@ -10,16 +10,34 @@
  * sent to it.
  */
 import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { type Dispatcher, Pool } from 'undici';
 import type { CallContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { optionKeys } from '../core/options.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { AttemptHandler } from './attempt-handler.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
-/** TLS options for `https` endpoints (node:tls connect options, subset). */
-export interface TlsOptions {
+/**
+ * TLS options for `https` endpoints, a subset of node:tls connect options: the five below, which
+ * weft checks, and the node:tls options picked here, which go to `tls.connect` as they are.
+ */
+export interface TlsOptions
+  extends Pick<
+    ConnectionOptions,
+    | 'ciphers'
+    | 'minVersion'
+    | 'maxVersion'
+    | 'pfx'
+    | 'passphrase'
+    | 'ecdhCurve'
+    | 'sigalgs'
+    | 'crl'
+    | 'checkServerIdentity'
+    | 'secureOptions'
+  > {
   /** Trusted CA certificates (PEM). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Client certificate for mTLS (PEM). */
@@ -43,6 +61,25 @@ export type DispatcherFactory = (origin: string, options: Pool.Options) => Dispa
 
 /** The default {@link DispatcherFactory}: an undici `Pool` per endpoint. */
 export const defaultDispatcherFactory: DispatcherFactory = (origin, options) => new Pool(origin, options);
+
+/** The keys of {@link TlsOptions}; any other key in `tls` throws a ConfigError. */
+export const TLS_OPTION_KEYS = optionKeys<TlsOptions>({
+  ca: true,
+  cert: true,
+  key: true,
+  servername: true,
+  rejectUnauthorized: true,
+  ciphers: true,
+  minVersion: true,
+  maxVersion: true,
+  pfx: true,
+  passphrase: true,
+  ecdhCurve: true,
+  sigalgs: true,
+  crl: true,
+  checkServerIdentity: true,
+  secureOptions: true,
+});
 
 /** Resolved transport settings for every endpoint of one client. */
 export interface TransportSettings {

@@ -10,7 +10,7 @@ import type { ResponseClass } from '../core/classification.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { type CallContext, descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
-import { functionOption, objectOption, positiveNumber } from '../core/options.js';
+import { functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
@@ -39,6 +39,14 @@ export interface AdaptiveThrottleOptions {
   /** Uniform random source in [0, 1), for deterministic tests. Default `Math.random`. */
   random?: () => number;
 }
+
+/** The keys of {@link AdaptiveThrottleOptions}; any other key throws a ConfigError. */
+export const ADAPTIVE_THROTTLE_OPTION_KEYS = optionKeys<AdaptiveThrottleOptions>({
+  clock: true,
+  k: true,
+  windowMs: true,
+  random: true,
+});
 
 /** The counts behind the throttle's decision, over its window. */
 export interface AdaptiveThrottleStats {
@@ -76,7 +84,7 @@ export type AdaptiveThrottleFilter<Req, Res> = Filter<Req, Res> & {
 export function adaptiveThrottle<Req, Res>(
   options?: AdaptiveThrottleOptions,
 ): AdaptiveThrottleFilter<Req, Res> {
-  const o = objectOption<AdaptiveThrottleOptions>('adaptiveThrottle', options);
+  const o = objectOption<AdaptiveThrottleOptions>('adaptiveThrottle', options, ADAPTIVE_THROTTLE_OPTION_KEYS);
   const clock = o.clock ?? realClock;
   if (typeof clock.now !== 'function')
     throw new ConfigError('adaptiveThrottle.clock', clock, 'expected a Clock');

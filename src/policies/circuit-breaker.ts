@@ -26,7 +26,14 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
-import { integerAtLeast, objectOption, oneOf, positiveNumber, upperBound } from '../core/options.js';
+import {
+  integerAtLeast,
+  objectOption,
+  oneOf,
+  optionKeys,
+  positiveNumber,
+  upperBound,
+} from '../core/options.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import { ListenerSet } from '../discovery/listeners.js';
 
@@ -101,6 +108,18 @@ export interface SamplingCircuitBreakerOptions extends CommonBreakerOptions {
 
 /** Options of {@link circuitBreaker}. */
 export type CircuitBreakerOptions = ConsecutiveCircuitBreakerOptions | SamplingCircuitBreakerOptions;
+
+/** The keys of {@link CircuitBreakerOptions}, both modes; any other key throws a ConfigError. */
+export const CIRCUIT_BREAKER_OPTION_KEYS = optionKeys<CircuitBreakerOptions>({
+  breaker: true,
+  clock: true,
+  halfOpenAfterMs: true,
+  maxHalfOpenAfterMs: true,
+  halfOpenProbes: true,
+  threshold: true,
+  samplingDurationMs: true,
+  minimumRps: true,
+});
 
 /** What a circuit breaker shows to metrics and admin pages. */
 export interface CircuitBreakerHandle {
@@ -287,7 +306,11 @@ class Breaker {
 }
 
 function resolveOptions(options: CircuitBreakerOptions | undefined): BreakerSettings {
-  const o = objectOption<SamplingCircuitBreakerOptions>('circuitBreaker', options);
+  const o = objectOption<SamplingCircuitBreakerOptions>(
+    'circuitBreaker',
+    options,
+    CIRCUIT_BREAKER_OPTION_KEYS,
+  );
   const d = CIRCUIT_BREAKER_DEFAULTS;
   const mode = oneOf('circuitBreaker.breaker', o.breaker, ['consecutive', 'sampling'], d.breaker);
   const clock = o.clock ?? realClock;

@@ -16,6 +16,7 @@ import {
   integerAtLeast,
   numberInRange,
   objectOption,
+  optionKeys,
   positiveNumber,
   upperBound,
 } from '../core/options.js';
@@ -68,6 +69,22 @@ export interface FailureAccrualOptions {
   /** An ejected endpoint returned to service (a probe, or a request sent after its ejection, succeeded). */
   readonly onReturn?: (address: string) => void;
 }
+
+/** The keys of {@link FailureAccrualOptions}; any other key throws a ConfigError. */
+export const FAILURE_ACCRUAL_OPTION_KEYS = optionKeys<FailureAccrualOptions>({
+  consecutiveFailures: true,
+  minSuccessRate: true,
+  windowMs: true,
+  minRequests: true,
+  minEjectionMs: true,
+  maxEjectionMs: true,
+  maxEjectionPercent: true,
+  random: true,
+  clock: true,
+  onEject: true,
+  onProbe: true,
+  onReturn: true,
+});
 
 /** Where an endpoint is in the state machine (see the diagram in src/policies/failure-accrual.ts). */
 export type AccrualStateName = 'alive' | 'dead' | 'probe-open' | 'probe-closed';
@@ -133,7 +150,7 @@ interface AccrualConfig {
 }
 
 function resolveOptions(options: FailureAccrualOptions | undefined): AccrualConfig {
-  const o = objectOption<FailureAccrualOptions>('failureAccrual', options);
+  const o = objectOption<FailureAccrualOptions>('failureAccrual', options, FAILURE_ACCRUAL_OPTION_KEYS);
   const d = FAILURE_ACCRUAL_DEFAULTS;
   const consecutiveFailures =
     o.consecutiveFailures === Number.POSITIVE_INFINITY

@@ -14,7 +14,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { type CallContext, descentTime } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
-import { integerAtLeast, numberInRange, objectOption, positiveNumber } from '../core/options.js';
+import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import { LatencyWindow } from './latency-window.js';
@@ -28,6 +28,13 @@ export interface HedgeOptions {
   /** Latencies needed before hedging starts. Default 100. */
   minSamples?: number;
 }
+
+/** The keys of {@link HedgeOptions}; any other key in `hedge` throws a ConfigError. */
+export const HEDGE_OPTION_KEYS = optionKeys<HedgeOptions>({
+  maxExtraLoad: true,
+  minDelayMs: true,
+  minSamples: true,
+});
 
 export const HEDGE_DEFAULTS = { maxExtraLoad: 0.01, minDelayMs: 1, minSamples: 100 } as const;
 
@@ -58,7 +65,7 @@ export interface HedgeStats {
 export function hedgeFilter<Req, Res>(
   params: HedgeFilterParams<Req, Res>,
 ): { filter: Filter<Req, Res>; stats: HedgeStats } {
-  const o = objectOption<HedgeOptions>('hedge', params.options);
+  const o = objectOption<HedgeOptions>('hedge', params.options, HEDGE_OPTION_KEYS);
   const maxExtraLoad = numberInRange(
     'hedge.maxExtraLoad',
     o.maxExtraLoad,

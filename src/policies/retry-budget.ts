@@ -13,7 +13,7 @@
  * per request, no timers.
  */
 import type { Clock } from '../core/clock.js';
-import { numberInRange, objectOption, positiveNumber } from '../core/options.js';
+import { numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 
 export interface RetryBudgetOptions {
   /** Window over which deposits and withdrawals count, in ms. Default 10 000 (Finagle `ttl`). */
@@ -23,6 +23,13 @@ export interface RetryBudgetOptions {
   /** Share of requests that may be retried, 0 to 1. Default 0.2 (Finagle `percentCanRetry`). */
   percentCanRetry?: number;
 }
+
+/** The keys of {@link RetryBudgetOptions}; any other key throws a ConfigError. */
+export const RETRY_BUDGET_OPTION_KEYS = optionKeys<RetryBudgetOptions>({
+  ttlMs: true,
+  minRetriesPerSecond: true,
+  percentCanRetry: true,
+});
 
 export const RETRY_BUDGET_DEFAULTS = {
   ttlMs: 10_000,
@@ -44,7 +51,7 @@ export class RetryBudget {
   readonly #withdrawals = new Float64Array(SLOTS);
 
   constructor(clock: Clock, options?: RetryBudgetOptions) {
-    const o = objectOption<RetryBudgetOptions>('retry.budget', options);
+    const o = objectOption<RetryBudgetOptions>('retry.budget', options, RETRY_BUDGET_OPTION_KEYS);
     this.ttlMs = positiveNumber('retry.budget.ttlMs', o.ttlMs, RETRY_BUDGET_DEFAULTS.ttlMs);
     this.minRetriesPerSecond = numberInRange(
       'retry.budget.minRetriesPerSecond',

@@ -32,6 +32,19 @@ export const RETRY_DEFAULTS = {
   retryAfterCapMs: 10_000,
 } as const;
 
+/**
+ * The most attempts one call may make, the first included, per client (`retry.maxAttempts`) and
+ * per call (`maxAttempts`). gRPC's retry design caps maxAttempts at 5 (gRFC A6: larger values are
+ * treated as 5); weft rejects larger values with a ConfigError instead, so a setting never means
+ * less than it says. The budget bounds retries across calls, this bounds one call: with
+ * `maxAttempts: 1e9`, one GET to a replica answering 503 went out 29 times in 3 s.
+ */
+export const MAX_ATTEMPTS_LIMIT = 5;
+
+/** Why {@link MAX_ATTEMPTS_LIMIT} is what it is, for the ConfigError of a value above it. */
+export const MAX_ATTEMPTS_REASON =
+  'gRPC caps attempts at 5 (gRFC A6); weft rejects more rather than cap them';
+
 export interface RetryFilterOptions<Req, Res> {
   readonly clock: Clock;
   readonly adapter: ProtocolAdapter<Req, Res>;

@@ -9,7 +9,7 @@ import { runWithAmbientContext } from '../core/ambient.js';
 import { type Clock, realClock } from '../core/clock.js';
 import { DEADLINE_HEADER, MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from '../core/deadline-header.js';
 import { ConfigError } from '../core/errors.js';
-import { positiveNumber } from '../core/options.js';
+import { objectOption, optionKeys, positiveNumber, rejectUnknownKeys } from '../core/options.js';
 
 export interface IncomingDeadlineOptions {
   /** Clamp for incoming values, in ms. Default 300 000 (5 min). */
@@ -17,6 +17,12 @@ export interface IncomingDeadlineOptions {
   /** Clock the deadline is measured on. Default: the real clock. */
   clock?: Clock;
 }
+
+/** The keys of {@link IncomingDeadlineOptions}; any other key throws a ConfigError. */
+export const INCOMING_DEADLINE_OPTION_KEYS = optionKeys<IncomingDeadlineOptions>({
+  maxMs: true,
+  clock: true,
+});
 
 /**
  * Run `handler` with the deadline carried by `headers` (e.g. `req.headers` of node:http) as the
@@ -33,8 +39,11 @@ export function runWithIncomingDeadline<T>(
   if (headers === null || typeof headers !== 'object') {
     throw new ConfigError('headers', headers, 'expected the incoming request headers object');
   }
-  const maxMs = positiveNumber('maxMs', options.maxMs, MAX_INCOMING_TIMEOUT_MS);
-  const clock = options.clock ?? realClock;
+  // Once per incoming request: checking the keys allocates nothing unless one is unknown.
+  const o = objectOption<IncomingDeadlineOptions>('options', options);
+  rejectUnknownKeys('', o, INCOMING_DEADLINE_OPTION_KEYS);
+  const maxMs = positiveNumber('maxMs', o.maxMs, MAX_INCOMING_TIMEOUT_MS);
+  const clock = o.clock ?? realClock;
   const timeout = parseDeadlineHeader(headers[DEADLINE_HEADER], maxMs);
   if (timeout === undefined) return handler();
   return runWithAmbientContext({ deadline: clock.now() + timeout, clock }, handler);

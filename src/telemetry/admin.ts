@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { type AddressInfo, isIP } from 'node:net';
 import { type Clock, realClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import { integerAtLeast } from '../core/options.js';
+import { integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { HttpClient } from '../http/client.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_HTML } from './admin-page.js';
 import { adminState } from './admin-state.js';
@@ -45,6 +45,14 @@ export interface AdminHandlerOptions {
   readonly clock?: Clock;
 }
 
+/** The keys of {@link AdminHandlerOptions}; any other key throws a ConfigError. */
+export const ADMIN_HANDLER_OPTION_KEYS = optionKeys<AdminHandlerOptions>({
+  clients: true,
+  token: true,
+  basePath: true,
+  clock: true,
+});
+
 /**
  * A node:http request handler. Requests it does not serve go to `next()` when given (Express,
  * Connect) or get a 404.
@@ -63,12 +71,19 @@ export type AdminHandler = (
  * ```ts
  * app.use('/weft', createAdminHandler({ clients: [users, billing] })); // Express: page at /weft/
  * ```
- * @throws ConfigError naming `clients`, `token`, `basePath` or `clock` when one is invalid.
+ * @throws ConfigError naming `clients`, `token`, `basePath` or `clock` when one is invalid, or a
+ * key that is none of them.
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
+  return adminHandler(options, ADMIN_HANDLER_OPTION_KEYS);
+}
+
+/** The handler, its options checked against `known` (the handler's, or the server's). */
+function adminHandler(options: AdminHandlerOptions, known: ReadonlySet<string>): AdminHandler {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('admin options', options, 'expected an object with `clients`');
   }
+  rejectUnknownKeys('', options, known);
   const readClients = clientsOption(options.clients);
   const expectedToken = tokenOption(options.token);
   const basePath = basePathOption(options.basePath);
@@ -137,6 +152,16 @@ export interface AdminServerOptions extends AdminHandlerOptions {
   readonly port?: number;
 }
 
+/** The keys of {@link AdminServerOptions}; any other key throws a ConfigError. */
+export const ADMIN_SERVER_OPTION_KEYS = optionKeys<AdminServerOptions>({
+  clients: true,
+  token: true,
+  basePath: true,
+  clock: true,
+  host: true,
+  port: true,
+});
+
 /** A running admin server. */
 export interface AdminServer {
   /** The page's address, e.g. `http://127.0.0.1:40123/` (without the token). */
@@ -155,11 +180,11 @@ export interface AdminServer {
  * // ... later
  * await admin.close();
  * ```
- * @throws ConfigError naming `host` (a non-loopback host without `token`) or `port`, and the
- * handler's options; rejects with the listen error (e.g. EADDRINUSE).
+ * @throws ConfigError naming `host` (a non-loopback host without `token`) or `port`, the
+ * handler's options, or a key that is none of them; rejects with the listen error (e.g. EADDRINUSE).
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const handler = createAdminHandler(options);
+  const handler = adminHandler(options, ADMIN_SERVER_OPTION_KEYS);
   const host = options.host ?? ADMIN_DEFAULTS.host;
   if (typeof host !== 'string' || host === '') {
     throw new ConfigError('host', host, 'expected a host name or an IP address');

@@ -27,6 +27,7 @@ import {
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
@@ -44,6 +45,13 @@ export interface OpenTelemetryTracingOptions {
   propagate?: boolean;
 }
 
+/** The keys of {@link OpenTelemetryTracingOptions}; any other key throws a ConfigError naming `tracing.key`. */
+export const OPEN_TELEMETRY_TRACING_OPTION_KEYS = optionKeys<OpenTelemetryTracingOptions>({
+  tracerProvider: true,
+  attemptSpans: true,
+  propagate: true,
+});
+
 const TRACER_NAME = 'weft';
 
 /** Marks a call whose spans are not recorded (no SDK, or sampled out). */
@@ -59,6 +67,7 @@ const ATTEMPT_SPAN: SpanOptions = { kind: SpanKind.CLIENT };
 export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}): TelemetryPlugin {
   if (options === null || typeof options !== 'object')
     throw new ConfigError('tracing', options, 'expected options');
+  rejectUnknownKeys('tracing', options, OPEN_TELEMETRY_TRACING_OPTION_KEYS);
   if (options.tracerProvider !== undefined && typeof options.tracerProvider.getTracer !== 'function') {
     throw new ConfigError(
       'tracing.tracerProvider',

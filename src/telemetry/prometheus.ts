@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
 
@@ -28,6 +29,14 @@ export interface PrometheusMetricsOptions {
   buckets?: number[];
 }
 
+/** The keys of {@link PrometheusMetricsOptions}; any other key throws a ConfigError naming `metrics.key`. */
+export const PROMETHEUS_METRICS_OPTION_KEYS = optionKeys<PrometheusMetricsOptions>({
+  registry: true,
+  prefix: true,
+  perEndpoint: true,
+  buckets: true,
+});
+
 export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const CLASSES = ['success', 'failure', 'retryable', 'ignorable'] as const;
@@ -35,6 +44,9 @@ type ClassName = (typeof CLASSES)[number];
 
 /** Metrics into `options.registry` for every client that lists this plugin in `telemetry`. */
 export function prometheusMetrics(options: PrometheusMetricsOptions): TelemetryPlugin {
+  if (options !== null && typeof options === 'object') {
+    rejectUnknownKeys('metrics', options, PROMETHEUS_METRICS_OPTION_KEYS);
+  }
   if (
     options === null ||
     typeof options !== 'object' ||

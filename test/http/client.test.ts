@@ -28,6 +28,7 @@ import {
   NoEndpointsError,
   RequestFailedError,
   roundRobin,
+  staticResolver,
   UnknownRoleError,
 } from '../../src/index.js';
 import { refusedPort } from '../support/chaos-servers.js';
@@ -417,7 +418,7 @@ describe('lifecycle', () => {
   });
 
   it('a name that resolves to nothing fails with NoEndpointsError', async () => {
-    const c = client({ endpoints: [] });
+    const c = client({ resolver: staticResolver([]) });
     await expect(c.request({ path: '/' })).rejects.toBeInstanceOf(NoEndpointsError);
   });
 });
