@@ -57,8 +57,9 @@ export function nodeProblem({
   } else if (!existsSync(pinned)) {
     lines.push(
       "The project's own Node.js (the `node` devDependency, which npm scripts use first) is missing: its",
-      'install script did not run, as after `npm install --ignore-scripts`. Run that script now:',
-      '  npm rebuild node',
+      'install script did not run, as after `npm install --ignore-scripts`. Run that script now',
+      '(--ignore-scripts=false: an ignore-scripts setting in .npmrc would skip it again):',
+      '  npm rebuild node --ignore-scripts=false',
     );
   } else {
     lines.push(

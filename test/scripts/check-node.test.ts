@@ -48,12 +48,12 @@ describe('scripts/check-node.mjs', () => {
     );
   });
 
-  it('after npm install --ignore-scripts: npm rebuild node', () => {
+  it('after npm install --ignore-scripts: npm rebuild node, scripts allowed', () => {
     mkdirSync(join(root, 'node_modules', 'node'), { recursive: true });
     const text = problem('20.20.2');
     expect(text).toContain('this is Node.js 20.20.2 (/usr/bin/node), and weft needs Node.js >=22.19.0');
     expect(text).toContain('`npm install --ignore-scripts`');
-    expect(text).toMatch(/\n {2}npm rebuild node$/);
+    expect(text).toMatch(/\n {2}npm rebuild node --ignore-scripts=false$/);
   });
 
   it('with the pinned Node.js in place: run it through npm', () => {
