@@ -2,6 +2,8 @@
  * weft: an in-process resilience client for Node.js services. Everything a user imports comes
  * from here (or `weft/testing` for the virtual clock).
  */
+// First: on a Node.js below the floor, fail here with a clear error, before undici loads.
+import './node-check.js';
 
 export { DEFAULT_MAX_EFFORT } from './balance/p2c.js';
 export { DEFAULT_DECAY_MS, DEFAULT_RTT_MS } from './balance/peak-ewma.js';
@@ -43,6 +45,7 @@ export {
   RequestFailedError,
   RetryBudgetExhaustedError,
   UnknownRoleError,
+  UnsupportedNodeError,
   WeftError,
   type WeftErrorCode,
 } from './core/errors.js';

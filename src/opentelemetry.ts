@@ -4,4 +4,7 @@
  * @example
  * const client = createHttpClient({ endpoints, telemetry: openTelemetryTracing() });
  */
+// First: on a Node.js below the floor, fail here with a clear error, before undici loads.
+import './node-check.js';
+
 export { type OpenTelemetryTracingOptions, openTelemetryTracing } from './telemetry/opentelemetry.js';

@@ -3,5 +3,8 @@
  * (deadlines, backoff, ejection) and a `dispatcherFactory` that sends a client's requests to an
  * undici MockAgent. docs/testing.md shows both at work.
  */
+// First: on a Node.js below the floor, fail here with a clear error, before undici loads.
+import './node-check.js';
+
 export { VirtualClock } from './core/virtual-clock.js';
 export { mockAgentFactory } from './http/mock-agent-factory.js';

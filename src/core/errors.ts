@@ -31,7 +31,8 @@ export type WeftErrorCode =
   | 'WEFT_RETRY_BUDGET_EXHAUSTED'
   | 'WEFT_CIRCUIT_OPEN'
   | 'WEFT_OVERLOADED'
-  | 'WEFT_CLIENT_CLOSED';
+  | 'WEFT_CLIENT_CLOSED'
+  | 'WEFT_UNSUPPORTED_NODE';
 
 /** What a call-time error knows about the call it failed. */
 export interface CallErrorDetails {
@@ -221,6 +222,28 @@ export class NoEndpointsError extends WeftError {
 export class ClientClosedError extends WeftError {
   constructor(details: CallErrorDetails = {}) {
     super('WEFT_CLIENT_CLOSED', 'client is closed', details);
+  }
+}
+
+/**
+ * weft was loaded on a Node.js below its floor (package.json `engines.node`, set by undici 8).
+ * Thrown while weft loads, before undici does (src/node-check.ts), so the process gets this
+ * message rather than undici's own failure on an old Node.
+ */
+export class UnsupportedNodeError extends WeftError {
+  /** The Node.js versions weft supports, as package.json `engines.node` has them (`>=22.19.0`). */
+  readonly required: string;
+  /** The version of the Node.js running (`process.versions.node`, e.g. `20.20.2`). */
+  readonly running: string;
+
+  constructor(required: string, running: string, execPath: string) {
+    super(
+      'WEFT_UNSUPPORTED_NODE',
+      `weft needs Node.js ${required}, but runs on Node.js ${running} (${execPath}). ` +
+        'undici 8, the HTTP client weft is built on, does not load on older versions: upgrade Node.js.',
+    );
+    this.required = required;
+    this.running = running;
   }
 }
 

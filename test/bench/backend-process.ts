@@ -91,7 +91,10 @@ async function apply(next: Behaviour): Promise<void> {
 }
 
 process.on('message', (message: BackendMessage) => {
-  const reply = (r: BackendReply) => process.send?.(r);
+  // Once the parent is gone, `exit` (below) is under way: nobody to answer, and a send would throw.
+  const reply = (r: BackendReply) => {
+    if (process.connected) process.send?.(r, undefined, {}, () => {});
+  };
   switch (message.type) {
     case 'configure':
       apply(message.behaviour).then(

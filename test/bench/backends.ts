@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { BackendMessage, BackendReply, Behaviour } from './backend-protocol.js';
+import { track } from './child-processes.js';
 
 export type { Behaviour } from './backend-protocol.js';
 
@@ -29,17 +30,21 @@ const REPLY_MS = 10_000;
 
 /** Start one replica; resolves when it has a port. */
 export async function startBackendProcess(behaviour: Behaviour = {}): Promise<BackendProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, JSON.stringify(behaviour)],
-    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  const child: ChildProcess = track(
+    spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(behaviour)], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    }),
   );
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(
-      () => reject(new Error('backend process did not start within 20 s')),
-      STARTUP_MS,
-    );
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('backend process did not start within 20 s'));
+    }, STARTUP_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const newline = buffered.indexOf('\n');
@@ -72,7 +77,13 @@ export async function startBackendProcess(behaviour: Behaviour = {}): Promise<Ba
         clearTimeout(timer);
         resolve(reply);
       });
-      child.send({ ...message, id } as BackendMessage);
+      // A send to a process that is gone fails here, not as an 'error' event nobody handles.
+      child.send({ ...message, id } as BackendMessage, (error) => {
+        if (!error) return;
+        clearTimeout(timer);
+        waiting.delete(id);
+        reject(error);
+      });
     });
 
   return {

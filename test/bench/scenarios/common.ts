@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Behaviour, type Replicas, startReplicas } from '../backends.js';
+import { track } from '../child-processes.js';
 import {
   type Contender,
   type ContenderName,
@@ -77,9 +78,11 @@ export function pause(ms: number): Promise<void> {
  */
 export function runWorker<T>(script: URL, args: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -108,9 +111,11 @@ export interface LiveWorker<Message, Reply> {
  * warm, between questions; it must exit when sent the closing message.
  */
 export function startWorker<Message, Reply>(script: URL, args: unknown): Promise<LiveWorker<Message, Reply>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', fileURLToPath(script), JSON.stringify(args)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   let waiting: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const fail = (error: Error) => {
@@ -118,7 +123,7 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     waiting = undefined;
     w?.reject(error);
   };
-  child.once('error', fail);
+  child.on('error', fail);
   child.once('exit', (code) => fail(new Error(`${fileURLToPath(script)} exited with ${code}`)));
   child.on('message', (reply: Reply) => {
     const w = waiting;
@@ -131,12 +136,15 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     });
   const worker: Omit<LiveWorker<Message, Reply>, 'ready'> = {
     ask(message) {
+      if (!child.connected) return Promise.reject(new Error(`${fileURLToPath(script)} is gone`));
       const reply = next();
-      child.send(message as object);
+      child.send(message as object, (error) => {
+        if (error) fail(error);
+      });
       return reply;
     },
     async close(closing) {
-      if (child.connected) child.send(closing as object);
+      if (child.connected) child.send(closing as object, (error) => error && child.kill());
       await exited;
     },
   };

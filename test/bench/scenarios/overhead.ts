@@ -43,9 +43,16 @@ export interface OverheadOptions {
   rounds: number;
   /** Least time each process warms up before its first round, in ms (besides 20 000 calls). */
   warmUpMs: number;
+  /**
+   * Which entries to measure (default: all). The headline needs the control (`undici-pool`),
+   * `weft` and `weft-telemetry`, so those must be among them. The harness's test measures only
+   * those three: each entry costs two process starts, about 1–2 s on a loaded machine.
+   */
+  entries?: readonly OverheadEntry[];
 }
 
 type Entry = OverheadWorkerArgs['contender'];
+export type OverheadEntry = Entry;
 /**
  * `undici-pool` among the entries is the control: raw Pool paired with raw Pool. Its ratio should
  * be 1; how far it lands from 1 in a run is that run's own error (noise, or a bias of the setup).
@@ -77,7 +84,14 @@ const TELEMETRY_FLOOR = 0.9;
 /** Fresh pairs of processes (contender, raw Pool) each contender's rounds are spread over. */
 const PROCESS_PAIRS = 2;
 
+/** The entries the headline is made of: the control, weft, and weft with metrics and tracing. */
+const HEADLINE_ENTRIES: readonly Entry[] = ['undici-pool', 'weft', 'weft-telemetry'];
+
 export async function overhead(options: OverheadOptions): Promise<ScenarioResult> {
+  const entries = options.entries ?? ENTRIES;
+  const lacking = HEADLINE_ENTRIES.filter((e) => !entries.includes(e));
+  if (lacking.length > 0)
+    throw new Error(`overhead: entries must include ${lacking.join(', ')} (the headline's)`);
   return withReplicas([{}], async (replicas) => {
     const start = (contender: Entry | 'undici-pool') =>
       startWorker<OverheadMessage, OverheadReply>(worker, {
@@ -120,7 +134,7 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
     // Each process has its own JIT decisions and its own place on the cores, which shifts its
     // figures as a whole, so the rounds are spread over several fresh pairs of processes.
     const pairs = Math.min(PROCESS_PAIRS, options.rounds);
-    for (const entry of ENTRIES) {
+    for (const entry of entries) {
       const rounds: OverheadRound[] = [];
       for (let pair = 0; pair < pairs; pair++) {
         const share = Math.floor(options.rounds / pairs) + (pair < options.rounds % pairs ? 1 : 0);

@@ -61,7 +61,18 @@ const client =
   args.contender === 'weft-telemetry'
     ? telemetryClient()
     : makeContender(args.contender, [args.address], settings);
-const reply = (r: OverheadReply) => process.send?.(r);
+/**
+ * Answer the parent. Once the channel is closed (the parent closed it, or died: a test that timed
+ * out) there is nobody to answer, and `process.send` would throw ERR_IPC_CHANNEL_CLOSED: stop.
+ */
+const reply = (r: OverheadReply) => {
+  if (!process.connected) process.exit(0);
+  process.send?.(r, undefined, {}, (error) => {
+    if (error) process.exit(0);
+  });
+};
+// An orphan stops at once rather than finish its warm-up or round for nobody.
+process.on('disconnect', () => process.exit(0));
 
 // Warm up to a steady state: at least 20 000 calls (capped at four rounds for the harness's
 // tests) and at least `warmUpMs` of calls. Counted calls alone were not enough: CPU per call
