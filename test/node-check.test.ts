@@ -120,7 +120,7 @@ describe('the built package on a Node.js below the floor', () => {
       const checkAt = order.findIndex(
         (step) =>
           step.startsWith('chunk:') &&
-          /\/\/ src\/node-check\.ts\n[^]*?\bassertSupportedNode\(\);/.test(
+          /\/\/ src\/node-check\.ts\n[\s\S]*?\bassertSupportedNode\(\);/.test(
             readFileSync(join(file, '..', step.slice('chunk:'.length)), 'utf8'),
           ),
       );
