@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpClient } from '../../src/index.js';
+import { type HttpClient, staticResolver } from '../../src/index.js';
 import { createAdminHandler, startAdminServer } from '../../src/telemetry/admin.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
@@ -92,17 +92,22 @@ describe('admin page in headless Chromium', () => {
     const good1 = await backends.start(replyAfter(1));
     const good2 = await backends.start(replyAfter(1));
     const bad = await backends.start(unavailable);
+    // The 503 backend is alone at first, so that every call reaches it until failure accrual
+    // ejects it (with all three from the start, P2C may stop picking it after one slow answer);
+    // then the healthy ones join, and the bad one's history stays with it.
+    const resolver = staticResolver([bad.address]);
     const weft = client({
       name: 'demo-weft',
-      endpoints: [good1.address, good2.address, bad.address],
+      resolver,
       failureAccrual: { minEjectionMs: 60_000 },
     });
     const ejected = () => weft.endpoints().find((e) => e.address === bad.address)?.accrual?.state === 'dead';
-    for (let i = 0; i < 300 && !ejected(); i++) {
+    for (let i = 0; i < 10 && !ejected(); i++) {
       const res = await weft.request({ path: '/' });
       await res.body.text();
     }
     expect(ejected(), 'failure accrual ejected the 503 backend').toBe(true);
+    resolver.update([good1.address, good2.address, bad.address]);
 
     const token = 'browser-test-token';
     const admin = await startAdminServer({ clients: [weft], token });
