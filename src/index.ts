@@ -61,7 +61,6 @@ export {
   type StaticTarget,
   staticResolver,
 } from './discovery/static.js';
-export { defaultHttpClassifier, type HttpClassifier, NACK_HEADER } from './http/classifier.js';
 export {
   createHttpClient,
   type EndpointStats,
@@ -72,13 +71,20 @@ export {
   type HttpRequestOptions,
   type RetryOptions,
 } from './http/client.js';
-export { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
-export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/idempotency.js';
-export { ATTEMPT_HEADER } from './http/protocol.js';
-export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/replayable-body.js';
-export type { HeadersInput, HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './http/request.js';
-export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/routing-agent.js';
-export type { DispatcherFactory, TlsOptions } from './http/transport.js';
+export { getGlobalDispatcher, setGlobalDispatcher } from './http/dispatch/global-dispatcher.js';
+export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/dispatch/routing-agent.js';
+export { ATTEMPT_HEADER } from './http/protocol/adapter.js';
+export { defaultHttpClassifier, type HttpClassifier, NACK_HEADER } from './http/protocol/classifier.js';
+export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/protocol/idempotency.js';
+export type {
+  HeadersInput,
+  HttpBody,
+  HttpHeaders,
+  HttpRequest,
+  HttpResponse,
+} from './http/protocol/request.js';
+export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/transport/replayable-body.js';
+export type { DispatcherFactory, TlsOptions } from './http/transport/transport.js';
 export {
   ADAPTIVE_THROTTLE_DEFAULTS,
   type AdaptiveThrottleOptions,

@@ -37,9 +37,7 @@ import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
 import { observeFilter } from '../telemetry/observe.js';
 import { type ClientTelemetry, fanOut } from '../telemetry/telemetry.js';
-import { httpAttemptClassifier } from './classify-attempt.js';
-import { WeftDispatcher } from './dispatcher.js';
-import { isIdempotent } from './idempotency.js';
+import { WeftDispatcher } from './dispatch/dispatcher.js';
 import {
   callOptions,
   fetchCallOptions,
@@ -49,9 +47,11 @@ import {
   requestFromOptions,
   resolveHttpClientOptions,
 } from './options.js';
-import { httpAdapter } from './protocol.js';
-import type { HttpRequest, HttpResponse } from './request.js';
-import { UndiciEndpoint } from './transport.js';
+import { httpAdapter } from './protocol/adapter.js';
+import { httpAttemptClassifier } from './protocol/classify-attempt.js';
+import { isIdempotent } from './protocol/idempotency.js';
+import type { HttpRequest, HttpResponse } from './protocol/request.js';
+import { UndiciEndpoint } from './transport/transport.js';
 
 export type { HttpCallOptions, HttpClientOptions, HttpRequestOptions, RetryOptions } from './options.js';
 export { HTTP_CLIENT_DEFAULTS } from './options.js';

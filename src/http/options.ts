@@ -38,22 +38,22 @@ import { HEDGE_OPTION_KEYS, type HedgeOptions } from '../policies/hedge.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_ATTEMPTS_REASON, RETRY_DEFAULTS } from '../policies/retry.js';
 import { RETRY_BUDGET_OPTION_KEYS, type RetryBudgetOptions } from '../policies/retry-budget.js';
 import type { TelemetryPlugin } from '../telemetry/telemetry.js';
-import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
-import { DEFAULT_REPLAY_BUFFER_BYTES } from './replayable-body.js';
+import { defaultHttpClassifier, type HttpClassifier } from './protocol/classifier.js';
 import {
   copyHeaders,
   type HeadersInput,
   type HttpBody,
   type HttpRequest,
   type HttpResponse,
-} from './request.js';
+} from './protocol/request.js';
+import { DEFAULT_REPLAY_BUFFER_BYTES } from './transport/replayable-body.js';
 import {
   type DispatcherFactory,
   defaultDispatcherFactory,
   TLS_OPTION_KEYS,
   type TlsOptions,
   type TransportSettings,
-} from './transport.js';
+} from './transport/transport.js';
 
 /** Defaults of {@link createHttpClient}; docs/http-client.md gives the source of each. */
 export const HTTP_CLIENT_DEFAULTS = {

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Cancellation } from '../../src/core/cancellation.js';
 import { failure } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
-import { defaultHttpClassifier } from '../../src/http/classifier.js';
-import { httpAttemptClassifier } from '../../src/http/classify-attempt.js';
-import type { HttpRequest } from '../../src/http/request.js';
+import { defaultHttpClassifier } from '../../src/http/protocol/classifier.js';
+import { httpAttemptClassifier } from '../../src/http/protocol/classify-attempt.js';
+import type { HttpRequest } from '../../src/http/protocol/request.js';
 import { HedgeLostError } from '../../src/policies/hedge.js';
 
 const classify = httpAttemptClassifier(

@@ -5,9 +5,9 @@
  * (an abort, a hedge's losing copy) is ignorable: it says nothing about the endpoint. An attempt
  * the transport never wrote (refused by an endpoint layer) counts as not written.
  */
-import { IGNORABLE, type ResponseClass, SUCCESS } from '../core/classification.js';
-import type { CallContext } from '../core/context.js';
-import { WeftError } from '../core/errors.js';
+import { IGNORABLE, type ResponseClass, SUCCESS } from '../../core/classification.js';
+import type { CallContext } from '../../core/context.js';
+import { WeftError } from '../../core/errors.js';
 import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 

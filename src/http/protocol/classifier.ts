@@ -21,8 +21,8 @@ import {
   type ResponseClass,
   retryable,
   SUCCESS,
-} from '../core/classification.js';
-import { WeftError } from '../core/errors.js';
+} from '../../core/classification.js';
+import { WeftError } from '../../core/errors.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
