@@ -13,8 +13,8 @@ import { ClientClosedError, NoEndpointsError, roundDurationMs } from '../core/er
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
-import type { ClientTelemetry } from '../telemetry/telemetry.js';
 import type { EndpointNode } from './endpoint-node.js';
+import type { BalancerObserver } from './observer.js';
 import type { Picker } from './picker.js';
 import type { BalancerStrategy } from './strategies.js';
 import { SuccessWindow } from './success-window.js';
@@ -28,6 +28,8 @@ export interface BalancerOptions<Req, Res> {
   /** The protocol's classification of one attempt (sets `ctx.classification` when it settles). */
   readonly classify?: ((ctx: CallContext, outcome: unknown, failed: boolean) => ResponseClass) | undefined;
   readonly clock: Clock;
+  /** Told of each attempt and of endpoints that leave (telemetry); none by default. */
+  readonly observer?: BalancerObserver | undefined;
 }
 
 export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
@@ -38,7 +40,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
   readonly #clock: Clock;
   readonly #classify: BalancerOptions<Req, Res>['classify'];
-  #telemetry: ClientTelemetry | undefined;
+  readonly #observer: BalancerObserver | undefined;
   readonly #unsubscribe: () => void;
   #nodes: EndpointNode<Req, Res>[] = [];
   #byAddress = new Map<string, EndpointNode<Req, Res>>();
@@ -53,13 +55,9 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     this.#makeEndpoint = options.makeEndpoint;
     this.#clock = options.clock;
     this.#classify = options.classify;
+    this.#observer = options.observer;
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
-  }
-
-  /** Attach telemetry (once the client exists): attempt hooks and endpoint removals. */
-  setTelemetry(telemetry: ClientTelemetry | undefined): void {
-    this.#telemetry = telemetry;
   }
 
   /** The strategy's name, e.g. `p2c-peak-ewma`. */
@@ -95,9 +93,9 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
     ctx.request = req;
-    const telemetry = this.#telemetry;
-    if (telemetry?.attemptStarted !== undefined)
-      telemetry.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
+    const observer = this.#observer;
+    if (observer?.attemptStarted !== undefined)
+      observer.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
     node.load.start(now);
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = this;
@@ -133,7 +131,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     if (this.#classify !== undefined)
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
-    this.#telemetry?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
+    this.#observer?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
     const verdict = ctx.classification as ResponseClass | undefined;
     // The caller's own abort, or a hedge's losing copy, says nothing of the endpoint's health.
     const telling = verdict?.kind !== 'ignorable';
@@ -285,7 +283,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
   /** Close a node that left discovery; its service lets in-flight requests finish first. */
   #drain(node: EndpointNode<Req, Res>): void {
-    this.#telemetry?.endpointRemoved?.(node.address);
+    this.#observer?.endpointRemoved?.(node.address);
     const done = node.service.close().catch(() => {});
     this.#draining.add(done);
     void done.then(() => this.#draining.delete(done));

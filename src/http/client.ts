@@ -215,6 +215,7 @@ class WeftHttpClient implements HttpClient {
         classify: httpAttemptClassifier(o.classifier),
         makeEndpoint: (endpoint) =>
           buildEndpoint(endpointStack, new UndiciEndpoint(endpoint, transport), endpoint),
+        observer: telemetry,
       });
     } catch (error) {
       // The first endpoints' transports could not be built (`dispatcherFactory`): leave nothing running.
@@ -222,7 +223,6 @@ class WeftHttpClient implements HttpClient {
       telemetry?.close?.();
       throw error;
     }
-    this.#balancer.setTelemetry(telemetry);
     if (telemetry?.discoveryUpdated !== undefined) {
       const updated = telemetry.discoveryUpdated.bind(telemetry);
       this.#discovery.onUpdate(updated);
