@@ -18,6 +18,7 @@ export {
 } from './balance/strategies.js';
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
+export type { RetryOptions } from './client/options.js';
 export { type AmbientContext, currentAmbientContext, runWithAmbientContext } from './core/ambient.js';
 export {
   type Classifier,
@@ -64,13 +65,9 @@ export {
 export {
   createHttpClient,
   type EndpointStats,
-  HTTP_CLIENT_DEFAULTS,
-  type HttpCallOptions,
   type HttpClient,
-  type HttpClientOptions,
-  type HttpRequestOptions,
-  type RetryOptions,
 } from './http/client.js';
+export { HTTP_CLIENT_DEFAULTS, type HttpClientOptions } from './http/client-options.js';
 export { getGlobalDispatcher, setGlobalDispatcher } from './http/dispatch/global-dispatcher.js';
 export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/dispatch/routing-agent.js';
 export { ATTEMPT_HEADER } from './http/protocol/adapter.js';
@@ -83,6 +80,7 @@ export type {
   HttpRequest,
   HttpResponse,
 } from './http/protocol/request.js';
+export type { HttpCallOptions, HttpRequestOptions } from './http/protocol/request-options.js';
 export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/transport/replayable-body.js';
 export type { DispatcherFactory, TlsOptions } from './http/transport/transport.js';
 export {
