@@ -16,6 +16,7 @@ export {
   p2cPeakEwma,
   roundRobin,
 } from './balance/strategies.js';
+export type { EndpointStats } from './client/client-view.js';
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
 export type { RetryOptions } from './client/options.js';
@@ -62,11 +63,7 @@ export {
   type StaticTarget,
   staticResolver,
 } from './discovery/static.js';
-export {
-  createHttpClient,
-  type EndpointStats,
-  type HttpClient,
-} from './http/client.js';
+export { createHttpClient, type HttpClient } from './http/client.js';
 export { HTTP_CLIENT_DEFAULTS, type HttpClientOptions } from './http/client-options.js';
 export { getGlobalDispatcher, setGlobalDispatcher } from './http/dispatch/global-dispatcher.js';
 export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/dispatch/routing-agent.js';

@@ -29,6 +29,7 @@ import {
 } from './protocol/request-options.js';
 import { resolveTransportOptions } from './transport/options.js';
 
+/** What `endpoints()` returns, for code that reads HTTP clients (the admin page). */
 export type { EndpointStats };
 
 /** A weft HTTP client. Create with {@link createHttpClient}. */
