@@ -23,8 +23,11 @@
  *                      end). Never retry: the call was over when the response was returned.
  *
  * A response the classifier calls a failure settles at once, as every attempt does without a
- * tracker: its outcome is already known, and retry may act on it. Protocols without late outcomes
- * (HTTP: a response body is not judged again) give no tracker and pay nothing for this.
+ * tracker: its outcome is already known, and retry may act on it. A tracked response can still be
+ * discarded (`ProtocolAdapter.discard`: a hedge's losing copy that had committed too); it must
+ * complete all the same, and the protocol's classifier should call that end `ignorable`, as it
+ * says nothing of the endpoint. Protocols without late outcomes (HTTP: a response body is not
+ * judged again) give no tracker and pay nothing for this.
  */
 export interface CompletionTracker<Res> {
   /** Whether `response`'s final outcome comes after it (a stream whose status comes last). Cheap: asked once per attempt. */
