@@ -16,8 +16,10 @@ export {
   p2cPeakEwma,
   roundRobin,
 } from './balance/strategies.js';
+export type { EndpointStats } from './client/client-view.js';
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
+export type { RetryOptions } from './client/options.js';
 export { type AmbientContext, currentAmbientContext, runWithAmbientContext } from './core/ambient.js';
 export {
   type Classifier,
@@ -61,24 +63,23 @@ export {
   type StaticTarget,
   staticResolver,
 } from './discovery/static.js';
-export { defaultHttpClassifier, type HttpClassifier, NACK_HEADER } from './http/classifier.js';
-export {
-  createHttpClient,
-  type EndpointStats,
-  HTTP_CLIENT_DEFAULTS,
-  type HttpCallOptions,
-  type HttpClient,
-  type HttpClientOptions,
-  type HttpRequestOptions,
-  type RetryOptions,
-} from './http/client.js';
-export { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
-export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/idempotency.js';
-export { ATTEMPT_HEADER } from './http/protocol.js';
-export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/replayable-body.js';
-export type { HeadersInput, HttpBody, HttpHeaders, HttpRequest, HttpResponse } from './http/request.js';
-export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/routing-agent.js';
-export type { DispatcherFactory, TlsOptions } from './http/transport.js';
+export { createHttpClient, type HttpClient } from './http/client.js';
+export { HTTP_CLIENT_DEFAULTS, type HttpClientOptions } from './http/client-options.js';
+export { getGlobalDispatcher, setGlobalDispatcher } from './http/dispatch/global-dispatcher.js';
+export { createRoutingAgent, RoutingAgent, type RoutingAgentOptions } from './http/dispatch/routing-agent.js';
+export { ATTEMPT_HEADER } from './http/protocol/adapter.js';
+export { defaultHttpClassifier, type HttpClassifier, NACK_HEADER } from './http/protocol/classifier.js';
+export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/protocol/idempotency.js';
+export type {
+  HeadersInput,
+  HttpBody,
+  HttpHeaders,
+  HttpRequest,
+  HttpResponse,
+} from './http/protocol/request.js';
+export type { HttpCallOptions, HttpRequestOptions } from './http/protocol/request-options.js';
+export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/transport/replayable-body.js';
+export type { DispatcherFactory, TlsOptions } from './http/transport/transport.js';
 export {
   ADAPTIVE_THROTTLE_DEFAULTS,
   type AdaptiveThrottleOptions,

@@ -7,4 +7,4 @@
 import './node-check.js';
 
 export { VirtualClock } from './core/virtual-clock.js';
-export { mockAgentFactory } from './http/mock-agent-factory.js';
+export { mockAgentFactory } from './http/dispatch/mock-agent-factory.js';

@@ -8,13 +8,14 @@
 
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { type AttemptOwner, type CallContext, descentTime } from '../core/context.js';
+import { type AttemptOwner, CallContext, descentTime } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError, roundDurationMs } from '../core/errors.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
-import type { ClientTelemetry } from '../telemetry/telemetry.js';
+import type { AttemptCompletion, CompletionTracker } from './completion.js';
 import type { EndpointNode } from './endpoint-node.js';
+import type { BalancerObserver } from './observer.js';
 import type { Picker } from './picker.js';
 import type { BalancerStrategy } from './strategies.js';
 import { SuccessWindow } from './success-window.js';
@@ -28,6 +29,10 @@ export interface BalancerOptions<Req, Res> {
   /** The protocol's classification of one attempt (sets `ctx.classification` when it settles). */
   readonly classify?: ((ctx: CallContext, outcome: unknown, failed: boolean) => ResponseClass) | undefined;
   readonly clock: Clock;
+  /** Told of each attempt and of endpoints that leave (telemetry); none by default. */
+  readonly observer?: BalancerObserver | undefined;
+  /** The protocol's responses whose outcome comes later (streams; ./completion.ts); none by default. */
+  readonly completion?: CompletionTracker<Res> | undefined;
 }
 
 export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
@@ -38,7 +43,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
   readonly #clock: Clock;
   readonly #classify: BalancerOptions<Req, Res>['classify'];
-  #telemetry: ClientTelemetry | undefined;
+  readonly #observer: BalancerObserver | undefined;
+  readonly #completion: CompletionTracker<Res> | undefined;
   readonly #unsubscribe: () => void;
   #nodes: EndpointNode<Req, Res>[] = [];
   #byAddress = new Map<string, EndpointNode<Req, Res>>();
@@ -53,13 +59,10 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     this.#makeEndpoint = options.makeEndpoint;
     this.#clock = options.clock;
     this.#classify = options.classify;
+    this.#observer = options.observer;
+    this.#completion = options.completion;
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
-  }
-
-  /** Attach telemetry (once the client exists): attempt hooks and endpoint removals. */
-  setTelemetry(telemetry: ClientTelemetry | undefined): void {
-    this.#telemetry = telemetry;
   }
 
   /** The strategy's name, e.g. `p2c-peak-ewma`. */
@@ -95,9 +98,9 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
     ctx.request = req;
-    const telemetry = this.#telemetry;
-    if (telemetry?.attemptStarted !== undefined)
-      telemetry.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
+    const observer = this.#observer;
+    if (observer?.attemptStarted !== undefined)
+      observer.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
     node.load.start(now);
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = this;
@@ -122,7 +125,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   /**
    * An attempt ended: let the endpoint stack see it (classification, failure accrual), then do the
    * load accounting, count it in the endpoint's success rate, and record a failed attempt for
-   * errors and traces.
+   * errors and traces. A response whose outcome comes later (a stream; ./completion.ts) is only
+   * classified here: the rest waits for its completion.
    */
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
     const node = ctx.attemptNode as EndpointNode<Req, Res>;
@@ -132,34 +136,43 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
     ctx.attemptEnd = end;
     if (this.#classify !== undefined)
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
-    node.service.settled?.(ctx, outcome, failed);
-    this.#telemetry?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
-    const verdict = ctx.classification as ResponseClass | undefined;
-    // The caller's own abort, or a hedge's losing copy, says nothing of the endpoint's health.
-    const telling = verdict?.kind !== 'ignorable';
-    if (failed) {
-      node.load.end(end, end - start, false);
-      if (telling) node.outcomes.record(end, false);
-      ctx.recordAttempt({
-        endpoint: node.address,
-        outcome: describeFailure(outcome),
-        durationMs: roundDurationMs(end - start),
-      });
+    if (this.#completion !== undefined && !failed && this.#completesLater(ctx, outcome as Res)) {
+      this.#completion.track(outcome as Res, new LateAttempt(this, node, ctx, start, end));
       return;
     }
-    // A response can still be a failure (a fast 503): it must not make the endpoint look cheap.
-    if (verdict !== undefined && isFailure(verdict)) {
-      node.load.end(end, end - start, false);
-      node.outcomes.record(end, false);
+    node.service.settled?.(ctx, outcome, failed);
+    this.#observer?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
+    const verdict = ctx.classification as ResponseClass | undefined;
+    if (!account(node, verdict, failed, end, end - start)) {
       ctx.recordAttempt({
         endpoint: node.address,
-        outcome: verdict.reason,
+        outcome: failed ? describeFailure(outcome) : verdict!.reason,
         durationMs: roundDurationMs(end - start),
       });
-    } else {
-      node.load.end(end, end - start, true);
-      if (telling) node.outcomes.record(end, true);
     }
+  }
+
+  /** Whether a resolved attempt, not a failure at its response, has an outcome still to come. */
+  #completesLater(ctx: CallContext, response: Res): boolean {
+    const verdict = ctx.classification;
+    return (verdict === undefined || !isFailure(verdict)) && this.#completion!.completesLater(response);
+  }
+
+  /**
+   * @internal The final outcome of an attempt that {@link settleAttempt} left open: classified
+   * like any outcome, then heard by the endpoint stack, the load metric (the RTT is the one taken
+   * at the response), the success rate and the observer. Not recorded on the call's attempts: the
+   * call was over when the response was returned.
+   */
+  completeAttempt(late: LateAttempt<Req, Res>, outcome: unknown, failed: boolean): void {
+    const { node, ctx } = late;
+    const end = this.#clock.now();
+    ctx.attemptEnd = end;
+    if (this.#classify !== undefined)
+      ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
+    node.service.settled?.(ctx, outcome, failed);
+    this.#observer?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - late.start);
+    account(node, ctx.classification, failed, end, late.responded - late.start);
   }
 
   /**
@@ -285,7 +298,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
   /** Close a node that left discovery; its service lets in-flight requests finish first. */
   #drain(node: EndpointNode<Req, Res>): void {
-    this.#telemetry?.endpointRemoved?.(node.address);
+    this.#observer?.endpointRemoved?.(node.address);
     const done = node.service.close().catch(() => {});
     this.#draining.add(done);
     void done.then(() => this.#draining.delete(done));
@@ -328,4 +341,75 @@ function classifySafely(
     });
     return failure('classifier threw');
   }
+}
+
+/**
+ * The load metric and the endpoint's success rate hear how an attempt ended, as classified.
+ * Returns false when it counts as a failure: an error, or a response classified as one (a fast 503
+ * must not make the endpoint look cheap).
+ */
+function account(
+  node: EndpointNode,
+  verdict: ResponseClass | undefined,
+  failed: boolean,
+  end: number,
+  rttMs: number,
+): boolean {
+  const ok = !failed && (verdict === undefined || !isFailure(verdict));
+  node.load.end(end, rttMs, ok);
+  // The caller's own abort, or a hedge's losing copy, says nothing of the endpoint's health.
+  if (verdict?.kind !== 'ignorable') node.outcomes.record(end, ok);
+  return ok;
+}
+
+/**
+ * An attempt whose response came back before its outcome (./completion.ts): what its completion
+ * needs, kept apart from the call's context, which the call may go on using (retry reads the
+ * classification at the response; the call finishes). Made only for such attempts.
+ */
+export class LateAttempt<Req, Res> implements AttemptCompletion {
+  /** A context of its own for the outcome still to come, for the classifier, accrual and telemetry. */
+  readonly ctx: CallContext;
+  #done = false;
+
+  constructor(
+    readonly balancer: Balancer<Req, Res>,
+    readonly node: EndpointNode<Req, Res>,
+    callCtx: CallContext,
+    /** When the attempt was sent, and when its response came back, on the balancer's clock. */
+    readonly start: number,
+    readonly responded: number,
+  ) {
+    this.ctx = lateContext(callCtx);
+  }
+
+  complete(outcome: unknown, failed: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.balancer.completeAttempt(this, outcome, failed);
+  }
+}
+
+/**
+ * A copy of what an attempt's late outcome is judged by: the request and how it was sent (for
+ * the classifier), the call's cancellation and signal (its own abort stays ignorable), failure
+ * accrual's ticket, and the attempt's telemetry state, which moves to the copy so that the
+ * attempt's span ends with its outcome.
+ */
+function lateContext(ctx: CallContext): CallContext {
+  const late = new CallContext(ctx.destination, ctx.signal, ctx.cancellation);
+  late.clock = ctx.clock;
+  late.attempt = ctx.attempt;
+  late.attemptReason = ctx.attemptReason;
+  late.endpoint = ctx.endpoint;
+  late.request = ctx.request;
+  late.requestWritten = ctx.requestWritten;
+  late.idempotent = ctx.idempotent;
+  late.classifier = ctx.classifier;
+  late.classification = ctx.classification;
+  late.accrualTicket = ctx.accrualTicket;
+  late.callTelemetry = ctx.callTelemetry;
+  late.attemptTelemetry = ctx.attemptTelemetry;
+  ctx.attemptTelemetry = undefined;
+  return late;
 }

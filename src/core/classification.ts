@@ -10,7 +10,7 @@
  *               even a non-idempotent request may be sent again
  *   ignorable   says nothing about the endpoint (the caller cancelled); counted nowhere
  *
- * Protocol adapters supply the default classifier (src/http/classifier.ts); users override it
+ * Protocol adapters supply the default classifier (src/http/protocol/classifier.ts); users override it
  * per client and per call.
  */
 

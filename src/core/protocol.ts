@@ -1,8 +1,8 @@
 /**
  * The protocol adapter: the little that protocol-agnostic filters (deadline, attempt, retry,
- * hedge) need to know about a request, supplied by `http/` or `grpc/`. Filters never look inside
- * a request themselves. Classification is the protocol's too, given to the balancer (see
- * src/core/classification.ts and src/http/classify-attempt.ts).
+ * hedge) need to do to a request, supplied by `http/` or `grpc/`. Filters never look inside a
+ * request themselves. The rest of what a protocol gives the stack client (its transport, its
+ * idempotency rule, its default classifier, late outcomes) is src/client/protocol.ts.
  */
 
 export interface ProtocolAdapter<Req, Res = unknown> {

@@ -29,7 +29,7 @@ import type { CallContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { Endpoint } from '../discovery/endpoint.js';
-import type { HttpRequest, HttpResponse } from '../http/request.js';
+import type { HttpRequest, HttpResponse } from '../http/protocol/request.js';
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
 
 export interface OpenTelemetryTracingOptions {

@@ -6,6 +6,7 @@
  * accrual (ejected, probed, returned), the breaker (transitions) and discovery (updates).
  * Implementations: `weft/prometheus` (metrics) and `weft/opentelemetry` (traces).
  */
+import type { BalancerObserver } from '../balance/observer.js';
 import type { CallContext } from '../core/context.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -27,22 +28,15 @@ export interface ObservedClient {
   readonly hedgeStats?: { readonly sent: number; readonly won: number } | undefined;
 }
 
-/** The hooks of one client's telemetry. Every hook is optional and must never throw. */
-export interface ClientTelemetry {
+/**
+ * The hooks of one client's telemetry. Every hook is optional and must never throw. The per-attempt
+ * hooks (`attemptStarted`, `attemptFinished`, `endpointRemoved`) are the balancer's observer.
+ */
+export interface ClientTelemetry extends BalancerObserver {
   /** A call enters the stack (below route, above deadline). */
   callStarted?(req: unknown, ctx: CallContext): void;
   /** The call ended: the response, or the error the caller gets. */
   callFinished?(ctx: CallContext, failed: boolean, outcome: unknown): void;
-  /** An attempt is about to go to `endpoint` (its request headers can still be written). */
-  attemptStarted?(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void;
-  /** The attempt settled; `ctx.classification` says how it went. */
-  attemptFinished?(
-    ctx: CallContext,
-    endpoint: Endpoint,
-    failed: boolean,
-    outcome: unknown,
-    durationMs: number,
-  ): void;
   /** Another attempt is about to go: a requeue (the server never saw it) or a retry. */
   retried?(ctx: CallContext, requeue: boolean): void;
   /** The retry budget refused a retry. */
@@ -55,8 +49,6 @@ export interface ClientTelemetry {
   breakerChanged?(to: 'closed' | 'open' | 'half-open'): void;
   /** Discovery published a new state. */
   discoveryUpdated?(snapshot: EndpointSetSnapshot): void;
-  /** An endpoint left discovery: forget what was kept per endpoint. */
-  endpointRemoved?(address: string): void;
   /** The client closed. */
   close?(): void;
 }

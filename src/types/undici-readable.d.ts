@@ -1,6 +1,6 @@
 /**
  * undici's response body stream (`BodyReadable`, the body of `request()`'s response), which the
- * HTTP transport builds itself (src/http/attempt-handler.ts). undici publishes no `exports` map,
+ * HTTP transport builds itself (src/http/transport/attempt-handler.ts). undici publishes no `exports` map,
  * so the module is reachable; its shape here is what weft uses of it.
  */
 declare module 'undici/lib/api/readable.js' {

@@ -1,8 +1,8 @@
 /** The default HTTP classifier: every row of its table. */
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError } from '../../src/core/errors.js';
-import { defaultHttpClassifier, NACK_HEADER } from '../../src/http/classifier.js';
-import type { HttpRequest, HttpResponse } from '../../src/http/request.js';
+import { defaultHttpClassifier, NACK_HEADER } from '../../src/http/protocol/classifier.js';
+import type { HttpRequest, HttpResponse } from '../../src/http/protocol/request.js';
 import { AttemptTimeoutError } from '../../src/policies/attempt.js';
 
 const req: HttpRequest = { method: 'GET', path: '/', headers: {}, body: null };

@@ -1,7 +1,7 @@
 /** Replayable bodies: in-memory bodies replay as they are; streams replay within the bound only. */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BufferingBody, makeReplayable, rewindBody } from '../../src/http/replayable-body.js';
+import { BufferingBody, makeReplayable, rewindBody } from '../../src/http/transport/replayable-body.js';
 
 async function readAll(body: unknown): Promise<string> {
   let text = '';

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ResponseBody } from '../../src/http/response-body.js';
+import { ResponseBody } from '../../src/http/transport/response-body.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 
 /** undici's BodyReadable: what the fast path must be as good as, and must not call. */

@@ -21,8 +21,8 @@ import {
   type ResponseClass,
   retryable,
   SUCCESS,
-} from '../core/classification.js';
-import { WeftError } from '../core/errors.js';
+} from '../../core/classification.js';
+import { WeftError } from '../../core/errors.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -45,6 +45,16 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 /** A classifier of HTTP attempts. */
 export type HttpClassifier = Classifier<HttpRequest, HttpResponse>;
 
+/**
+ * Whether the default classifier calls `res` a success without looking any further: any status
+ * below 500 but 429. The client's classify hook asks this first, so a plain success needs no
+ * outcome object (src/client/classify-attempt.ts).
+ */
+export function isPlainSuccess(res: HttpResponse): boolean {
+  const status = res.statusCode;
+  return status < 500 && status !== 429;
+}
+
 /** The default classifier for HTTP. */
 export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
   _req: HttpRequest,
@@ -53,8 +63,8 @@ export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
 ): ResponseClass => {
   const res = outcome.response;
   if (res !== undefined) {
+    if (isPlainSuccess(res)) return SUCCESS;
     const status = res.statusCode;
-    if (status < 500 && status !== 429) return SUCCESS;
     if (res.headers[NACK_HEADER] !== undefined) {
       return retryable('nack', true, parseRetryAfter(res.headers['retry-after']));
     }

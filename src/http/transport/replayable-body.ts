@@ -6,7 +6,7 @@
  * started reading (the connection was refused) is still whole and is sent as it is.
  */
 import type { Readable } from 'node:stream';
-import type { HttpBody } from './request.js';
+import type { HttpBody } from '../protocol/request.js';
 
 /** Bytes of a streamed body kept for replay (Linkerd's retry buffer, 64 KiB). */
 export const DEFAULT_REPLAY_BUFFER_BYTES = 64 * 1024;

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** A request body weft can send. Strings and byte arrays can be replayed; streams cannot. */
 export type HttpBody = string | Uint8Array | Readable | AsyncIterable<Uint8Array> | FormData | Blob | null;

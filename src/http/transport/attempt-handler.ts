@@ -13,8 +13,8 @@
  * in docs/benchmarks.md (the `overhead` scenario).
  */
 import type { Dispatcher } from 'undici';
-import type { CallContext } from '../core/context.js';
-import type { HttpResponse } from './request.js';
+import type { CallContext } from '../../core/context.js';
+import type { HttpResponse } from '../protocol/request.js';
 import { ResponseBody } from './response-body.js';
 
 type Controller = Dispatcher.DispatchController;

@@ -5,8 +5,8 @@
  * alone. Routes match `host:port` first, then `host`.
  */
 import { Agent, Dispatcher } from 'undici';
-import { ConfigError } from '../core/errors.js';
-import { optionKeys, rejectUnknownKeys } from '../core/options.js';
+import { ConfigError } from '../../core/errors.js';
+import { optionKeys, rejectUnknownKeys } from '../../core/options.js';
 import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
 
 /** Something with a weft dispatcher: an HTTP client. */

@@ -4,15 +4,15 @@
  * written; a per-call classifier goes first.
  */
 import { describe, expect, it } from 'vitest';
+import { attemptClassifier } from '../../src/client/classify-attempt.js';
 import { Cancellation } from '../../src/core/cancellation.js';
 import { failure } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
-import { defaultHttpClassifier } from '../../src/http/classifier.js';
-import { httpAttemptClassifier } from '../../src/http/classify-attempt.js';
-import type { HttpRequest } from '../../src/http/request.js';
+import { defaultHttpClassifier } from '../../src/http/protocol/classifier.js';
+import type { HttpRequest, HttpResponse } from '../../src/http/protocol/request.js';
 import { HedgeLostError } from '../../src/policies/hedge.js';
 
-const classify = httpAttemptClassifier(
+const classify = attemptClassifier<HttpRequest, HttpResponse>(
   (req, outcome, idempotent) => defaultHttpClassifier(req, outcome, idempotent)!,
 );
 const request: HttpRequest = { method: 'POST', path: '/', headers: {}, body: 'x' };
@@ -23,7 +23,7 @@ function context(): CallContext {
   return ctx;
 }
 
-describe('httpAttemptClassifier', () => {
+describe('attemptClassifier', () => {
   it("ignores the call's own cancellation: a hedge that lost, a caller's abort", () => {
     const lost = context();
     const reason = new HedgeLostError();

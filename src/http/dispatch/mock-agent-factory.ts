@@ -10,9 +10,9 @@
  * It adds one call per request (the MockAgent's own dispatch); it is meant for tests only.
  */
 import { Dispatcher, type MockAgent } from 'undici';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
+import type { DispatcherFactory } from '../transport/transport.js';
 import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
-import type { DispatcherFactory } from './transport.js';
 
 /**
  * A {@link DispatcherFactory} that routes every endpoint's requests through `mockAgent` and never

@@ -8,9 +8,9 @@
  */
 import type { Readable } from 'node:stream';
 import { Dispatcher, Dispatcher1Wrapper } from 'undici';
-import { Cancellation } from '../core/cancellation.js';
+import { Cancellation } from '../../core/cancellation.js';
+import { copyHeaders, type HttpRequest, type HttpResponse } from '../protocol/request.js';
 import { destroyCallback, promiseOrCallback } from './dispatcher-callbacks.js';
-import { copyHeaders, type HttpRequest, type HttpResponse } from './request.js';
 
 /** What the dispatcher needs from a client: run one call through the stack. */
 export interface DispatchTarget {

@@ -12,13 +12,13 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { type Dispatcher, Pool } from 'undici';
-import type { CallContext } from '../core/context.js';
-import { ConfigError } from '../core/errors.js';
-import { optionKeys } from '../core/options.js';
-import type { Service, ServiceStatus } from '../core/service.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { CallContext } from '../../core/context.js';
+import { ConfigError } from '../../core/errors.js';
+import { optionKeys } from '../../core/options.js';
+import type { Service, ServiceStatus } from '../../core/service.js';
+import type { Endpoint } from '../../discovery/endpoint.js';
+import type { HttpRequest, HttpResponse } from '../protocol/request.js';
 import { AttemptHandler } from './attempt-handler.js';
-import type { HttpRequest, HttpResponse } from './request.js';
 
 /**
  * TLS options for `https` endpoints, a subset of node:tls connect options: the five below, which

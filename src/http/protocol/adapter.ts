@@ -3,14 +3,14 @@
  * The deadline travels as `weft-timeout-ms` (src/core/deadline-header.ts), the attempt number as
  * `weft-attempt` (sent from the first retry on: no header means attempt 1).
  */
-import { DEADLINE_HEADER, formatDeadlineHeader } from '../core/deadline-header.js';
-import type { ProtocolAdapter } from '../core/protocol.js';
+import { DEADLINE_HEADER, formatDeadlineHeader } from '../../core/deadline-header.js';
+import type { ProtocolAdapter } from '../../core/protocol.js';
 import {
   DEFAULT_REPLAY_BUFFER_BYTES,
   isInMemoryBody,
   makeReplayable,
   rewindBody,
-} from './replayable-body.js';
+} from '../transport/replayable-body.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** The header that carries the attempt number on retries and hedges. */
