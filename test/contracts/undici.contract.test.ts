@@ -33,13 +33,13 @@ const UNDICI_VERSION = (require('undici/package.json') as { version: string }).v
 
 /** The weft files that rely on what this file pins. */
 const RELIES_ON_UNDICI = {
-  responseBody: 'src/http/response-body.ts',
+  responseBody: 'src/http/transport/response-body.ts',
   readableShim: 'src/types/undici-readable.d.ts',
-  attemptHandler: 'src/http/attempt-handler.ts',
-  transport: 'src/http/transport.ts',
-  dispatcher: 'src/http/dispatcher.ts',
-  globalDispatcher: 'src/http/global-dispatcher.ts',
-  mockAgentFactory: 'src/http/mock-agent-factory.ts',
+  attemptHandler: 'src/http/transport/attempt-handler.ts',
+  transport: 'src/http/transport/transport.ts',
+  dispatcher: 'src/http/dispatch/dispatcher.ts',
+  globalDispatcher: 'src/http/dispatch/global-dispatcher.ts',
+  mockAgentFactory: 'src/http/dispatch/mock-agent-factory.ts',
 } as const;
 
 const backends = new Backends();
