@@ -10,6 +10,7 @@ import { failure, isFailure, type ResponseClass } from '../core/classification.j
 import type { Clock } from '../core/clock.js';
 import { type AttemptOwner, type CallContext, descentTime } from '../core/context.js';
 import { ClientClosedError, NoEndpointsError, roundDurationMs } from '../core/errors.js';
+import { reportHookError } from '../core/events.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -323,9 +324,7 @@ function classifySafely(
   try {
     return classify(ctx, outcome, failed);
   } catch (error) {
-    process.emitWarning(`weft: the classifier of ${ctx.destination} threw: ${String(error)}`, {
-      code: 'WEFT_CLASSIFIER_ERROR',
-    });
+    reportHookError(`the classifier of ${ctx.destination}`, error);
     return failure('classifier threw');
   }
 }

@@ -10,10 +10,10 @@ import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import { ListenerSet, reportHookError } from '../core/events.js';
 import { integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { validateHostname } from './hostname.js';
-import { ListenerSet, reportListenerError } from './listeners.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
 
 export { isValidHostname, validateHostname } from './hostname.js';
@@ -163,7 +163,7 @@ class DnsNameResolver implements Resolver {
       try {
         listener(this.#state);
       } catch (error) {
-        reportListenerError(this.description, error);
+        reportHookError(`a listener of ${this.description}`, error);
       }
     }
     if (!this.#started) {

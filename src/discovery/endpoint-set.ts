@@ -7,8 +7,8 @@
  */
 import { type Clock, realClock } from '../core/clock.js';
 import { ClientClosedError } from '../core/errors.js';
+import { ListenerSet } from '../core/events.js';
 import type { Endpoint } from './endpoint.js';
-import { ListenerSet } from './listeners.js';
 import type { EndpointSetState, Resolver } from './resolver.js';
 
 /** What the balancer sees of discovery at one moment. Immutable; replaced on every change. */

@@ -26,6 +26,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
+import { ListenerSet } from '../core/events.js';
 import {
   integerAtLeast,
   objectOption,
@@ -35,7 +36,6 @@ import {
   upperBound,
 } from '../core/options.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
-import { ListenerSet } from '../discovery/listeners.js';
 
 /** Defaults of {@link circuitBreaker}; docs/circuit-breaker.md gives the source of each. */
 export const CIRCUIT_BREAKER_DEFAULTS = {

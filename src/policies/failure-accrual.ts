@@ -11,6 +11,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { reportHookError } from '../core/events.js';
 import {
   functionOption,
   integerAtLeast,
@@ -489,11 +490,6 @@ function notify<A extends unknown[]>(
   try {
     hook(...args);
   } catch (error) {
-    const detail =
-      error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
-    process.emitWarning(`failureAccrual.${name} threw: ${detail}`, {
-      type: 'WeftWarning',
-      code: 'WEFT_HOOK_ERROR',
-    });
+    reportHookError(`failureAccrual.${name}`, error);
   }
 }
