@@ -5,7 +5,7 @@
  */
 import { failure, IGNORABLE, type ResponseClass, SUCCESS } from './classification.js';
 import type { CallContext } from './context.js';
-import { WeftError } from './errors.js';
+import { errorCode, WeftError } from './errors.js';
 
 /** The class of a call that resolved with a response. */
 export function resolvedCallClass(ctx: CallContext): ResponseClass {
@@ -33,6 +33,5 @@ export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseCla
   if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
   const last = ctx.classification;
   if (last !== undefined && last.kind !== 'success') return last;
-  const code = (error as { code?: unknown } | null)?.code;
-  return failure(typeof code === 'string' ? code : 'error');
+  return failure(errorCode(error) ?? 'error');
 }

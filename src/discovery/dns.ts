@@ -9,7 +9,7 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, errorCode } from '../core/errors.js';
 import { ListenerSet, reportHookError } from '../core/events.js';
 import { integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
@@ -221,7 +221,7 @@ class DnsNameResolver implements Resolver {
         }
         return;
       }
-      const code = errorCode(answer.reason);
+      const code = errorCode(answer.reason) ?? 'EUNKNOWN';
       const meaning = ABSENT_CODES[code];
       if (meaning !== undefined) absent.push(`${type}: ${meaning}`);
       else error ??= new DnsLookupError(hostname, family, code, answer.reason);
@@ -252,11 +252,6 @@ class DnsNameResolver implements Resolver {
     const { minRefreshMs, maxRefreshMs } = this.#config;
     return Math.min(maxRefreshMs, minRefreshMs * 2 ** Math.min(this.#misses - 1, 30));
   }
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'EUNKNOWN';
 }
 
 function nodeLookup(config: DnsConfig): DnsLookup {

@@ -22,7 +22,7 @@ import {
   retryable,
   SUCCESS,
 } from '../core/classification.js';
-import { WeftError } from '../core/errors.js';
+import { errorCode, errorCodeOrName, WeftError } from '../core/errors.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -67,7 +67,7 @@ export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
 };
 
 function classifyError(error: unknown, written: boolean, idempotent: boolean): ResponseClass {
-  const code = errorCode(error);
+  const code = codeToClassify(error);
   if (code === 'WEFT_DEADLINE_EXCEEDED') return written ? failure(code) : IGNORABLE;
   if (code === 'WEFT_ATTEMPT_TIMEOUT') {
     if (!written) return retryable(code, true);
@@ -83,12 +83,9 @@ function classifyError(error: unknown, written: boolean, idempotent: boolean): R
   return idempotent ? retryable(code) : failure(code);
 }
 
-function errorCode(error: unknown): string {
-  if (error !== null && typeof error === 'object') {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const name = (error as { name?: unknown }).name;
-    if (name === 'AbortError') return 'ABORT_ERR';
-  }
-  return 'error';
+/** The error's code; an AbortError without one is `ABORT_ERR`, anything else without one `error`. */
+function codeToClassify(error: unknown): string {
+  const code = errorCode(error);
+  if (code !== undefined) return code;
+  return errorCodeOrName(error) === 'AbortError' ? 'ABORT_ERR' : 'error';
 }

@@ -13,7 +13,7 @@
 import type { Registry } from 'prom-client';
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, errorCode } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
@@ -161,7 +161,7 @@ class ClientMetrics implements ClientTelemetry {
     // The last attempt settled just now (the balancer's reading); the clock only when there was none.
     const end = Number.isNaN(ctx.attemptEnd) ? ctx.clock.now() : ctx.attemptEnd;
     this.requestLatency[cls].observe((end - ctx.callStart) / 1000);
-    if (failed && (outcome as { code?: unknown } | null)?.code === 'WEFT_OVERLOADED') this.throttled++;
+    if (failed && errorCode(outcome) === 'WEFT_OVERLOADED') this.throttled++;
   }
 
   attemptFinished(
@@ -231,7 +231,7 @@ function callClass(ctx: CallContext, failed: boolean, outcome: unknown): ClassNa
     const kind = (ctx.classification as ResponseClass | undefined)?.kind;
     return kind === undefined || kind === 'ignorable' ? 'success' : kind;
   }
-  const code = (outcome as { code?: unknown } | null)?.code;
+  const code = errorCode(outcome);
   if (code === 'WEFT_CLIENT_CLOSED' || code === 'WEFT_CIRCUIT_OPEN' || code === 'WEFT_OVERLOADED')
     return 'ignorable';
   if (ctx.signal?.aborted && outcome === ctx.signal.reason) return 'ignorable';
