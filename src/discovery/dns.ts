@@ -8,10 +8,10 @@
  */
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { ConfigError, errorCode } from '../core/errors.js';
 import { ListenerSet, reportHookError } from '../core/events.js';
-import { integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { clockOption, integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { validateHostname } from './hostname.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
@@ -290,10 +290,7 @@ function validateDnsOptions(options: DnsResolverOptions): DnsConfig {
   }
   const timeoutMs = integerAtLeast('dns.timeoutMs', raw.timeoutMs, 1, DEFAULT_DNS_TIMEOUT_MS);
   const tries = integerAtLeast('dns.tries', raw.tries, 1, DEFAULT_DNS_TRIES);
-  const clock = raw.clock ?? realClock;
-  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ConfigError('dns.clock', clock, 'expected a Clock');
-  }
+  const clock = clockOption('dns.clock', raw.clock);
   return {
     hostname,
     port,

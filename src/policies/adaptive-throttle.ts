@@ -7,10 +7,10 @@
  */
 import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
-import { type Clock, realClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { type CallContext, descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
-import { functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { clockOption, functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
@@ -85,9 +85,7 @@ export function adaptiveThrottle<Req, Res>(
   options?: AdaptiveThrottleOptions,
 ): AdaptiveThrottleFilter<Req, Res> {
   const o = objectOption<AdaptiveThrottleOptions>('adaptiveThrottle', options, ADAPTIVE_THROTTLE_OPTION_KEYS);
-  const clock = o.clock ?? realClock;
-  if (typeof clock.now !== 'function')
-    throw new ConfigError('adaptiveThrottle.clock', clock, 'expected a Clock');
+  const clock = clockOption('adaptiveThrottle.clock', o.clock);
   const k = o.k ?? ADAPTIVE_THROTTLE_DEFAULTS.k;
   if (typeof k !== 'number' || !Number.isFinite(k) || k < 1) {
     throw new ConfigError('adaptiveThrottle.k', k, 'expected a finite number >= 1');

@@ -23,11 +23,12 @@ import {
 } from 'cockatiel';
 import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
-import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
 import { ListenerSet } from '../core/events.js';
 import {
+  clockOption,
   integerAtLeast,
   objectOption,
   oneOf,
@@ -313,10 +314,7 @@ function resolveOptions(options: CircuitBreakerOptions | undefined): BreakerSett
   );
   const d = CIRCUIT_BREAKER_DEFAULTS;
   const mode = oneOf('circuitBreaker.breaker', o.breaker, ['consecutive', 'sampling'], d.breaker);
-  const clock = o.clock ?? realClock;
-  if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ConfigError('circuitBreaker.clock', clock, 'expected a Clock');
-  }
+  const clock = clockOption('circuitBreaker.clock', o.clock);
   const halfOpenAfterMs = positiveNumber(
     'circuitBreaker.halfOpenAfterMs',
     o.halfOpenAfterMs,

@@ -8,11 +8,11 @@
  */
 import type { EndpointLayer } from '../client/endpoint-stack.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
-import { type Clock, realClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
-import { ConfigError } from '../core/errors.js';
 import { reportHookError } from '../core/events.js';
 import {
+  clockOption,
   functionOption,
   integerAtLeast,
   numberInRange,
@@ -165,10 +165,7 @@ function resolveOptions(options: FailureAccrualOptions | undefined): AccrualConf
     minEjectionMs,
     'failureAccrual.minEjectionMs',
   );
-  const clock = o.clock ?? realClock;
-  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
-    throw new ConfigError('failureAccrual.clock', o.clock, 'expected a Clock');
-  }
+  const clock = clockOption('failureAccrual.clock', o.clock);
   return {
     consecutiveFailures,
     minSuccessRate: numberInRange('failureAccrual.minSuccessRate', o.minSuccessRate, 0, 1, d.minSuccessRate),
@@ -185,16 +182,10 @@ function resolveOptions(options: FailureAccrualOptions | undefined): AccrualConf
     ),
     random: functionOption('failureAccrual.random', o.random, Math.random),
     clock,
-    onEject: optionalFunction('failureAccrual.onEject', o.onEject),
-    onProbe: optionalFunction('failureAccrual.onProbe', o.onProbe),
-    onReturn: optionalFunction('failureAccrual.onReturn', o.onReturn),
+    onEject: functionOption('failureAccrual.onEject', o.onEject, undefined),
+    onProbe: functionOption('failureAccrual.onProbe', o.onProbe, undefined),
+    onReturn: functionOption('failureAccrual.onReturn', o.onReturn, undefined),
   };
-}
-
-function optionalFunction<F extends Function>(option: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new ConfigError(option, value, 'expected a function');
-  return value as F;
 }
 
 /*
