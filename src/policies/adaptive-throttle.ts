@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { type CallContext, descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
 import { clockOption, functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { RollingCounts } from '../core/rolling-counts.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
@@ -23,6 +24,9 @@ export const ADAPTIVE_THROTTLE_DEFAULTS = {
 
 /** The window moves in steps of one bucket, in ms. */
 const BUCKET_MS = 1_000;
+/** The two counts of the window (../core/rolling-counts.ts). */
+const REQUESTS = 0;
+const ACCEPTS = 1;
 
 /** Options of {@link adaptiveThrottle}. */
 export interface AdaptiveThrottleOptions {
@@ -99,16 +103,16 @@ export function adaptiveThrottle<Req, Res>(
     throw new ConfigError('adaptiveThrottle.windowMs', windowMs, `expected a finite number >= ${BUCKET_MS}`);
   }
   const random = functionOption<() => number>('adaptiveThrottle.random', o.random, Math.random);
-  const window = new ThrottleWindow(Math.ceil(windowMs / BUCKET_MS), clock.now());
+  const window = new RollingCounts(2, Math.ceil(windowMs / BUCKET_MS), BUCKET_MS);
 
   const filter: Filter<Req, Res> = (req, ctx, next) => {
     const now = descentTime(ctx, clock);
     window.advance(now);
-    const p = rejectionProbability(window.requests, window.accepts, k);
+    const requests = window.total(REQUESTS);
+    const accepts = window.total(ACCEPTS);
+    const p = rejectionProbability(requests, accepts, k);
     if (p > 0 && random() < p) {
-      const requests = window.requests;
-      const accepts = window.accepts;
-      window.add(1, 0);
+      window.add(now, REQUESTS);
       return Promise.reject(
         new OverloadedError(
           `throttled locally: the backend accepted ${accepts} of ${requests} calls in the last ` +
@@ -123,7 +127,8 @@ export function adaptiveThrottle<Req, Res>(
   return Object.assign(keepingDescentTime(filter), {
     stats: (): AdaptiveThrottleStats => {
       window.advance(clock.now());
-      const { requests, accepts } = window;
+      const requests = window.total(REQUESTS);
+      const accepts = window.total(ACCEPTS);
       return { requests, accepts, rejectionProbability: rejectionProbability(requests, accepts, k) };
     },
   });
@@ -139,7 +144,7 @@ async function observe<Req, Res>(
   ctx: CallContext,
   next: Next<Req, Res>,
   clock: Clock,
-  window: ThrottleWindow,
+  window: RollingCounts,
 ): Promise<Res> {
   let response: Res;
   try {
@@ -152,64 +157,9 @@ async function observe<Req, Res>(
   return response;
 }
 
-function count(outcome: ResponseClass, clock: Clock, window: ThrottleWindow): void {
+function count(outcome: ResponseClass, clock: Clock, window: RollingCounts): void {
   if (outcome.kind === 'ignorable') return;
-  window.advance(clock.now());
-  window.add(1, outcome.kind === 'retryable' ? 0 : 1);
-}
-
-/**
- * Requests and accepts over the last `size` buckets (the current one included), with running
- * totals. Moving on clears the buckets passed over: at most `size` of them, however long the gap.
- */
-class ThrottleWindow {
-  requests = 0;
-  accepts = 0;
-  readonly #requests: Float64Array;
-  readonly #accepts: Float64Array;
-  /** Absolute number of the current bucket (time / BUCKET_MS). */
-  #head: number;
-
-  constructor(size: number, now: number) {
-    this.#requests = new Float64Array(size);
-    this.#accepts = new Float64Array(size);
-    this.#head = Math.floor(now / BUCKET_MS);
-  }
-
-  /** Move the window to `now`, forgetting the buckets that fall out of it. */
-  advance(now: number): void {
-    const bucket = Math.floor(now / BUCKET_MS);
-    const steps = bucket - this.#head;
-    if (steps <= 0) return;
-    const size = this.#requests.length;
-    if (steps >= size) {
-      this.#requests.fill(0);
-      this.#accepts.fill(0);
-      this.requests = 0;
-      this.accepts = 0;
-    } else {
-      for (let i = 1; i <= steps; i++) {
-        const at = this.#index(this.#head + i);
-        this.requests -= this.#requests[at]!;
-        this.accepts -= this.#accepts[at]!;
-        this.#requests[at] = 0;
-        this.#accepts[at] = 0;
-      }
-    }
-    this.#head = bucket;
-  }
-
-  /** Count into the current bucket (call {@link advance} first). */
-  add(requests: number, accepts: number): void {
-    const at = this.#index(this.#head);
-    this.#requests[at]! += requests;
-    this.#accepts[at]! += accepts;
-    this.requests += requests;
-    this.accepts += accepts;
-  }
-
-  #index(bucket: number): number {
-    const size = this.#requests.length;
-    return ((bucket % size) + size) % size;
-  }
+  const now = clock.now();
+  window.add(now, REQUESTS);
+  if (outcome.kind !== 'retryable') window.add(now, ACCEPTS);
 }

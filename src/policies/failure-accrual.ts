@@ -21,6 +21,7 @@ import {
   positiveNumber,
   upperBound,
 } from '../core/options.js';
+import { RollingCounts } from '../core/rolling-counts.js';
 import { keepingDescentTime, type Service, type ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { EjectionBudget, type EjectionBudgetView, type EjectionCandidate } from './ejection-budget.js';
@@ -248,7 +249,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
   readonly #config: AccrualConfig;
   readonly #clock: Clock;
   readonly #budget: EjectionBudget;
-  readonly #window: SuccessWindow;
+  readonly #window: RollingCounts;
   #state: StoredState = ALIVE;
   #consecutiveFailures = 0;
   /** Ejections since the endpoint was last Alive: the step of the backoff. */
@@ -266,7 +267,7 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     this.#config = config;
     this.#clock = config.clock;
     this.#budget = budget;
-    this.#window = new SuccessWindow(config.windowMs, config.clock.now());
+    this.#window = new RollingCounts(2, WINDOW_BUCKETS, config.windowMs / WINDOW_BUCKETS);
     budget.join();
   }
 
@@ -343,10 +344,11 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
       return;
     }
     const now = Number.isNaN(at) ? this.#clock.now() : at;
-    this.#window.record(now, outcome === SUCCEEDED);
+    this.#window.add(now, REQUESTS);
+    if (outcome === SUCCEEDED) this.#window.add(now, SUCCESSES);
     if (outcome === SUCCEEDED) {
       this.#consecutiveFailures = 0;
-      if (fresh) this.#return(now); // (4) or (6)
+      if (fresh) this.#return(); // (4) or (6)
       return;
     }
     this.#consecutiveFailures++;
@@ -360,10 +362,12 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
   /** Does the endpoint meet an ejection trigger at `now`? */
   #tripped(now: number): boolean {
     const config = this.#config;
-    return (
-      this.#consecutiveFailures >= config.consecutiveFailures ||
-      this.#window.below(now, config.minRequests, config.minSuccessRate)
-    );
+    if (this.#consecutiveFailures >= config.consecutiveFailures) return true;
+    // At least `minRequests` in the window, and a success rate under `minSuccessRate`.
+    const window = this.#window;
+    window.advance(now);
+    const requests = window.total(REQUESTS);
+    return requests >= config.minRequests && window.total(SUCCESSES) < config.minSuccessRate * requests;
   }
 
   #eject(now: number): void {
@@ -388,11 +392,11 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
     return Math.min(maxEjectionMs, base * (1 + jitter));
   }
 
-  #return(now: number): void {
+  #return(): void {
     this.#state = ALIVE;
     this.#consecutiveFailures = 0;
     this.#ejectionsInARow = 0;
-    this.#window.reset(now);
+    this.#window.reset();
     notify('onReturn', this.#config.onReturn, this.#address);
     if (this.#holdsSlot) {
       this.#holdsSlot = false;
@@ -403,73 +407,9 @@ class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, Eject
 
 /** Buckets of the success-rate window: 1 s each at the default 30 s. */
 const WINDOW_BUCKETS = 30;
-
-/**
- * Requests and successes over the last `windowMs`, in a ring of buckets on the clock: O(1) per
- * record (an idle gap clears at most every bucket once), no allocation, no timer. The window is
- * the current bucket and the 29 before it, so an outcome is forgotten `windowMs` after the start
- * of its bucket.
- */
-class SuccessWindow {
-  readonly #bucketMs: number;
-  readonly #requests = new Uint32Array(WINDOW_BUCKETS);
-  readonly #successes = new Uint32Array(WINDOW_BUCKETS);
-  /** Absolute number of the newest bucket (`floor(now / bucketMs)`). */
-  #newest: number;
-  #requestSum = 0;
-  #successSum = 0;
-
-  constructor(windowMs: number, now: number) {
-    this.#bucketMs = windowMs / WINDOW_BUCKETS;
-    this.#newest = Math.floor(now / this.#bucketMs);
-  }
-
-  record(now: number, success: boolean): void {
-    this.#advance(now);
-    const i = slot(this.#newest);
-    this.#requests[i]!++;
-    this.#requestSum++;
-    if (success) {
-      this.#successes[i]!++;
-      this.#successSum++;
-    }
-  }
-
-  /** At least `minRequests` in the window, and a success rate under `minRate`. */
-  below(now: number, minRequests: number, minRate: number): boolean {
-    this.#advance(now);
-    const total = this.#requestSum;
-    return total >= minRequests && this.#successSum < minRate * total;
-  }
-
-  reset(now: number): void {
-    this.#requests.fill(0);
-    this.#successes.fill(0);
-    this.#requestSum = 0;
-    this.#successSum = 0;
-    this.#newest = Math.floor(now / this.#bucketMs);
-  }
-
-  /** Clear the buckets that fell out of the window since the last call. */
-  #advance(now: number): void {
-    const bucket = Math.floor(now / this.#bucketMs);
-    // A clock read earlier than the newest bucket (not monotonic) counts in the newest bucket.
-    const steps = Math.min(bucket - this.#newest, WINDOW_BUCKETS);
-    for (let s = 1; s <= steps; s++) {
-      const i = slot(this.#newest + s);
-      this.#requestSum -= this.#requests[i]!;
-      this.#successSum -= this.#successes[i]!;
-      this.#requests[i] = 0;
-      this.#successes[i] = 0;
-    }
-    if (bucket > this.#newest) this.#newest = bucket;
-  }
-}
-
-function slot(bucket: number): number {
-  const i = bucket % WINDOW_BUCKETS;
-  return i < 0 ? i + WINDOW_BUCKETS : i;
-}
+/** The two counts of the success-rate window (../core/rolling-counts.ts). */
+const REQUESTS = 0;
+const SUCCESSES = 1;
 
 /** Call an observability hook; one that throws is reported as a warning and never breaks the call. */
 function notify<A extends unknown[]>(
