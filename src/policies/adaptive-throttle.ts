@@ -5,14 +5,14 @@
  * judges logical calls, and retrying a call it rejected would send the very load it sheds) and below
  * deadline. Defaults: K = 2 and a 2-minute window, both from the book. docs/circuit-breaker.md
  */
-import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
+import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import { descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
 import { clockOption, functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { RollingCounts } from '../core/rolling-counts.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import { type Filter, keepingDescentTime } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
 export const ADAPTIVE_THROTTLE_DEFAULTS = {
@@ -104,6 +104,7 @@ export function adaptiveThrottle<Req, Res>(
   }
   const random = functionOption<() => number>('adaptiveThrottle.random', o.random, Math.random);
   const window = new RollingCounts(2, Math.ceil(windowMs / BUCKET_MS), BUCKET_MS);
+  const recorder = new ThrottleRecorder(clock, window);
 
   const filter: Filter<Req, Res> = (req, ctx, next) => {
     const now = descentTime(ctx, clock);
@@ -122,7 +123,7 @@ export function adaptiveThrottle<Req, Res>(
         ),
       );
     }
-    return observe(req, ctx, next, clock, window);
+    return recordingCallOutcome(req, ctx, next, recorder, 0);
   };
   return Object.assign(keepingDescentTime(filter), {
     stats: (): AdaptiveThrottleStats => {
@@ -139,27 +140,17 @@ function rejectionProbability(requests: number, accepts: number, k: number): num
   return Math.max(0, (requests - k * accepts) / (requests + 1));
 }
 
-async function observe<Req, Res>(
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-  clock: Clock,
-  window: RollingCounts,
-): Promise<Res> {
-  let response: Res;
-  try {
-    response = await next(req, ctx);
-  } catch (error) {
-    count(rejectedCallClass(ctx, error), clock, window);
-    throw error;
-  }
-  count(resolvedCallClass(ctx), clock, window);
-  return response;
-}
+/** Counts each sent call when its outcome is known, request and accept together. */
+class ThrottleRecorder implements CallOutcomeRecorder {
+  constructor(
+    private readonly clock: Clock,
+    private readonly window: RollingCounts,
+  ) {}
 
-function count(outcome: ResponseClass, clock: Clock, window: RollingCounts): void {
-  if (outcome.kind === 'ignorable') return;
-  const now = clock.now();
-  window.add(now, REQUESTS);
-  if (outcome.kind !== 'retryable') window.add(now, ACCEPTS);
+  recordCallOutcome(outcome: ResponseClass): void {
+    if (outcome.kind === 'ignorable') return;
+    const now = this.clock.now();
+    this.window.add(now, REQUESTS);
+    if (outcome.kind !== 'retryable') this.window.add(now, ACCEPTS);
+  }
 }

@@ -21,7 +21,7 @@ import {
   noJitterGenerator,
   SamplingBreaker,
 } from 'cockatiel';
-import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
+import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
@@ -36,7 +36,7 @@ import {
   positiveNumber,
   upperBound,
 } from '../core/options.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import { type Filter, keepingDescentTime } from '../core/service.js';
 
 /** Defaults of {@link circuitBreaker}; docs/circuit-breaker.md gives the source of each. */
 export const CIRCUIT_BREAKER_DEFAULTS = {
@@ -157,30 +157,12 @@ export function circuitBreaker<Req, Res>(options?: CircuitBreakerOptions): Circu
   const filter: Filter<Req, Res> = (req, ctx, next) => {
     const epoch = breaker.admit();
     if (epoch < 0) return Promise.reject(breaker.openError(ctx));
-    return observe(breaker, epoch, req, ctx, next);
+    return recordingCallOutcome(req, ctx, next, breaker, epoch);
   };
   return Object.assign(keepingDescentTime(filter), {
     state: () => breaker.state,
     onStateChange: (listener: (change: CircuitStateChange) => void) => breaker.listeners.add(listener),
   });
-}
-
-async function observe<Req, Res>(
-  breaker: Breaker,
-  epoch: number,
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-): Promise<Res> {
-  let response: Res;
-  try {
-    response = await next(req, ctx);
-  } catch (error) {
-    breaker.record(epoch, rejectedCallClass(ctx, error));
-    throw error;
-  }
-  breaker.record(epoch, resolvedCallClass(ctx));
-  return response;
 }
 
 interface BreakerSettings {
@@ -195,7 +177,7 @@ interface BreakerSettings {
 }
 
 /** The state machine. Every transition bumps `epoch`; a call's outcome counts only in its own epoch. */
-class Breaker {
+class Breaker implements CallOutcomeRecorder {
   state: CircuitState = 'closed';
   readonly listeners = new ListenerSet<CircuitStateChange>('circuit breaker');
   readonly #settings: BreakerSettings;
@@ -246,7 +228,7 @@ class Breaker {
   }
 
   /** Count the outcome of a call admitted in `epoch`. */
-  record(epoch: number, outcome: ResponseClass): void {
+  recordCallOutcome(outcome: ResponseClass, epoch: number): void {
     if (epoch !== this.#epoch) return;
     if (this.state === 'half-open') {
       this.#probesInFlight--;

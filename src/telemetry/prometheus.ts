@@ -11,7 +11,8 @@
  * docs/metrics.md lists every metric with its Finagle / Linkerd counterpart.
  */
 import type { Registry } from 'prom-client';
-import type { ResponseClass } from '../core/classification.js';
+import { callClassName } from '../core/call-outcome.js';
+import type { ResponseClass, ResponseClassName } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { ConfigError, errorCode } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
@@ -39,8 +40,8 @@ export const PROMETHEUS_METRICS_OPTION_KEYS = optionKeys<PrometheusMetricsOption
 
 export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const CLASSES = ['success', 'failure', 'retryable', 'ignorable'] as const;
-type ClassName = (typeof CLASSES)[number];
+const CLASSES: readonly ResponseClassName[] = ['success', 'failure', 'retryable', 'ignorable'];
+type ClassName = ResponseClassName;
 
 /** Metrics into `options.registry` for every client that lists this plugin in `telemetry`. */
 export function prometheusMetrics(options: PrometheusMetricsOptions): TelemetryPlugin {
@@ -156,7 +157,7 @@ class ClientMetrics implements ClientTelemetry {
 
   callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
     this.inFlight--;
-    const cls = callClass(ctx, failed, outcome);
+    const cls = callClassName(ctx, failed, outcome);
     this.requests[cls]++;
     // The last attempt settled just now (the balancer's reading); the clock only when there was none.
     const end = Number.isNaN(ctx.attemptEnd) ? ctx.clock.now() : ctx.attemptEnd;
@@ -223,19 +224,6 @@ class ClientMetrics implements ClientTelemetry {
   close(): void {
     this.#registered.delete(this);
   }
-}
-
-/** The class of a whole call, as the caller got it. */
-function callClass(ctx: CallContext, failed: boolean, outcome: unknown): ClassName {
-  if (!failed) {
-    const kind = (ctx.classification as ResponseClass | undefined)?.kind;
-    return kind === undefined || kind === 'ignorable' ? 'success' : kind;
-  }
-  const code = errorCode(outcome);
-  if (code === 'WEFT_CLIENT_CLOSED' || code === 'WEFT_CIRCUIT_OPEN' || code === 'WEFT_OVERLOADED')
-    return 'ignorable';
-  if (ctx.signal?.aborted && outcome === ctx.signal.reason) return 'ignorable';
-  return 'failure';
 }
 
 type Labels = Record<string, string | number>;
