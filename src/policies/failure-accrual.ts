@@ -6,10 +6,10 @@
  * balancer reports the outcome (Service.settled), with no promise reaction of its own. At most
  * 50% of a client's endpoints are ejected at once (./ejection-budget.ts; Envoy's default is 10%).
  */
-import type { EndpointLayer } from '../client/endpoint-stack.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
+import type { Endpoint } from '../core/endpoint.js';
 import { reportHookError } from '../core/events.js';
 import {
   clockOption,
@@ -22,8 +22,7 @@ import {
   upperBound,
 } from '../core/options.js';
 import { RollingCounts } from '../core/rolling-counts.js';
-import { keepingDescentTime, type Service, type ServiceStatus } from '../core/service.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import { type EndpointLayer, keepingDescentTime, type Service, type ServiceStatus } from '../core/service.js';
 import { EjectionBudget, type EjectionBudgetView, type EjectionCandidate } from './ejection-budget.js';
 
 /** Defaults of {@link failureAccrual}; docs/failure-accrual.md gives the source of each. */

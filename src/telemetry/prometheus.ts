@@ -14,9 +14,9 @@ import type { Registry } from 'prom-client';
 import { callClassName } from '../core/call-outcome.js';
 import type { ResponseClass, ResponseClassName } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
+import type { Endpoint } from '../core/endpoint.js';
 import { ConfigError, errorCode } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
-import type { Endpoint } from '../discovery/endpoint.js';
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
 
 export interface PrometheusMetricsOptions {
