@@ -26,7 +26,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
-import { ListenerSet } from '../core/events.js';
+import { type Event, ListenerSet } from '../core/events.js';
 import {
   clockOption,
   integerAtLeast,
@@ -127,10 +127,11 @@ export interface CircuitBreakerHandle {
   /** The current state. */
   state(): CircuitState;
   /**
-   * Call `listener` synchronously on every transition. A listener that throws is reported as a
-   * process warning and never affects calls. Returns a function that removes the listener.
+   * Every transition: call it with a listener, which then runs synchronously on each change (see
+   * src/core/events.ts). A listener that throws is reported as a process warning and never
+   * affects calls. Returns a function that removes the listener.
    */
-  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
+  readonly onStateChange: Event<CircuitStateChange>;
 }
 
 /** The breaker's filter, with its {@link CircuitBreakerHandle} attached. */
@@ -161,7 +162,7 @@ export function circuitBreaker<Req, Res>(options?: CircuitBreakerOptions): Circu
   };
   return Object.assign(keepingDescentTime(filter), {
     state: () => breaker.state,
-    onStateChange: (listener: (change: CircuitStateChange) => void) => breaker.listeners.add(listener),
+    onStateChange: breaker.transitions.event,
   });
 }
 
@@ -179,7 +180,7 @@ interface BreakerSettings {
 /** The state machine. Every transition bumps `epoch`; a call's outcome counts only in its own epoch. */
 class Breaker implements CallOutcomeRecorder {
   state: CircuitState = 'closed';
-  readonly listeners = new ListenerSet<CircuitStateChange>('circuit breaker');
+  readonly transitions = new ListenerSet<CircuitStateChange>('circuitBreaker.onStateChange');
   readonly #settings: BreakerSettings;
   readonly #openPeriods: ExponentialBackoff<unknown>;
   #decider: IBreaker;
@@ -284,7 +285,7 @@ class Breaker implements CallOutcomeRecorder {
       this.#openPeriod = undefined;
       this.#lastRecordedAt = this.#settings.clock.now();
     }
-    this.listeners.emit({ from, to, at: this.#settings.clock.now(), reason, retryAfterMs });
+    this.transitions.emit({ from, to, at: this.#settings.clock.now(), reason, retryAfterMs });
   }
 }
 
