@@ -45,6 +45,11 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 /** A classifier of HTTP attempts. */
 export type HttpClassifier = Classifier<HttpRequest, HttpResponse>;
 
+/** A status the default classifier judges `success` whatever the headers: below 500, except 429. */
+export function isPlainSuccessStatus(status: number): boolean {
+  return status < 500 && status !== 429;
+}
+
 /** The default classifier for HTTP. */
 export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
   _req: HttpRequest,
@@ -54,7 +59,7 @@ export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
   const res = outcome.response;
   if (res !== undefined) {
     const status = res.statusCode;
-    if (status < 500 && status !== 429) return SUCCESS;
+    if (isPlainSuccessStatus(status)) return SUCCESS;
     if (res.headers[NACK_HEADER] !== undefined) {
       return retryable('nack', true, parseRetryAfter(res.headers['retry-after']));
     }

@@ -8,7 +8,7 @@
 import { IGNORABLE, type ResponseClass, SUCCESS } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
-import { defaultHttpClassifier, type HttpClassifier } from './classifier.js';
+import { defaultHttpClassifier, type HttpClassifier, isPlainSuccessStatus } from './classifier.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 
 /** Errors that are the call's own timeouts: they do say something about the endpoint. */
@@ -28,8 +28,7 @@ export function httpAttemptClassifier(
     const perCall = ctx.classifier as HttpClassifier | undefined;
     if (!failed) {
       if (isDefault && perCall === undefined) {
-        const status = (outcome as HttpResponse).statusCode;
-        if (status < 500 && status !== 429) return SUCCESS;
+        if (isPlainSuccessStatus((outcome as HttpResponse).statusCode)) return SUCCESS;
       }
       const result = { response: outcome as HttpResponse, written: true } as const;
       return perCall?.(req, result, ctx.idempotent) ?? classifier(req, result, ctx.idempotent);
