@@ -37,8 +37,9 @@ export const RETRY_DEFAULTS = {
  * The most attempts one call may make, the first included, per client (`retry.maxAttempts`) and
  * per call (`maxAttempts`). gRPC's retry design caps maxAttempts at 5 (gRFC A6: larger values are
  * treated as 5); weft rejects larger values with a ConfigError instead, so a setting never means
- * less than it says. The budget bounds retries across calls, this bounds one call: with
- * `maxAttempts: 1e9`, one GET to a replica answering 503 went out 29 times in 3 s.
+ * less than it says. The budget bounds retries across calls, this bounds one call: without it, a
+ * huge `maxAttempts` would resend one call to a replica answering 503 for as long as the
+ * deadline and the budget's reserve allow.
  */
 export const MAX_ATTEMPTS_LIMIT = 5;
 
