@@ -32,7 +32,7 @@
  *     sent before the ejection were in flight when it was judged and never return it. Failures of
  *     non-probe requests count but change nothing: they neither extend the ejection nor re-eject.
  */
-import { isFailure, type ResponseClass } from '../../core/classification.js';
+import { attemptClassName, type ResponseClass } from '../../core/classification.js';
 import type { Clock } from '../../core/clock.js';
 import type { CallContext } from '../../core/context.js';
 import type { ListenerSet } from '../../core/events.js';
@@ -91,11 +91,9 @@ const FAILED = 1;
 const IGNORED = 2;
 type AccrualOutcome = typeof SUCCEEDED | typeof FAILED | typeof IGNORED;
 
-/** No classification (a client without a classifier): a resolved call succeeded, a rejected one failed. */
-function accrualOutcome(c: ResponseClass | undefined, rejected: boolean): AccrualOutcome {
-  if (c === undefined) return rejected ? FAILED : SUCCEEDED;
-  if (c.kind === 'ignorable') return IGNORED;
-  return isFailure(c) ? FAILED : SUCCEEDED;
+function accrualOutcome(c: ResponseClass | undefined, failed: boolean): AccrualOutcome {
+  const kind = attemptClassName(c, failed);
+  return kind === 'ignorable' ? IGNORED : kind === 'success' ? SUCCEEDED : FAILED;
 }
 
 export class AccrualService<Req, Res> implements FailureAccrualService<Req, Res>, EjectionCandidate {

@@ -5,7 +5,7 @@
  * src/core/call-outcome.ts, the rule the circuit breaker and adaptive throttling use too.
  */
 import { callClassName } from '../../core/call-outcome.js';
-import type { ResponseClass, ResponseClassName } from '../../core/classification.js';
+import { attemptClassName, type ResponseClassName } from '../../core/classification.js';
 import type { CallContext } from '../../core/context.js';
 import type { Endpoint } from '../../core/endpoint.js';
 import { errorCode } from '../../core/errors.js';
@@ -96,7 +96,7 @@ export class ClientMetrics implements ClientTelemetry {
       };
       this.attempts.set(key, counts);
     }
-    const cls = (ctx.classification as ResponseClass | undefined)?.kind ?? (failed ? 'failure' : 'success');
+    const cls = attemptClassName(ctx.classification, failed);
     counts.byClass[cls]++;
     counts.latency.observe(durationMs / 1000);
   }
