@@ -51,6 +51,7 @@ export {
   WeftError,
   type WeftErrorCode,
 } from './core/errors.js';
+export type { Event } from './core/events.js';
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';
 export { Stack, type StackEntry } from './core/stack.js';
 export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
@@ -97,6 +98,7 @@ export {
 } from './policies/circuit-breaker.js';
 export { DEFAULT_TOTAL_TIMEOUT_MS } from './policies/deadline.js';
 export {
+  type AccrualEjection,
   type AccrualState,
   FAILURE_ACCRUAL_DEFAULTS,
   type FailureAccrualOptions,

@@ -9,7 +9,8 @@
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import { type AttemptOwner, CallContext, descentTime } from '../core/context.js';
-import { ClientClosedError, NoEndpointsError, roundDurationMs } from '../core/errors.js';
+import { ClientClosedError, errorCodeOrName, NoEndpointsError, roundDurationMs } from '../core/errors.js';
+import { reportHookError } from '../core/events.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -317,13 +318,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
 /** A short name for what went wrong: an error code (ECONNREFUSED, WEFT_ATTEMPT_TIMEOUT) or the error's name. */
 function describeFailure(error: unknown): string {
-  if (error !== null && typeof error === 'object') {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const name = (error as { name?: unknown }).name;
-    if (typeof name === 'string') return name;
-  }
-  return String(error);
+  return (error !== null && typeof error === 'object' ? errorCodeOrName(error) : undefined) ?? String(error);
 }
 
 /** A classifier that throws must not leave the attempt's bookkeeping half done: it counts as a failure. */
@@ -336,9 +331,7 @@ function classifySafely(
   try {
     return classify(ctx, outcome, failed);
   } catch (error) {
-    process.emitWarning(`weft: the classifier of ${ctx.destination} threw: ${String(error)}`, {
-      code: 'WEFT_CLASSIFIER_ERROR',
-    });
+    reportHookError(`the classifier of ${ctx.destination}`, error);
     return failure('classifier threw');
   }
 }

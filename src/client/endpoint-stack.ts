@@ -15,6 +15,7 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import {
+  type EndpointLayer,
   type Filter,
   keepingDescentTime,
   keepsDescent,
@@ -26,8 +27,7 @@ import type { Endpoint } from '../discovery/endpoint.js';
 import { type FailureAccrualOptions, failureAccrual } from '../policies/failure-accrual.js';
 import { outboundDeadlineFilter } from '../policies/outbound-deadline.js';
 
-/** Wraps the service of one endpoint (tower's `Layer`). */
-export type EndpointLayer<Req, Res> = (next: Service<Req, Res>, endpoint: Endpoint) => Service<Req, Res>;
+export type { EndpointLayer } from '../core/service.js';
 
 /** What the default endpoint layers are built from. */
 export interface EndpointStackParams<Req> {

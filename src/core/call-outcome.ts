@@ -1,11 +1,15 @@
 /**
- * How a whole call ended, as one ResponseClass, for the filters above retry (circuit breaker,
- * adaptive throttling) that judge logical calls rather than attempts. A response carries the
- * classification of the attempt that produced it; an error is classified by what it says.
+ * How a whole call ended, as one ResponseClass: the one answer for every part of weft that judges
+ * logical calls rather than attempts (the circuit breaker and adaptive throttling, above retry,
+ * and the `class` label of the call metrics). A response carries the classification of the attempt
+ * that produced it; an error is classified by what it says. Finagle keeps one ResponseClassifier
+ * for its stats and its failure accrual for the same reason: one call, one class, wherever it is
+ * counted.
  */
-import { failure, IGNORABLE, type ResponseClass, SUCCESS } from './classification.js';
+import { failure, IGNORABLE, type ResponseClass, type ResponseClassName, SUCCESS } from './classification.js';
 import type { CallContext } from './context.js';
-import { WeftError } from './errors.js';
+import { errorCode, WeftError } from './errors.js';
+import type { Next } from './service.js';
 
 /** The class of a call that resolved with a response. */
 export function resolvedCallClass(ctx: CallContext): ResponseClass {
@@ -14,6 +18,23 @@ export function resolvedCallClass(ctx: CallContext): ResponseClass {
 
 /** The class of a call that failed with `error`. */
 export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseClass {
+  return heldRejectedClass(ctx, error) ?? failure(errorCode(error) ?? 'error');
+}
+
+/**
+ * The name of a whole call's class, by the rules of {@link resolvedCallClass} and
+ * {@link rejectedCallClass}, without building a class (for a metric's label, on every call).
+ */
+export function callClassName(ctx: CallContext, failed: boolean, outcome: unknown): ResponseClassName {
+  if (!failed) return resolvedCallClass(ctx).kind;
+  return heldRejectedClass(ctx, outcome)?.kind ?? 'failure';
+}
+
+/**
+ * The class of a call that failed with `error`, when it is one that already exists (IGNORABLE, the
+ * last attempt's); undefined when it is a failure named by the error's own code.
+ */
+function heldRejectedClass(ctx: CallContext, error: unknown): ResponseClass | undefined {
   if (error instanceof WeftError) {
     switch (error.code) {
       case 'WEFT_CLIENT_CLOSED':
@@ -23,16 +44,43 @@ export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseCla
         return IGNORABLE;
       case 'WEFT_RETRY_BUDGET_EXHAUSTED':
         // Judge by what the last attempt met (a 503, a refused connection), not by the refusal.
-        return ctx.classification ?? failure(error.code);
+        return ctx.classification;
       default:
-        return failure(error.code);
+        return undefined;
     }
   }
   // The caller gave up: nothing to learn about the destination. (Deadline and attempt timeouts,
   // which also abort the signal, are WeftErrors and were classified above.)
   if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
   const last = ctx.classification;
-  if (last !== undefined && last.kind !== 'success') return last;
-  const code = (error as { code?: unknown } | null)?.code;
-  return failure(typeof code === 'string' ? code : 'error');
+  return last !== undefined && last.kind !== 'success' ? last : undefined;
+}
+
+/** Hears how each whole call it was handed ended (the circuit breaker, adaptive throttling). */
+export interface CallOutcomeRecorder {
+  /** `token` is what the filter passed along with the call (the breaker's epoch), or 0. */
+  recordCallOutcome(outcome: ResponseClass, token: number): void;
+}
+
+/**
+ * Run the rest of the stack, tell `recorder` the class of the call when it ends, and pass the
+ * response or the error on unchanged. A filter that judges whole calls awaits them here, in one
+ * frame, instead of in a wrapper of its own.
+ */
+export async function recordingCallOutcome<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res>,
+  recorder: CallOutcomeRecorder,
+  token: number,
+): Promise<Res> {
+  let response: Res;
+  try {
+    response = await next(req, ctx);
+  } catch (error) {
+    recorder.recordCallOutcome(rejectedCallClass(ctx, error), token);
+    throw error;
+  }
+  recorder.recordCallOutcome(resolvedCallClass(ctx), token);
+  return response;
 }

@@ -60,6 +60,14 @@ export function retryable(reason: string, requeue = false, retryAfterMs?: number
   return { kind: 'retryable', requeue, reason, retryAfterMs };
 }
 
+/**
+ * The class of an attempt that ended, by name: its classification, or, when nothing classified it
+ * (a balancer without a classifier), `failure` if it failed and `success` if it did not.
+ */
+export function attemptClassName(c: ResponseClass | undefined, failed: boolean): ResponseClassName {
+  return c === undefined ? (failed ? 'failure' : 'success') : c.kind;
+}
+
 /** Does this class count against the endpoint (failure accrual, breaker, load metric)? */
 export function isFailure(c: ResponseClass): boolean {
   return c.kind === 'failure' || c.kind === 'retryable';

@@ -106,7 +106,7 @@ export class CallContext {
    * Set by a layer above the balancer that awaits every attempt and promises to call
    * {@link reportAttempt} when it settles (retry, hedge). The balancer then returns the endpoint's
    * promise as it is instead of awaiting it in a frame of its own: each async frame a request
-   * passes through costs about 0.3 µs of CPU here (docs/benchmarks.md).
+   * passes through costs CPU per request (the `breakdown` scenario, docs/benchmarks.md).
    */
   attemptAwaited = false;
   /** Who settles the current attempt's bookkeeping (the balancer), until reportAttempt runs. */
@@ -141,9 +141,8 @@ export class CallContext {
    * A reading of the client's clock taken when the current synchronous descent through the stack
    * began: the call's start, or where a layer resumed after waiting (a retry after its backoff, a
    * hedge's backup, a wait for discovery). Layers that need "now" on the way down (deadline,
-   * attempt, balancer, deadline header) read this instead of the clock: reading the clock costs
-   * about 45 ns here, and a call used to read it six times on the way down
-   * (docs/benchmarks.md). The rule that keeps it true: whoever calls `next` after an await takes
+   * attempt, balancer, deadline header) read this instead of the clock, which would otherwise be
+   * read at each of them (docs/architecture.md, "One clock reading per descent"). The rule that keeps it true: whoever calls `next` after an await takes
    * a fresh reading first ({@link restamp}); layers a user adds get one from the stack
    * (`composeFilters`, `buildEndpoint`). NaN when nobody has stamped this context: use
    * {@link descentTime}.

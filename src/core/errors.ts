@@ -27,7 +27,6 @@ export type WeftErrorCode =
   | 'WEFT_HEDGE_LOST'
   | 'WEFT_REQUEST_FAILED'
   | 'WEFT_NO_ENDPOINTS'
-  | 'WEFT_ENDPOINT_EJECTED'
   | 'WEFT_RETRY_BUDGET_EXHAUSTED'
   | 'WEFT_CIRCUIT_OPEN'
   | 'WEFT_OVERLOADED'
@@ -205,10 +204,31 @@ export class RequestFailedError extends WeftError {
 
 function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+    const code = errorCode(error);
+    return code === undefined ? error.message : `${code}: ${error.message}`;
   }
   return String(error);
+}
+
+/**
+ * The `code` of an error, when it has one that is a string: a WeftError's `WEFT_…`, a Node system
+ * error's `ECONNREFUSED`, undici's `UND_ERR_…`. Anything else (no code, not an object) gives
+ * undefined. The one place weft reads an error's code.
+ */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A short name for what went wrong, for records and span attributes: the error's code
+ * ({@link errorCode}), else its `name` (`AbortError`, `TypeError`); undefined when it has neither.
+ */
+export function errorCodeOrName(error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (code !== undefined) return code;
+  const name = (error as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /** Discovery has no endpoint to send to (the name does not exist, or the set is empty). */

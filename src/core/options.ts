@@ -5,6 +5,7 @@
  * its keys once, with {@link optionKeys}, and {@link rejectUnknownKeys} checks an object against
  * them, naming the known option the unknown one most resembles.
  */
+import { type Clock, realClock } from './clock.js';
 import { ConfigError } from './errors.js';
 
 /** Every key of `T`, including the keys of each member when `T` is a union. */
@@ -217,9 +218,38 @@ export function objectOption<T extends object>(
   return value as Partial<T>;
 }
 
-/** A function; `undefined` gives `fallback`. */
-export function functionOption<F extends Function>(option: string, value: unknown, fallback: F): F {
+/** A function; `undefined` gives `fallback` (which may be `undefined`, for an optional hook). */
+export function functionOption<F extends Function>(option: string, value: unknown, fallback: F): F;
+export function functionOption<F extends Function>(
+  option: string,
+  value: unknown,
+  fallback: undefined,
+): F | undefined;
+export function functionOption<F extends Function>(
+  option: string,
+  value: unknown,
+  fallback: F | undefined,
+): F | undefined {
   if (value === undefined) return fallback;
   if (typeof value !== 'function') throw new ConfigError(option, value, 'expected a function');
   return value as F;
+}
+
+/**
+ * A {@link Clock}: an object with `now`, `setTimeout` and `clearTimeout` functions; `undefined`
+ * gives `fallback`, the real clock unless said otherwise. The one check of a Clock option.
+ */
+export function clockOption(option: string, value: unknown, fallback: Clock = realClock): Clock {
+  if (value === undefined) return fallback;
+  const clock = value as Partial<Clock> | null;
+  if (
+    clock === null ||
+    typeof clock !== 'object' ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw new ConfigError(option, value, 'expected a Clock (now, setTimeout and clearTimeout)');
+  }
+  return value as Clock;
 }

@@ -5,6 +5,7 @@
  * balancer prefers `open` endpoints.
  */
 import type { CallContext } from './context.js';
+import type { Endpoint } from './endpoint.js';
 
 /**
  * `open`: ready for requests. `busy`: can take requests but should be avoided (ejected, probing,
@@ -34,6 +35,12 @@ export interface Service<Req, Res> {
    */
   settled?(ctx: CallContext, outcome: unknown, failed: boolean): void;
 }
+
+/**
+ * Wraps the service of one endpoint (tower's `Layer`): applied once per endpoint, when the
+ * balancer adds it, by the endpoint stack (src/client/endpoint-stack.ts).
+ */
+export type EndpointLayer<Req, Res> = (next: Service<Req, Res>, endpoint: Endpoint) => Service<Req, Res>;
 
 /** weft's own filters and endpoint layers, which keep `ctx.descentStart` true themselves. */
 const keepsDescentTime = new WeakSet<object>();

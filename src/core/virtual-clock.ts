@@ -54,13 +54,7 @@ export class VirtualClock implements Clock {
   advance(ms: number): void {
     if (!(ms >= 0)) throw new RangeError(`VirtualClock.advance: ms must be >= 0, got ${ms}`);
     const target = this.#now + ms;
-    for (;;) {
-      const next = this.#nextDue(target);
-      if (next === undefined) break;
-      this.#timers.splice(this.#timers.indexOf(next), 1);
-      this.#now = next.due;
-      next.callback();
-    }
+    while (this.#fireNext(target));
     this.#now = target;
   }
 
@@ -72,16 +66,19 @@ export class VirtualClock implements Clock {
     if (!(ms >= 0)) throw new RangeError(`VirtualClock.advanceAsync: ms must be >= 0, got ${ms}`);
     const target = this.#now + ms;
     await flushMicrotasks();
-    for (;;) {
-      const next = this.#nextDue(target);
-      if (next === undefined) break;
-      this.#timers.splice(this.#timers.indexOf(next), 1);
-      this.#now = next.due;
-      next.callback();
-      await flushMicrotasks();
-    }
+    while (this.#fireNext(target)) await flushMicrotasks();
     this.#now = target;
     await flushMicrotasks();
+  }
+
+  /** Fire the earliest timer due by `target`, moving time to it; false when there is none. */
+  #fireNext(target: number): boolean {
+    const next = this.#nextDue(target);
+    if (next === undefined) return false;
+    this.#timers.splice(this.#timers.indexOf(next), 1);
+    this.#now = next.due;
+    next.callback();
+    return true;
   }
 
   #nextDue(target: number): VirtualTimer | undefined {

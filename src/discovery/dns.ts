@@ -8,12 +8,12 @@
  */
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
-import { integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { ConfigError, errorCode } from '../core/errors.js';
+import { ListenerSet, reportHookError } from '../core/events.js';
+import { clockOption, integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { validateHostname } from './hostname.js';
-import { ListenerSet, reportListenerError } from './listeners.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
 
 export { isValidHostname, validateHostname } from './hostname.js';
@@ -163,7 +163,7 @@ class DnsNameResolver implements Resolver {
       try {
         listener(this.#state);
       } catch (error) {
-        reportListenerError(this.description, error);
+        reportHookError(`a listener of ${this.description}`, error);
       }
     }
     if (!this.#started) {
@@ -221,7 +221,7 @@ class DnsNameResolver implements Resolver {
         }
         return;
       }
-      const code = errorCode(answer.reason);
+      const code = errorCode(answer.reason) ?? 'EUNKNOWN';
       const meaning = ABSENT_CODES[code];
       if (meaning !== undefined) absent.push(`${type}: ${meaning}`);
       else error ??= new DnsLookupError(hostname, family, code, answer.reason);
@@ -252,11 +252,6 @@ class DnsNameResolver implements Resolver {
     const { minRefreshMs, maxRefreshMs } = this.#config;
     return Math.min(maxRefreshMs, minRefreshMs * 2 ** Math.min(this.#misses - 1, 30));
   }
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'EUNKNOWN';
 }
 
 function nodeLookup(config: DnsConfig): DnsLookup {
@@ -295,10 +290,7 @@ function validateDnsOptions(options: DnsResolverOptions): DnsConfig {
   }
   const timeoutMs = integerAtLeast('dns.timeoutMs', raw.timeoutMs, 1, DEFAULT_DNS_TIMEOUT_MS);
   const tries = integerAtLeast('dns.tries', raw.tries, 1, DEFAULT_DNS_TRIES);
-  const clock = raw.clock ?? realClock;
-  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ConfigError('dns.clock', clock, 'expected a Clock');
-  }
+  const clock = clockOption('dns.clock', raw.clock);
   return {
     hostname,
     port,

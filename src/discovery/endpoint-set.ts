@@ -7,8 +7,8 @@
  */
 import { type Clock, realClock } from '../core/clock.js';
 import { ClientClosedError } from '../core/errors.js';
+import { type Event, ListenerSet } from '../core/events.js';
 import type { Endpoint } from './endpoint.js';
-import { ListenerSet } from './listeners.js';
 import type { EndpointSetState, Resolver } from './resolver.js';
 
 /** What the balancer sees of discovery at one moment. Immutable; replaced on every change. */
@@ -96,10 +96,8 @@ export class DiscoveredEndpoints {
    * listener that throws is reported as a process warning and does not affect the others.
    * Returns a function that removes the listener.
    */
-  onUpdate(listener: (snapshot: EndpointSetSnapshot) => void): () => void {
-    if (this.#closed) return () => {};
-    return this.#listeners.add(listener);
-  }
+  readonly onUpdate: Event<EndpointSetSnapshot> = (listener) =>
+    this.#closed ? () => {} : this.#listeners.add(listener);
 
   /**
    * Resolves with the first snapshot whose kind is not `pending` (at once if there is one).

@@ -1,21 +1,12 @@
 /**
- * Endpoint: one addressable instance of a service. Its `address` (`host:port`, IPv6 in brackets)
- * is its identity across discovery updates, so per-endpoint state (EWMA, in-flight, accrual)
- * survives an update that keeps it.
+ * Building an Endpoint (src/core/endpoint.ts) from a host, a port and a weight, validated, with
+ * the address that is its identity (`host:port`, IPv6 in brackets).
  */
 import { isIP } from 'node:net';
+import type { Endpoint } from '../core/endpoint.js';
 import { ConfigError } from '../core/errors.js';
 
-/** One addressable instance of a service, as discovery publishes it. */
-export interface Endpoint {
-  /** `host:port`, or `[v6]:port`: the identity of the endpoint. */
-  readonly address: string;
-  /** Hostname or IP literal (IPv6 without brackets). */
-  readonly host: string;
-  readonly port: number;
-  /** Relative weight for weighted pickers; default 1. */
-  readonly weight: number;
-}
+export type { Endpoint } from '../core/endpoint.js';
 
 /** Build an endpoint, validating host, port and weight. `option` names the option in errors. */
 export function createEndpoint(host: string, port: number, weight = 1, option = 'endpoint'): Endpoint {

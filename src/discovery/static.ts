@@ -7,10 +7,10 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.js';
+import { ListenerSet, reportHookError } from '../core/events.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { isValidHost } from './hostname.js';
-import { ListenerSet, reportListenerError } from './listeners.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
 
 /** One static target: an address string, an http(s) URL, or an object with an optional weight. */
@@ -79,7 +79,7 @@ export function staticResolver(
       try {
         listener(state);
       } catch (error) {
-        reportListenerError(description, error);
+        reportHookError(`a listener of ${description}`, error);
       }
       return remove;
     },

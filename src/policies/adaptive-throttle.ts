@@ -5,13 +5,14 @@
  * judges logical calls, and retrying a call it rejected would send the very load it sheds) and below
  * deadline. Defaults: K = 2 and a 2-minute window, both from the book. docs/circuit-breaker.md
  */
-import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
+import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
-import { type Clock, realClock } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import type { Clock } from '../core/clock.js';
+import { descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
-import { functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import { clockOption, functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { RollingCounts } from '../core/rolling-counts.js';
+import { type Filter, keepingDescentTime } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
 export const ADAPTIVE_THROTTLE_DEFAULTS = {
@@ -23,6 +24,9 @@ export const ADAPTIVE_THROTTLE_DEFAULTS = {
 
 /** The window moves in steps of one bucket, in ms. */
 const BUCKET_MS = 1_000;
+/** The two counts of the window (../core/rolling-counts.ts). */
+const REQUESTS = 0;
+const ACCEPTS = 1;
 
 /** Options of {@link adaptiveThrottle}. */
 export interface AdaptiveThrottleOptions {
@@ -85,9 +89,7 @@ export function adaptiveThrottle<Req, Res>(
   options?: AdaptiveThrottleOptions,
 ): AdaptiveThrottleFilter<Req, Res> {
   const o = objectOption<AdaptiveThrottleOptions>('adaptiveThrottle', options, ADAPTIVE_THROTTLE_OPTION_KEYS);
-  const clock = o.clock ?? realClock;
-  if (typeof clock.now !== 'function')
-    throw new ConfigError('adaptiveThrottle.clock', clock, 'expected a Clock');
+  const clock = clockOption('adaptiveThrottle.clock', o.clock);
   const k = o.k ?? ADAPTIVE_THROTTLE_DEFAULTS.k;
   if (typeof k !== 'number' || !Number.isFinite(k) || k < 1) {
     throw new ConfigError('adaptiveThrottle.k', k, 'expected a finite number >= 1');
@@ -101,16 +103,17 @@ export function adaptiveThrottle<Req, Res>(
     throw new ConfigError('adaptiveThrottle.windowMs', windowMs, `expected a finite number >= ${BUCKET_MS}`);
   }
   const random = functionOption<() => number>('adaptiveThrottle.random', o.random, Math.random);
-  const window = new ThrottleWindow(Math.ceil(windowMs / BUCKET_MS), clock.now());
+  const window = new RollingCounts(2, Math.ceil(windowMs / BUCKET_MS), BUCKET_MS);
+  const recorder = new ThrottleRecorder(clock, window);
 
   const filter: Filter<Req, Res> = (req, ctx, next) => {
     const now = descentTime(ctx, clock);
     window.advance(now);
-    const p = rejectionProbability(window.requests, window.accepts, k);
+    const requests = window.total(REQUESTS);
+    const accepts = window.total(ACCEPTS);
+    const p = rejectionProbability(requests, accepts, k);
     if (p > 0 && random() < p) {
-      const requests = window.requests;
-      const accepts = window.accepts;
-      window.add(1, 0);
+      window.add(now, REQUESTS);
       return Promise.reject(
         new OverloadedError(
           `throttled locally: the backend accepted ${accepts} of ${requests} calls in the last ` +
@@ -120,12 +123,13 @@ export function adaptiveThrottle<Req, Res>(
         ),
       );
     }
-    return observe(req, ctx, next, clock, window);
+    return recordingCallOutcome(req, ctx, next, recorder, 0);
   };
   return Object.assign(keepingDescentTime(filter), {
     stats: (): AdaptiveThrottleStats => {
       window.advance(clock.now());
-      const { requests, accepts } = window;
+      const requests = window.total(REQUESTS);
+      const accepts = window.total(ACCEPTS);
       return { requests, accepts, rejectionProbability: rejectionProbability(requests, accepts, k) };
     },
   });
@@ -136,82 +140,17 @@ function rejectionProbability(requests: number, accepts: number, k: number): num
   return Math.max(0, (requests - k * accepts) / (requests + 1));
 }
 
-async function observe<Req, Res>(
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-  clock: Clock,
-  window: ThrottleWindow,
-): Promise<Res> {
-  let response: Res;
-  try {
-    response = await next(req, ctx);
-  } catch (error) {
-    count(rejectedCallClass(ctx, error), clock, window);
-    throw error;
-  }
-  count(resolvedCallClass(ctx), clock, window);
-  return response;
-}
+/** Counts each sent call when its outcome is known, request and accept together. */
+class ThrottleRecorder implements CallOutcomeRecorder {
+  constructor(
+    private readonly clock: Clock,
+    private readonly window: RollingCounts,
+  ) {}
 
-function count(outcome: ResponseClass, clock: Clock, window: ThrottleWindow): void {
-  if (outcome.kind === 'ignorable') return;
-  window.advance(clock.now());
-  window.add(1, outcome.kind === 'retryable' ? 0 : 1);
-}
-
-/**
- * Requests and accepts over the last `size` buckets (the current one included), with running
- * totals. Moving on clears the buckets passed over: at most `size` of them, however long the gap.
- */
-class ThrottleWindow {
-  requests = 0;
-  accepts = 0;
-  readonly #requests: Float64Array;
-  readonly #accepts: Float64Array;
-  /** Absolute number of the current bucket (time / BUCKET_MS). */
-  #head: number;
-
-  constructor(size: number, now: number) {
-    this.#requests = new Float64Array(size);
-    this.#accepts = new Float64Array(size);
-    this.#head = Math.floor(now / BUCKET_MS);
-  }
-
-  /** Move the window to `now`, forgetting the buckets that fall out of it. */
-  advance(now: number): void {
-    const bucket = Math.floor(now / BUCKET_MS);
-    const steps = bucket - this.#head;
-    if (steps <= 0) return;
-    const size = this.#requests.length;
-    if (steps >= size) {
-      this.#requests.fill(0);
-      this.#accepts.fill(0);
-      this.requests = 0;
-      this.accepts = 0;
-    } else {
-      for (let i = 1; i <= steps; i++) {
-        const at = this.#index(this.#head + i);
-        this.requests -= this.#requests[at]!;
-        this.accepts -= this.#accepts[at]!;
-        this.#requests[at] = 0;
-        this.#accepts[at] = 0;
-      }
-    }
-    this.#head = bucket;
-  }
-
-  /** Count into the current bucket (call {@link advance} first). */
-  add(requests: number, accepts: number): void {
-    const at = this.#index(this.#head);
-    this.#requests[at]! += requests;
-    this.#accepts[at]! += accepts;
-    this.requests += requests;
-    this.accepts += accepts;
-  }
-
-  #index(bucket: number): number {
-    const size = this.#requests.length;
-    return ((bucket % size) + size) % size;
+  recordCallOutcome(outcome: ResponseClass): void {
+    if (outcome.kind === 'ignorable') return;
+    const now = this.clock.now();
+    this.window.add(now, REQUESTS);
+    if (outcome.kind !== 'retryable') this.window.add(now, ACCEPTS);
   }
 }

@@ -21,12 +21,14 @@ import {
   noJitterGenerator,
   SamplingBreaker,
 } from 'cockatiel';
-import { rejectedCallClass, resolvedCallClass } from '../core/call-outcome.js';
+import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
-import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
+import { type Event, ListenerSet } from '../core/events.js';
 import {
+  clockOption,
   integerAtLeast,
   objectOption,
   oneOf,
@@ -34,8 +36,7 @@ import {
   positiveNumber,
   upperBound,
 } from '../core/options.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
-import { ListenerSet } from '../discovery/listeners.js';
+import { type Filter, keepingDescentTime } from '../core/service.js';
 
 /** Defaults of {@link circuitBreaker}; docs/circuit-breaker.md gives the source of each. */
 export const CIRCUIT_BREAKER_DEFAULTS = {
@@ -126,10 +127,11 @@ export interface CircuitBreakerHandle {
   /** The current state. */
   state(): CircuitState;
   /**
-   * Call `listener` synchronously on every transition. A listener that throws is reported as a
-   * process warning and never affects calls. Returns a function that removes the listener.
+   * Every transition: call it with a listener, which then runs synchronously on each change (see
+   * src/core/events.ts). A listener that throws is reported as a process warning and never
+   * affects calls. Returns a function that removes the listener.
    */
-  onStateChange(listener: (change: CircuitStateChange) => void): () => void;
+  readonly onStateChange: Event<CircuitStateChange>;
 }
 
 /** The breaker's filter, with its {@link CircuitBreakerHandle} attached. */
@@ -156,30 +158,12 @@ export function circuitBreaker<Req, Res>(options?: CircuitBreakerOptions): Circu
   const filter: Filter<Req, Res> = (req, ctx, next) => {
     const epoch = breaker.admit();
     if (epoch < 0) return Promise.reject(breaker.openError(ctx));
-    return observe(breaker, epoch, req, ctx, next);
+    return recordingCallOutcome(req, ctx, next, breaker, epoch);
   };
   return Object.assign(keepingDescentTime(filter), {
     state: () => breaker.state,
-    onStateChange: (listener: (change: CircuitStateChange) => void) => breaker.listeners.add(listener),
+    onStateChange: breaker.transitions.event,
   });
-}
-
-async function observe<Req, Res>(
-  breaker: Breaker,
-  epoch: number,
-  req: Req,
-  ctx: CallContext,
-  next: Next<Req, Res>,
-): Promise<Res> {
-  let response: Res;
-  try {
-    response = await next(req, ctx);
-  } catch (error) {
-    breaker.record(epoch, rejectedCallClass(ctx, error));
-    throw error;
-  }
-  breaker.record(epoch, resolvedCallClass(ctx));
-  return response;
 }
 
 interface BreakerSettings {
@@ -194,9 +178,9 @@ interface BreakerSettings {
 }
 
 /** The state machine. Every transition bumps `epoch`; a call's outcome counts only in its own epoch. */
-class Breaker {
+class Breaker implements CallOutcomeRecorder {
   state: CircuitState = 'closed';
-  readonly listeners = new ListenerSet<CircuitStateChange>('circuit breaker');
+  readonly transitions = new ListenerSet<CircuitStateChange>('circuitBreaker.onStateChange');
   readonly #settings: BreakerSettings;
   readonly #openPeriods: ExponentialBackoff<unknown>;
   #decider: IBreaker;
@@ -245,7 +229,7 @@ class Breaker {
   }
 
   /** Count the outcome of a call admitted in `epoch`. */
-  record(epoch: number, outcome: ResponseClass): void {
+  recordCallOutcome(outcome: ResponseClass, epoch: number): void {
     if (epoch !== this.#epoch) return;
     if (this.state === 'half-open') {
       this.#probesInFlight--;
@@ -301,7 +285,7 @@ class Breaker {
       this.#openPeriod = undefined;
       this.#lastRecordedAt = this.#settings.clock.now();
     }
-    this.listeners.emit({ from, to, at: this.#settings.clock.now(), reason, retryAfterMs });
+    this.transitions.emit({ from, to, at: this.#settings.clock.now(), reason, retryAfterMs });
   }
 }
 
@@ -313,10 +297,7 @@ function resolveOptions(options: CircuitBreakerOptions | undefined): BreakerSett
   );
   const d = CIRCUIT_BREAKER_DEFAULTS;
   const mode = oneOf('circuitBreaker.breaker', o.breaker, ['consecutive', 'sampling'], d.breaker);
-  const clock = o.clock ?? realClock;
-  if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ConfigError('circuitBreaker.clock', clock, 'expected a Clock');
-  }
+  const clock = clockOption('circuitBreaker.clock', o.clock);
   const halfOpenAfterMs = positiveNumber(
     'circuitBreaker.halfOpenAfterMs',
     o.halfOpenAfterMs,

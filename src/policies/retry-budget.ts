@@ -9,11 +9,12 @@
  * out: as in Finagle, the whole balance can go at once, and a slot's withdrawals all come back
  * when it leaves the window (the exact worst case is in docs/retries.md).
  * Defaults (Finagle's RetryBudget, tower's TpsBudget): 20% of requests + a reserve of 100
- * (10 retries/s × 10 s), over a 10 s window. Counting is a ring of ten slots on the Clock: O(1)
- * per request, no timers.
+ * (10 retries/s × 10 s), over a 10 s window. Counting is a ring of ten slots on the Clock
+ * (../core/rolling-counts.ts): O(1) per request, no timers.
  */
 import type { Clock } from '../core/clock.js';
 import { numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { RollingCounts } from '../core/rolling-counts.js';
 
 export interface RetryBudgetOptions {
   /** Window over which deposits and withdrawals count, in ms. Default 10 000 (Finagle `ttl`). */
@@ -37,7 +38,11 @@ export const RETRY_BUDGET_DEFAULTS = {
   percentCanRetry: 0.2,
 } as const;
 
+/** The window moves in tenths of `ttlMs`. */
 const SLOTS = 10;
+/** The two counts of the window (../core/rolling-counts.ts). */
+const DEPOSITS = 0;
+const WITHDRAWALS = 1;
 
 /** A retry budget shared by every retry and hedge of one client. */
 export class RetryBudget {
@@ -45,10 +50,7 @@ export class RetryBudget {
   readonly minRetriesPerSecond: number;
   readonly percentCanRetry: number;
   readonly #clock: Clock;
-  readonly #slotMs: number;
-  readonly #epochs = new Float64Array(SLOTS).fill(-1);
-  readonly #deposits = new Float64Array(SLOTS);
-  readonly #withdrawals = new Float64Array(SLOTS);
+  readonly #counts: RollingCounts;
 
   constructor(clock: Clock, options?: RetryBudgetOptions) {
     const o = objectOption<RetryBudgetOptions>('retry.budget', options, RETRY_BUDGET_OPTION_KEYS);
@@ -68,19 +70,19 @@ export class RetryBudget {
       RETRY_BUDGET_DEFAULTS.percentCanRetry,
     );
     this.#clock = clock;
-    this.#slotMs = this.ttlMs / SLOTS;
+    this.#counts = new RollingCounts(2, SLOTS, this.ttlMs / SLOTS);
   }
 
   /** One request was made at `now` (once per logical call, before its first attempt). */
   deposit(now: number = this.#clock.now()): void {
-    this.#deposits[this.#slot(now)]! += 1;
+    this.#counts.add(now, DEPOSITS);
   }
 
   /** Take one retry (or hedge) if the budget has it. */
   tryWithdraw(): boolean {
     const now = this.#clock.now();
     if (this.#balanceAt(now) < 1) return false;
-    this.#withdrawals[this.#slot(now)]! += 1;
+    this.#counts.add(now, WITHDRAWALS);
     return true;
   }
 
@@ -90,28 +92,9 @@ export class RetryBudget {
   }
 
   #balanceAt(now: number): number {
-    const epoch = Math.floor(now / this.#slotMs);
-    let deposits = 0;
-    let withdrawals = 0;
-    for (let i = 0; i < SLOTS; i++) {
-      if (this.#epochs[i]! > epoch - SLOTS) {
-        deposits += this.#deposits[i]!;
-        withdrawals += this.#withdrawals[i]!;
-      }
-    }
+    const counts = this.#counts;
+    counts.advance(now);
     const reserve = (this.minRetriesPerSecond * this.ttlMs) / 1000;
-    return reserve + deposits * this.percentCanRetry - withdrawals;
-  }
-
-  /** The slot for `now`, cleared if it last held an older epoch. */
-  #slot(now: number): number {
-    const epoch = Math.floor(now / this.#slotMs);
-    const i = epoch % SLOTS;
-    if (this.#epochs[i] !== epoch) {
-      this.#epochs[i] = epoch;
-      this.#deposits[i] = 0;
-      this.#withdrawals[i] = 0;
-    }
-    return i;
+    return reserve + counts.total(DEPOSITS) * this.percentCanRetry - counts.total(WITHDRAWALS);
   }
 }

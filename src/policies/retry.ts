@@ -21,6 +21,7 @@ import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import { type CallContext, descentTime } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
+import { type Event, ListenerSet } from '../core/events.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -36,8 +37,9 @@ export const RETRY_DEFAULTS = {
  * The most attempts one call may make, the first included, per client (`retry.maxAttempts`) and
  * per call (`maxAttempts`). gRPC's retry design caps maxAttempts at 5 (gRFC A6: larger values are
  * treated as 5); weft rejects larger values with a ConfigError instead, so a setting never means
- * less than it says. The budget bounds retries across calls, this bounds one call: with
- * `maxAttempts: 1e9`, one GET to a replica answering 503 went out 29 times in 3 s.
+ * less than it says. The budget bounds retries across calls, this bounds one call: without it, a
+ * huge `maxAttempts` would resend one call to a replica answering 503 for as long as the
+ * deadline and the budget's reserve allow.
  */
 export const MAX_ATTEMPTS_LIMIT = 5;
 
@@ -52,21 +54,46 @@ export interface RetryFilterOptions<Req, Res> {
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   readonly retryAfterCapMs: number;
-  /** Telemetry: a retry (or a requeue, when the server never saw the request) is about to go. */
+  /** Subscribed to `onRetry`: a retry (or a requeue, when the server never saw the request) is about to go. */
   readonly onRetry?: ((ctx: CallContext, requeue: boolean) => void) | undefined;
-  /** Telemetry: the budget refused a retry. */
+  /** Subscribed to `onBudgetExhausted`: the budget refused a retry. */
   readonly onBudgetExhausted?: ((ctx: CallContext) => void) | undefined;
 }
 
-export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Filter<Req, Res> {
-  const backoff = new ExponentialBackoff({
-    generator: fullJitterGenerator,
-    initialDelay: options.backoffInitialMs,
-    maxDelay: options.backoffMaxMs,
-    exponent: 2,
-  });
+/** The retry filter, with its events (src/core/events.ts). */
+export type RetryFilter<Req, Res> = Filter<Req, Res> & {
+  /**
+   * Another attempt of the call is about to go: `ctx.attemptReason` says whether it is a `retry`
+   * or a `requeue` (the server never saw the request).
+   */
+  readonly onRetry: Event<CallContext>;
+  /** The retry budget refused to send the call again. */
+  readonly onBudgetExhausted: Event<CallContext>;
+};
+
+/** What every call through one retry filter shares: where backoffs start, and the events. */
+interface RetryShared {
+  readonly backoff: ExponentialBackoff<unknown>;
+  readonly retried: ListenerSet<CallContext>;
+  readonly budgetExhausted: ListenerSet<CallContext>;
+}
+
+export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): RetryFilter<Req, Res> {
+  const shared: RetryShared = {
+    backoff: new ExponentialBackoff({
+      generator: fullJitterGenerator,
+      initialDelay: options.backoffInitialMs,
+      maxDelay: options.backoffMaxMs,
+      exponent: 2,
+    }),
+    retried: new ListenerSet('retry.onRetry'),
+    budgetExhausted: new ListenerSet('retry.onBudgetExhausted'),
+  };
+  const { onRetry, onBudgetExhausted } = options;
+  if (onRetry !== undefined) shared.retried.add((ctx) => onRetry(ctx, ctx.attemptReason === 'requeue'));
+  if (onBudgetExhausted !== undefined) shared.budgetExhausted.add(onBudgetExhausted);
   const { clock, adapter, budget } = options;
-  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  const filter = keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     budget.deposit(descentTime(ctx, clock));
     ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
@@ -74,7 +101,11 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Fi
     // This frame awaits every attempt and the whole call: it reports both (see CallContext), so
     // neither the balancer nor the deadline needs a frame of its own.
     ctx.callAwaited = true;
-    return retrying(req, ctx, next, options, backoff);
+    return retrying(req, ctx, next, options, shared);
+  });
+  return Object.assign(filter, {
+    onRetry: shared.retried.event,
+    onBudgetExhausted: shared.budgetExhausted.event,
   });
 }
 
@@ -88,7 +119,7 @@ async function retrying<Req, Res>(
   ctx: CallContext,
   next: Next<Req, Res>,
   options: RetryFilterOptions<Req, Res>,
-  backoffFactory: ExponentialBackoff<unknown>,
+  shared: RetryShared,
 ): Promise<Res> {
   let state: RetryState | undefined;
   for (;;) {
@@ -114,7 +145,7 @@ async function retrying<Req, Res>(
         decide(ctx, recorded, 'not retried: not retryable');
       return settle(ctx, response, error, failed);
     }
-    state ??= new RetryState(backoffFactory);
+    state ??= new RetryState(shared);
     state.recorded = recorded;
     state.error = error;
     state.failed = failed;
@@ -152,7 +183,7 @@ class RetryState {
   error: unknown = undefined;
   failed = false;
 
-  constructor(readonly backoffFactory: ExponentialBackoff<unknown>) {}
+  constructor(readonly shared: RetryShared) {}
 }
 
 /**
@@ -176,7 +207,7 @@ function planRetry<Req, Res>(
     decide(ctx, recorded, 'not retried: cancelled');
     return false;
   }
-  const backoff = state.backoff === undefined ? state.backoffFactory.next() : state.backoff.next(undefined);
+  const backoff = state.backoff === undefined ? state.shared.backoff.next() : state.backoff.next(undefined);
   state.backoff = backoff;
   const pushback = verdict.retryAfterMs === undefined ? 0 : verdict.retryAfterMs;
   if (pushback > options.retryAfterCapMs) {
@@ -195,7 +226,7 @@ function planRetry<Req, Res>(
   }
   if (!options.budget.tryWithdraw()) {
     decide(ctx, recorded, 'not retried: retry budget exhausted');
-    options.onBudgetExhausted?.(ctx);
+    state.shared.budgetExhausted.emit(ctx);
     if (state.failed) {
       state.finalError = new RetryBudgetExhaustedError({
         destination: ctx.destination,
@@ -208,7 +239,7 @@ function planRetry<Req, Res>(
   }
   decide(ctx, recorded, verdict.requeue ? 'requeued' : 'retried');
   ctx.attemptReason = verdict.requeue ? 'requeue' : 'retry';
-  options.onRetry?.(ctx, verdict.requeue);
+  state.shared.retried.emit(ctx);
   state.delay = delay;
   state.now = now;
   return true;

@@ -8,9 +8,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
-import { type Clock, realClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import { integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
+import { clockOption, integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { HttpClient } from '../http/client.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_HTML } from './admin-page.js';
 import { adminState } from './admin-state.js';
@@ -87,7 +87,7 @@ function adminHandler(options: AdminHandlerOptions, known: ReadonlySet<string>):
   const readClients = clientsOption(options.clients);
   const expectedToken = tokenOption(options.token);
   const basePath = basePathOption(options.basePath);
-  const clock = clockOption(options.clock);
+  const clock = clockOption('clock', options.clock);
   const pagePaths = new Set([basePath, basePath.slice(0, -1) || '/']);
   const statePath = basePath + ADMIN_STATE_PATH;
 
@@ -339,12 +339,4 @@ function basePathOption(value: unknown): string {
     throw new ConfigError('basePath', value, 'expected a path starting with "/", without query or fragment');
   }
   return value.endsWith('/') ? value : `${value}/`;
-}
-
-function clockOption(value: unknown): Clock {
-  if (value === undefined) return realClock;
-  if (typeof (value as Partial<Clock>)?.now !== 'function') {
-    throw new ConfigError('clock', value, 'expected a Clock (an object with now())');
-  }
-  return value as Clock;
 }

@@ -26,7 +26,7 @@ import {
 } from '@opentelemetry/api';
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, errorCodeOrName } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import type { HttpRequest, HttpResponse } from '../http/protocol/request.js';
@@ -220,12 +220,7 @@ function finishSpan(span: Span, ctx: CallContext, failed: boolean, outcome: unkn
     }
     return;
   }
-  const code = (outcome as { code?: unknown } | null)?.code;
-  const name = (outcome as { name?: unknown } | null)?.name;
-  span.setAttribute(
-    'error.type',
-    typeof code === 'string' ? code : typeof name === 'string' ? name : '_OTHER',
-  );
+  span.setAttribute('error.type', errorCodeOrName(outcome) ?? '_OTHER');
   span.setStatus({
     code: SpanStatusCode.ERROR,
     message: outcome instanceof Error ? outcome.message : String(outcome),

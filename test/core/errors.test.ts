@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   DeadlineExceededError,
+  errorCode,
+  errorCodeOrName,
   NoEndpointsError,
   RequestFailedError,
   redactCredentials,
@@ -76,5 +78,22 @@ describe('errors', () => {
   it('keeps the cause', () => {
     const cause = new Error('SERVFAIL');
     expect(new NoEndpointsError('dns failed', { cause }).cause).toBe(cause);
+  });
+});
+
+describe('reading what an error is', () => {
+  it('errorCode gives a string code, and undefined for anything else', () => {
+    expect(errorCode(new ConfigError('x', 1, 'y'))).toBe('WEFT_CONFIG');
+    expect(errorCode(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
+    expect(errorCode({ code: 42 })).toBeUndefined();
+    expect(errorCode(new Error('plain'))).toBeUndefined();
+    for (const value of [null, undefined, 'ECONNRESET', 7]) expect(errorCode(value)).toBeUndefined();
+  });
+
+  it('errorCodeOrName falls back to the name', () => {
+    expect(errorCodeOrName(Object.assign(new Error('x'), { code: 'EPIPE' }))).toBe('EPIPE');
+    expect(errorCodeOrName(new DOMException('gone', 'AbortError'))).toBe('AbortError');
+    expect(errorCodeOrName(new TypeError('x'))).toBe('TypeError');
+    expect(errorCodeOrName(null)).toBeUndefined();
   });
 });

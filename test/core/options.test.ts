@@ -5,7 +5,15 @@
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { closestKey, editDistance, optionKeys, rejectUnknownKeys } from '../../src/core/options.js';
+import {
+  clockOption,
+  closestKey,
+  editDistance,
+  functionOption,
+  optionKeys,
+  rejectUnknownKeys,
+} from '../../src/core/options.js';
+import { VirtualClock } from '../../src/core/virtual-clock.js';
 import {
   ADMIN_DEFAULTS,
   adaptiveThrottle,
@@ -52,6 +60,29 @@ describe('closestKey and editDistance', () => {
     expect(closestKey('maxAttempts', keys)).toBeUndefined();
     expect(closestKey('x', keys)).toBeUndefined();
     expect(closestKey('colour', keys)).toBeUndefined();
+  });
+});
+
+describe('clockOption and functionOption', () => {
+  it('a Clock has now, setTimeout and clearTimeout; undefined gives the fallback', () => {
+    const clock = new VirtualClock();
+    expect(clockOption('x.clock', clock)).toBe(clock);
+    expect(clockOption('x.clock', undefined, clock)).toBe(clock);
+    expect(clockOption('x.clock', undefined).now).toBeTypeOf('function');
+    for (const bad of [null, {}, 'now', { now: () => 0 }, { now: () => 0, setTimeout: () => ({}) }]) {
+      expect(() => clockOption('x.clock', bad)).toThrow(
+        expect.objectContaining({ name: 'ConfigError', option: 'x.clock' }),
+      );
+    }
+  });
+
+  it('an optional hook may be left out', () => {
+    const hook = () => {};
+    expect(functionOption('x.onEject', undefined, undefined)).toBeUndefined();
+    expect(functionOption('x.onEject', hook, undefined)).toBe(hook);
+    expect(() => functionOption('x.onEject', 'log', undefined)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', option: 'x.onEject' }),
+    );
   });
 });
 

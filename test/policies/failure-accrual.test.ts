@@ -490,3 +490,32 @@ describe('failure accrual: options', () => {
     }
   });
 });
+
+describe('failure accrual: events', () => {
+  it('tell ejections, probes and returns to every listener, after the option hooks, until unsubscribed', async () => {
+    const clock = new VirtualClock();
+    const told: string[] = [];
+    const layer = failureAccrual<string, string>({ clock, random: () => 0, ...hooks(told) });
+    const stop = layer.onEject(({ address, untilMs }) =>
+      told.push(`event: eject ${address} until ${untilMs}`),
+    );
+    layer.onProbe((address) => told.push(`event: probe ${address}`));
+    layer.onReturn((address) => told.push(`event: return ${address}`));
+    const fake = new FakeEndpoint();
+    const service = layer(fake, endpoint('10.0.0.1:80'));
+    await run(service, fake, times(5, FAIL));
+    clock.advance(5_000);
+    await run(service, fake, [SUCCESS]);
+    stop();
+    await run(service, fake, times(5, FAIL));
+    expect(told).toEqual([
+      'eject 10.0.0.1:80 until 5000',
+      'event: eject 10.0.0.1:80 until 5000',
+      'probe 10.0.0.1:80',
+      'event: probe 10.0.0.1:80',
+      'return 10.0.0.1:80',
+      'event: return 10.0.0.1:80',
+      'eject 10.0.0.1:80 until 10000',
+    ]);
+  });
+});

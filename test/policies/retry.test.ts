@@ -9,6 +9,7 @@ import { CallContext } from '../../src/core/context.js';
 import { RetryBudgetExhaustedError } from '../../src/core/errors.js';
 import { composeFilters } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
+import { retryFilter } from '../../src/policies/retry.js';
 import { RetryBudget } from '../../src/policies/retry-budget.js';
 
 interface Req {
@@ -186,5 +187,45 @@ describe('retry filter', () => {
     await h.clock.advanceAsync(1_000);
     await result;
     expect(h.times).toHaveLength(1);
+  });
+});
+
+describe('retry events', () => {
+  it('tell each retry (requeue or not) and each refusal of the budget, to the option callbacks too', async () => {
+    const clock = new VirtualClock();
+    const adapter = {
+      writeDeadline: () => {},
+      writeAttempt: () => {},
+      prepareReplay: () => {},
+      hasInMemoryBody: () => true,
+      rewind: () => true,
+      discard: () => {},
+    };
+    const told: string[] = [];
+    const filter = retryFilter<Req, string>({
+      clock,
+      adapter,
+      budget: new RetryBudget(clock, { minRetriesPerSecond: 0.1, percentCanRetry: 0 }),
+      backoffInitialMs: 0.001,
+      backoffMaxMs: 0.001,
+      retryAfterCapMs: 10_000,
+      onRetry: (_ctx, requeue) => told.push(`option: ${requeue ? 'requeue' : 'retry'}`),
+      onBudgetExhausted: () => told.push('option: budget'),
+    });
+    filter.onRetry((ctx) => told.push(`event: ${ctx.attemptReason}`));
+    filter.onBudgetExhausted(() => told.push('event: budget'));
+    const classes = [retryable('ECONNREFUSED', true), retryable('status 503'), retryable('status 503')];
+    let i = 0;
+    const call = composeFilters([filter], async (_req, ctx) => {
+      ctx.classification = classes[i++];
+      return 'response';
+    });
+    const ctx = new CallContext('svc');
+    ctx.clock = clock;
+    ctx.maxAttempts = 3;
+    const result = call({ headers: {}, replayable: true }, ctx);
+    await clock.advanceAsync(1);
+    await result;
+    expect(told).toEqual(['option: requeue', 'event: requeue', 'option: budget', 'event: budget']);
   });
 });

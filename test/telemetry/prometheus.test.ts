@@ -7,7 +7,7 @@ import { Registry, register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, roundRobin, staticResolver } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/prometheus.js';
-import { failingWhile } from '../support/chaos-servers.js';
+import { failingWhile, refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
 
@@ -116,5 +116,39 @@ describe('prometheusMetrics', () => {
     }
     expect(throttled).toBeGreaterThan(0);
     expect((await samples(registry, 'weft_throttled_total'))[0]?.value).toBe(throttled);
+  });
+
+  it('labels a call with the class the circuit breaker gives it (src/core/call-outcome.ts)', async () => {
+    const slow = await backends.start(replyAfter(300));
+    const port = await refusedPort();
+    const registry = new Registry();
+    const classes = async () =>
+      Object.fromEntries(
+        (await samples(registry, 'weft_requests_total')).map((v) => [v.labels.class, v.value]),
+      );
+    const aborted = client({
+      name: 'aborted',
+      endpoints: [slow.address],
+      telemetry: prometheusMetrics({ registry }),
+    });
+    // The caller gave up through fetch(): nothing learned about the destination.
+    await expect(aborted.fetch('/', { signal: AbortSignal.timeout(20) })).rejects.toThrow();
+    expect(await classes()).toEqual({ ignorable: 1 });
+    await aborted.close();
+    const refused = client({
+      name: 'refused',
+      endpoints: [`127.0.0.1:${port}`],
+      failureAccrual: false,
+      retry: { budget: { minRetriesPerSecond: 0, percentCanRetry: 0 } },
+      telemetry: prometheusMetrics({ registry }),
+    });
+    // A refused retry is judged by what its last attempt met: a refused connection, retryable.
+    await expect(refused.request({ path: '/' })).rejects.toMatchObject({
+      code: 'WEFT_RETRY_BUDGET_EXHAUSTED',
+    });
+    expect(
+      (await samples(registry, 'weft_requests_total')).find((v) => v.labels.client === 'refused')?.labels
+        .class,
+    ).toBe('retryable');
   });
 });

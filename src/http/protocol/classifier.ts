@@ -22,7 +22,7 @@ import {
   retryable,
   SUCCESS,
 } from '../../core/classification.js';
-import { WeftError } from '../../core/errors.js';
+import { errorCode, errorCodeOrName, WeftError } from '../../core/errors.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -45,14 +45,18 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 /** A classifier of HTTP attempts. */
 export type HttpClassifier = Classifier<HttpRequest, HttpResponse>;
 
+/** A status the default classifier judges `success` whatever the headers: below 500, except 429. */
+export function isPlainSuccessStatus(status: number): boolean {
+  return status < 500 && status !== 429;
+}
+
 /**
- * Whether the default classifier calls `res` a success without looking any further: any status
- * below 500 but 429. The client's classify hook asks this first, so a plain success needs no
- * outcome object (src/client/classify-attempt.ts).
+ * Whether the default classifier calls `res` a success without looking any further. The client's
+ * classify hook asks this first, so a plain success needs no outcome object
+ * (src/client/classify-attempt.ts).
  */
 export function isPlainSuccess(res: HttpResponse): boolean {
-  const status = res.statusCode;
-  return status < 500 && status !== 429;
+  return isPlainSuccessStatus(res.statusCode);
 }
 
 /** The default classifier for HTTP. */
@@ -77,7 +81,7 @@ export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
 };
 
 function classifyError(error: unknown, written: boolean, idempotent: boolean): ResponseClass {
-  const code = errorCode(error);
+  const code = codeToClassify(error);
   if (code === 'WEFT_DEADLINE_EXCEEDED') return written ? failure(code) : IGNORABLE;
   if (code === 'WEFT_ATTEMPT_TIMEOUT') {
     if (!written) return retryable(code, true);
@@ -93,12 +97,9 @@ function classifyError(error: unknown, written: boolean, idempotent: boolean): R
   return idempotent ? retryable(code) : failure(code);
 }
 
-function errorCode(error: unknown): string {
-  if (error !== null && typeof error === 'object') {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const name = (error as { name?: unknown }).name;
-    if (name === 'AbortError') return 'ABORT_ERR';
-  }
-  return 'error';
+/** The error's code; an AbortError without one is `ABORT_ERR`, anything else without one `error`. */
+function codeToClassify(error: unknown): string {
+  const code = errorCode(error);
+  if (code !== undefined) return code;
+  return errorCodeOrName(error) === 'AbortError' ? 'ABORT_ERR' : 'error';
 }
