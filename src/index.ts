@@ -20,6 +20,7 @@ export type { EndpointStats } from './client/client-view.js';
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
 export type { RetryOptions } from './client/options.js';
+export type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './client/telemetry.js';
 export { type AmbientContext, currentAmbientContext, runWithAmbientContext } from './core/ambient.js';
 export {
   type Classifier,
@@ -127,4 +128,3 @@ export {
   type AdminThrottleState,
   adminState,
 } from './telemetry/admin-state.js';
-export type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry/telemetry.js';

@@ -9,11 +9,10 @@
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import { type AttemptOwner, CallContext, descentTime } from '../core/context.js';
+import type { Endpoint, EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
 import { ClientClosedError, errorCodeOrName, NoEndpointsError, roundDurationMs } from '../core/errors.js';
 import { reportHookError } from '../core/events.js';
 import type { Service, ServiceStatus } from '../core/service.js';
-import type { Endpoint } from '../discovery/endpoint.js';
-import type { DiscoveredEndpoints, EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import type { AttemptCompletion, CompletionTracker } from './completion.js';
 import type { EndpointNode } from './endpoint-node.js';
 import type { BalancerObserver } from './observer.js';
@@ -23,7 +22,7 @@ import { SuccessWindow } from './success-window.js';
 
 export interface BalancerOptions<Req, Res> {
   readonly destination: string;
-  readonly endpoints: DiscoveredEndpoints;
+  readonly endpoints: EndpointSource;
   readonly strategy: BalancerStrategy;
   /** Build the endpoint stack for a newly discovered endpoint. */
   readonly makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;
@@ -38,7 +37,7 @@ export interface BalancerOptions<Req, Res> {
 
 export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #destination: string;
-  readonly #endpoints: DiscoveredEndpoints;
+  readonly #endpoints: EndpointSource;
   readonly #strategy: BalancerStrategy;
   readonly #picker: Picker;
   readonly #makeEndpoint: (endpoint: Endpoint) => Service<Req, Res>;

@@ -3,8 +3,9 @@
  * the endpoint stack, its load metric and its recent success rate. A node lives as long as
  * discovery keeps its address, so its EWMA, in-flight count and success rate survive updates.
  */
+
+import type { Endpoint } from '../core/endpoint.js';
 import type { Service, ServiceStatus } from '../core/service.js';
-import type { Endpoint } from '../discovery/endpoint.js';
 import type { LoadMetric } from './load-metric.js';
 import type { SuccessWindow } from './success-window.js';
 

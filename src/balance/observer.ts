@@ -6,7 +6,7 @@
  * Every hook is optional and must never throw; they run on the request path, so they must be cheap.
  */
 import type { CallContext } from '../core/context.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../core/endpoint.js';
 
 export interface BalancerObserver {
   /** An attempt is about to go to `endpoint` (its request headers can still be written). */

@@ -37,8 +37,8 @@ import { FAILURE_ACCRUAL_OPTION_KEYS, type FailureAccrualOptions } from '../poli
 import { HEDGE_OPTION_KEYS, type HedgeOptions } from '../policies/hedge.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_ATTEMPTS_REASON, RETRY_DEFAULTS } from '../policies/retry.js';
 import { RETRY_BUDGET_OPTION_KEYS, type RetryBudgetOptions } from '../policies/retry-budget.js';
-import type { TelemetryPlugin } from '../telemetry/telemetry.js';
 import type { EndpointLayer } from './endpoint-stack.js';
+import type { TelemetryPlugin } from './telemetry.js';
 
 /** Defaults of the shared options; a protocol's defaults object spreads these (HTTP_CLIENT_DEFAULTS). */
 export const CLIENT_DEFAULTS = {

@@ -29,14 +29,14 @@ import {
 import type { FailureAccrualOptions, FailureAccrualService } from '../policies/failure-accrual.js';
 import { type HedgeStats, hedgeFilter } from '../policies/hedge.js';
 import { RetryBudget } from '../policies/retry-budget.js';
-import { observeFilter } from '../telemetry/observe.js';
-import { type ClientTelemetry, fanOut } from '../telemetry/telemetry.js';
 import { attemptClassifier, withDefault } from './classify-attempt.js';
 import type { ClientView, EndpointStats } from './client-view.js';
 import { defaultClientStack } from './default-stack.js';
 import { buildEndpoint, defaultEndpointStack } from './endpoint-stack.js';
+import { observeFilter } from './observe.js';
 import type { CallOptions, ResolvedClientOptions } from './options.js';
 import type { ClientProtocol } from './protocol.js';
+import { type ClientTelemetry, fanOut } from './telemetry.js';
 
 /** A client over one protocol's requests: its state (./client-view.ts), and one way in, {@link call}. */
 export interface StackClient<Req, Res> extends ClientView {

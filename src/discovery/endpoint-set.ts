@@ -6,31 +6,13 @@
  * request path: `current` is a prebuilt snapshot, so reading it on every request costs nothing.
  */
 import { type Clock, realClock } from '../core/clock.js';
+import type { EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
 import { ClientClosedError } from '../core/errors.js';
 import { type Event, ListenerSet } from '../core/events.js';
 import type { Endpoint } from './endpoint.js';
 import type { EndpointSetState, Resolver } from './resolver.js';
 
-/** What the balancer sees of discovery at one moment. Immutable; replaced on every change. */
-export interface EndpointSetSnapshot {
-  /**
-   * `pending`: no answer yet. `bound`: `endpoints` is the set to use (possibly `stale`).
-   * `negative`: the name does not exist. `failed`: the source failed and no good set was ever seen.
-   */
-  readonly kind: 'pending' | 'bound' | 'negative' | 'failed';
-  /** Endpoints to send to, unique by address. Empty unless `kind` is `bound`. */
-  readonly endpoints: readonly Endpoint[];
-  /** True when `endpoints` is the last good set kept after a failure or an empty answer. */
-  readonly stale: boolean;
-  /** Why the set is negative, or why a stale set is kept after an empty answer. */
-  readonly reason?: string;
-  /** The last failure of the source (kept while the set is stale because of it). */
-  readonly error?: Error;
-  /** Clock time (ms) of the last state received from the resolver (construction time before). */
-  readonly updatedAt: number;
-  /** Clock time (ms) when the source last confirmed the endpoints in use (bound kinds only). */
-  readonly boundAt?: number;
-}
+export type { EndpointSetSnapshot } from '../core/endpoint.js';
 
 interface Waiter {
   resolve(snapshot: EndpointSetSnapshot): void;
@@ -55,7 +37,7 @@ const EMPTY_SET_REASON = 'the resolver returned an empty set; keeping the last n
  *
  * Subscribes to the resolver on construction and owns it: {@link close} closes the resolver.
  */
-export class DiscoveredEndpoints {
+export class DiscoveredEndpoints implements EndpointSource {
   readonly #resolver: Resolver;
   readonly #clock: Clock;
   readonly #listeners: ListenerSet<EndpointSetSnapshot>;

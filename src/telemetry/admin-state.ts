@@ -4,9 +4,10 @@
  * discovery and its staleness). Ages are measured on the clock the clients run on (default: the
  * real clock); non-finite numbers become `null`, so the JSON is always valid. Schema: docs/admin.md.
  */
+
+import type { ClientView, EndpointStats } from '../client/client-view.js';
 import { type Clock, realClock } from '../core/clock.js';
 import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
-import type { EndpointStats, HttpClient } from '../http/client.js';
 import type { CircuitState } from '../policies/circuit-breaker.js';
 import type { AccrualStateName } from '../policies/failure-accrual.js';
 
@@ -104,7 +105,7 @@ export interface AdminAccrualState {
  * Read one {@link AdminState} from `clients`. Cheap (no I/O); reading never disturbs a client.
  * Pass the clock the clients were built with if it is not the real one, so that ages are right.
  */
-export function adminState(clients: readonly HttpClient[], clock: Clock = realClock): AdminState {
+export function adminState(clients: readonly ClientView[], clock: Clock = realClock): AdminState {
   const now = clock.now();
   return {
     generatedAt: new Date().toISOString(),
@@ -112,7 +113,7 @@ export function adminState(clients: readonly HttpClient[], clock: Clock = realCl
   };
 }
 
-function clientState(client: HttpClient, now: number): AdminClientState {
+function clientState(client: ClientView, now: number): AdminClientState {
   const hedge = client.hedgeStats;
   const throttle = client.throttleStats();
   const budgeted = client.roles.includes('retry') || client.roles.includes('hedge');

@@ -8,10 +8,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
+import type { ClientView } from '../client/client-view.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { clockOption, integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
-import type { HttpClient } from '../http/client.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_HTML } from './admin-page.js';
 import { adminState } from './admin-state.js';
 
@@ -31,7 +31,7 @@ export const ADMIN_STATE_PATH = 'state.json';
 /** Options of {@link createAdminHandler}. */
 export interface AdminHandlerOptions {
   /** The clients to show, or a function called on every request that returns them. */
-  readonly clients: readonly HttpClient[] | (() => readonly HttpClient[]);
+  readonly clients: readonly ClientView[] | (() => readonly ClientView[]);
   /**
    * A shared secret. When set, every request must carry `Authorization: Bearer <token>` or
    * `?token=<token>` (the page passes its own `?token=` on to its fetches), from any peer. When
@@ -309,17 +309,17 @@ function parseRequestUrl(target: string | undefined): URL | undefined {
   }
 }
 
-function clientsOption(value: unknown): () => readonly HttpClient[] {
-  if (typeof value === 'function') return value as () => readonly HttpClient[];
+function clientsOption(value: unknown): () => readonly ClientView[] {
+  if (typeof value === 'function') return value as () => readonly ClientView[];
   if (!Array.isArray(value)) {
     throw new ConfigError('clients', value, 'expected an array of weft clients or a function returning one');
   }
   value.forEach((client, i) => {
-    if (typeof (client as Partial<HttpClient>)?.endpoints !== 'function') {
+    if (typeof (client as Partial<ClientView>)?.endpoints !== 'function') {
       throw new ConfigError(`clients[${i}]`, client, 'expected a weft client (createHttpClient)');
     }
   });
-  const clients = [...value] as HttpClient[];
+  const clients = [...value] as ClientView[];
   return () => clients;
 }
 

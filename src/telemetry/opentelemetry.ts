@@ -24,13 +24,26 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from '../client/telemetry.js';
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
+import type { Endpoint } from '../core/endpoint.js';
 import { ConfigError, errorCodeOrName } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
-import type { Endpoint } from '../discovery/endpoint.js';
-import type { HttpRequest, HttpResponse } from '../http/protocol/request.js';
-import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './telemetry.js';
+
+/**
+ * What the spans read of a request and a response: HTTP's shapes (weft's HttpRequest and undici's
+ * response), named here by structure so that tracing depends on no protocol's module. Attribute
+ * names follow OpenTelemetry's HTTP semantic conventions.
+ */
+interface TracedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+interface TracedResponse {
+  readonly statusCode: number;
+}
 
 export interface OpenTelemetryTracingOptions {
   /** Where spans go. Default: the global tracer provider (`trace.getTracerProvider()`). */
@@ -93,7 +106,7 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
 }
 
 const headerSetter = {
-  set(carrier: HttpRequest['headers'], key: string, value: string) {
+  set(carrier: TracedRequest['headers'], key: string, value: string) {
     carrier[key.toLowerCase()] = value;
   },
 };
@@ -124,7 +137,7 @@ class ClientTracing implements ClientTelemetry {
   }
 
   callStarted(req: unknown, ctx: CallContext): void {
-    const request = req as HttpRequest;
+    const request = req as TracedRequest;
     // No SDK registered (yet): the API would hand out a no-op span; skip making one.
     if (this.#proxy !== undefined && this.#proxy.getDelegate() === NO_SDK) {
       ctx.callTelemetry = NOT_RECORDING;
@@ -155,7 +168,7 @@ class ClientTracing implements ClientTelemetry {
   }
 
   attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
-    const request = req as HttpRequest;
+    const request = req as TracedRequest;
     if (ctx.callTelemetry === NOT_RECORDING) {
       if (this.#propagate) propagation.inject(context.active(), request.headers, headerSetter);
       return;
@@ -211,7 +224,7 @@ function parentContext(ctx: CallContext): Context {
 function finishSpan(span: Span, ctx: CallContext, failed: boolean, outcome: unknown): void {
   if (!span.isRecording()) return;
   if (!failed) {
-    const status = (outcome as HttpResponse).statusCode;
+    const status = (outcome as TracedResponse).statusCode;
     span.setAttribute('http.response.status_code', status);
     // HTTP client spans: a 4xx or 5xx is an error (semantic conventions); so is a classified failure.
     if (status >= 400 || (ctx.classification as ResponseClass | undefined)?.kind === 'failure') {

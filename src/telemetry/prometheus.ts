@@ -15,11 +15,11 @@
  * shape and the registry's side table).
  */
 
+import type { TelemetryPlugin } from '../client/telemetry.js';
 import { registerCatalog } from './prometheus/catalog.js';
 import { ClientMetrics } from './prometheus/client-metrics.js';
 import { type PrometheusMetricsOptions, resolvePrometheusOptions } from './prometheus/options.js';
 import { sharedOnRegistry } from './prometheus/scraped-metric.js';
-import type { TelemetryPlugin } from './telemetry.js';
 
 export {
   DEFAULT_BUCKETS,

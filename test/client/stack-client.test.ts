@@ -10,13 +10,13 @@ import type { AttemptCompletion } from '../../src/balance/completion.js';
 import { resolveClientOptions } from '../../src/client/options.js';
 import type { ClientProtocol } from '../../src/client/protocol.js';
 import { createStackClient } from '../../src/client/stack-client.js';
+import type { ClientTelemetry } from '../../src/client/telemetry.js';
 import { failure, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import type { CallContext } from '../../src/core/context.js';
 import { ClientClosedError } from '../../src/core/errors.js';
 import type { Service } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import type { Endpoint } from '../../src/discovery/endpoint.js';
-import type { ClientTelemetry } from '../../src/telemetry/telemetry.js';
 
 interface Req {
   readonly method: string;

@@ -5,7 +5,7 @@
  * prefix; each metric then reads every client attached to it.
  */
 import type { Registry } from 'prom-client';
-import type { ObservedClient } from '../telemetry.js';
+import type { ObservedClient } from '../../client/telemetry.js';
 import { CLASSES, type ClientMetrics } from './client-metrics.js';
 import { type Labels, type MetricType, type Sample, ScrapedMetric } from './scraped-metric.js';
 

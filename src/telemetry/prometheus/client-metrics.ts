@@ -4,12 +4,13 @@
  * the catalogue (./catalog.ts) at scrape time. A call's `class` label comes from
  * src/core/call-outcome.ts, the rule the circuit breaker and adaptive throttling use too.
  */
+
+import type { ClientTelemetry, ObservedClient } from '../../client/telemetry.js';
 import { callClassName } from '../../core/call-outcome.js';
 import { attemptClassName, type ResponseClassName } from '../../core/classification.js';
 import type { CallContext } from '../../core/context.js';
 import type { Endpoint } from '../../core/endpoint.js';
 import { errorCode } from '../../core/errors.js';
-import type { ClientTelemetry, ObservedClient } from '../telemetry.js';
 import { LatencyHistogram } from './histogram.js';
 
 /** The values of the `class` label, in the order they are published. */

@@ -19,12 +19,12 @@
  */
 import { parseArgs } from 'node:util';
 import { Counter, Histogram, Registry } from 'prom-client';
+import type { ObservedClient } from '../../../src/client/telemetry.js';
 import { failure, type ResponseClass, retryable, SUCCESS } from '../../../src/core/classification.js';
 import { CallContext } from '../../../src/core/context.js';
 import { createEndpoint } from '../../../src/discovery/endpoint.js';
 import { ClientMetrics } from '../../../src/telemetry/prometheus/client-metrics.js';
 import { DEFAULT_BUCKETS } from '../../../src/telemetry/prometheus/options.js';
-import type { ObservedClient } from '../../../src/telemetry/telemetry.js';
 import { median, round } from '../stats.js';
 
 const { values } = parseArgs({

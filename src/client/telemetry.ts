@@ -8,8 +8,7 @@
  */
 import type { BalancerObserver } from '../balance/observer.js';
 import type { CallContext } from '../core/context.js';
-import type { Endpoint } from '../discovery/endpoint.js';
-import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import type { Endpoint, EndpointSetSnapshot } from '../core/endpoint.js';
 
 /** A client as telemetry sees it: enough to read gauges at scrape time. */
 export interface ObservedClient {
