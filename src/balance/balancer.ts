@@ -8,7 +8,7 @@
 
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { type AttemptOwner, CallContext, descentTime } from '../core/context.js';
+import { type AttemptOwner, CallContext } from '../core/context.js';
 import type { Endpoint, EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
 import { ClientClosedError, errorCodeOrName, NoEndpointsError, roundDurationMs } from '../core/errors.js';
 import { reportHookError } from '../core/events.js';
@@ -88,7 +88,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   }
 
   #dispatch(req: Req, ctx: CallContext): Promise<Res> {
-    const now = descentTime(ctx, this.#clock);
+    const now = this.#clock.now();
     const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
     if (node === undefined) {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
@@ -187,7 +187,6 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
       throw ctx.attemptAwaited ? error : ctx.reportAttempt(error, true);
     }
-    ctx.restamp(this.#clock); // waited: a fresh reading for the descent from here (see CallContext)
     return this.#dispatch(req, ctx);
   }
 

@@ -14,14 +14,7 @@
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import {
-  type EndpointLayer,
-  type Filter,
-  keepingDescentTime,
-  keepsDescent,
-  type Service,
-  type ServiceStatus,
-} from '../core/service.js';
+import type { EndpointLayer, Filter, Service, ServiceStatus } from '../core/service.js';
 import { Stack, type StackEntry } from '../core/stack.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { type FailureAccrualOptions, failureAccrual } from '../policies/failure-accrual.js';
@@ -57,9 +50,7 @@ export function defaultEndpointStack<Req, Res>(
       role: 'deadline-header',
       description:
         "writes the attempt's remaining time on the request, after the pick, just before the transport",
-      layer: keepingDescentTime(
-        filterLayer(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
-      ),
+      layer: filterLayer(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
     });
   }
   return Stack.of(entries);
@@ -75,36 +66,9 @@ export function buildEndpoint<Req, Res>(
   let service = transport;
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i]!;
-    // A user's layer may await before it calls the service below: that one restamps (see service.ts).
-    service = layer(keepsDescent(layer) ? service : new RestampingService(service), endpoint);
+    service = layer(service, endpoint);
   }
   return service;
-}
-
-/** The service below a user's endpoint layer: a fresh clock reading before each call. */
-class RestampingService<Req, Res> implements Service<Req, Res> {
-  readonly #next: Service<Req, Res>;
-
-  constructor(next: Service<Req, Res>) {
-    this.#next = next;
-  }
-
-  get status(): ServiceStatus {
-    return this.#next.status;
-  }
-
-  call(req: Req, ctx: CallContext): Promise<Res> {
-    ctx.restamp();
-    return this.#next.call(req, ctx);
-  }
-
-  close(): Promise<void> {
-    return this.#next.close();
-  }
-
-  settled(ctx: CallContext, outcome: unknown, failed: boolean): void {
-    this.#next.settled?.(ctx, outcome, failed);
-  }
 }
 
 /** An endpoint layer from a filter: status and close pass through to the service below. */

@@ -8,14 +8,14 @@
 import type { Clock } from '../core/clock.js';
 import type { CallContext, CallObserver } from '../core/context.js';
 import { finishWhenSettled } from '../core/finish-call.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import type { Filter, Next } from '../core/service.js';
 import type { ClientTelemetry } from './telemetry.js';
 
 export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock): Filter<Req, Res> {
   const observer: CallObserver = {
     callFinished: (ctx, failed, outcome) => telemetry.callFinished?.(ctx, failed, outcome),
   };
-  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     // The client stamped the call's start; a context made elsewhere gets it here.
     if (Number.isNaN(ctx.callStart)) ctx.callStart = clock.now();
     ctx.callObserver = observer;
@@ -25,5 +25,5 @@ export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock
     if (ctx.callAwaited) return pending;
     ctx.callAwaited = true; // this frame finishes the call
     return finishWhenSettled(pending, ctx);
-  });
+  };
 }

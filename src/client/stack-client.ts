@@ -229,9 +229,7 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
   ): CallContext {
     const ctx = new CallContext(this.name, signal, cancellation);
     ctx.clock = this.#clock;
-    // The one clock reading of the way down (see CallContext.descentStart).
-    ctx.restamp(this.#clock);
-    ctx.callStart = ctx.descentStart;
+    ctx.callStart = this.#clock.now();
     ctx.budgetMs = call?.timeoutMs ?? this.#timeoutMs;
     ctx.attemptTimeoutMs = call?.attemptTimeoutMs ?? this.#attemptTimeoutMs;
     ctx.maxAttempts = call?.maxAttempts ?? this.#maxAttempts;

@@ -48,15 +48,6 @@ function explainFailure(ctx: CallContext, error: unknown): unknown {
   });
 }
 
-/**
- * "Now" for a layer on its way down: the context's descent time when a client stamped it, else a
- * reading of `clock` (a context made outside a client, as in tests of a single filter).
- */
-export function descentTime(ctx: CallContext, clock: Clock): number {
-  const stamped = ctx.descentStart;
-  return Number.isNaN(stamped) ? clock.now() : stamped;
-}
-
 export class CallContext {
   /** Logical destination (client name), for errors and telemetry. */
   readonly destination: string;
@@ -137,17 +128,6 @@ export class CallContext {
    * elsewhere). The total timeout counts from here.
    */
   callStart = Number.NaN;
-  /**
-   * A reading of the client's clock taken when the current synchronous descent through the stack
-   * began: the call's start, or where a layer resumed after waiting (a retry after its backoff, a
-   * hedge's backup, a wait for discovery). Layers that need "now" on the way down (deadline,
-   * attempt, balancer, deadline header) read this instead of the clock, which would otherwise be
-   * read at each of them (docs/architecture.md, "One clock reading per descent"). The rule that keeps it true: whoever calls `next` after an await takes
-   * a fresh reading first ({@link restamp}); layers a user adds get one from the stack
-   * (`composeFilters`, `buildEndpoint`). NaN when nobody has stamped this context: use
-   * {@link descentTime}.
-   */
-  descentStart = Number.NaN;
   /** What each finished attempt did, oldest first (allocated on first use). */
   attempts: AttemptRecord[] | undefined;
   /**
@@ -172,7 +152,6 @@ export class CallContext {
     const child = new CallContext(this.destination, this.signal, cancellation);
     child.clock = this.clock;
     child.callStart = this.callStart;
-    child.descentStart = this.descentStart;
     child.attemptReason = this.attemptReason;
     child.callTelemetry = this.callTelemetry;
     child.deadline = this.deadline;
@@ -198,16 +177,6 @@ export class CallContext {
       }
     }
     return child;
-  }
-
-  /**
-   * Take a fresh reading for the descent that continues from here: of `clock` (a layer's own,
-   * which is the client's), or of the context's clock.
-   */
-  restamp(clock: Clock = this.clock): number {
-    const now = clock.now();
-    this.descentStart = now;
-    return now;
   }
 
   /**

@@ -42,25 +42,6 @@ export interface Service<Req, Res> {
  */
 export type EndpointLayer<Req, Res> = (next: Service<Req, Res>, endpoint: Endpoint) => Service<Req, Res>;
 
-/** weft's own filters and endpoint layers, which keep `ctx.descentStart` true themselves. */
-const keepsDescentTime = new WeakSet<object>();
-
-/**
- * @internal Marks one of weft's own filters or endpoint layers: it calls `next` on the way down
- * without waiting, or takes a fresh clock reading (`ctx.restamp()`) after it waited. Layers
- * without the mark (a user's) get a fresh reading from the stack before their `next`, since they
- * may have awaited something first (see CallContext.descentStart).
- */
-export function keepingDescentTime<T extends object>(layer: T): T {
-  keepsDescentTime.add(layer);
-  return layer;
-}
-
-/** @internal Whether `layer` was marked by {@link keepingDescentTime}. */
-export function keepsDescent(layer: object): boolean {
-  return keepsDescentTime.has(layer);
-}
-
 /** Compose filters (outermost first) around a terminal function, once, at build time. */
 export function composeFilters<Req, Res>(
   filters: readonly Filter<Req, Res>[],
@@ -69,16 +50,8 @@ export function composeFilters<Req, Res>(
   let next = terminal;
   for (let i = filters.length - 1; i >= 0; i--) {
     const filter = filters[i]!;
-    const inner = keepsDescentTime.has(filter) ? next : restamping(next);
+    const inner = next;
     next = (req, ctx) => filter(req, ctx, inner);
   }
   return next;
-}
-
-/** `next`, after a fresh reading of the clock: what a filter that may have waited calls. */
-function restamping<Req, Res>(next: Next<Req, Res>): Next<Req, Res> {
-  return (req, ctx) => {
-    ctx.restamp();
-    return next(req, ctx);
-  };
 }

@@ -8,11 +8,10 @@
 import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { descentTime } from '../core/context.js';
 import { ConfigError, OverloadedError } from '../core/errors.js';
 import { clockOption, functionOption, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { RollingCounts } from '../core/rolling-counts.js';
-import { type Filter, keepingDescentTime } from '../core/service.js';
+import type { Filter } from '../core/service.js';
 
 /** Defaults of {@link adaptiveThrottle}; docs/circuit-breaker.md gives the source of each. */
 export const ADAPTIVE_THROTTLE_DEFAULTS = {
@@ -107,7 +106,7 @@ export function adaptiveThrottle<Req, Res>(
   const recorder = new ThrottleRecorder(clock, window);
 
   const filter: Filter<Req, Res> = (req, ctx, next) => {
-    const now = descentTime(ctx, clock);
+    const now = clock.now();
     window.advance(now);
     const requests = window.total(REQUESTS);
     const accepts = window.total(ACCEPTS);
@@ -125,7 +124,7 @@ export function adaptiveThrottle<Req, Res>(
     }
     return recordingCallOutcome(req, ctx, next, recorder, 0);
   };
-  return Object.assign(keepingDescentTime(filter), {
+  return Object.assign(filter, {
     stats: (): AdaptiveThrottleStats => {
       window.advance(clock.now());
       const requests = window.total(REQUESTS);

@@ -8,7 +8,7 @@
  */
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
-import { type AttemptTimer, type CallContext, descentTime } from '../core/context.js';
+import type { AttemptTimer, CallContext } from '../core/context.js';
 import { type CallErrorDetails, WeftError } from '../core/errors.js';
 import {
   type ExpiryEntry,
@@ -17,7 +17,7 @@ import {
   expirySchedulerFor,
 } from '../core/expiry.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import type { Filter, Next } from '../core/service.js';
 
 export interface AttemptFilterOptions<Req> {
   readonly clock: Clock;
@@ -95,7 +95,7 @@ class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
 export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
   const { clock, adapter } = options;
   const scheduler = expirySchedulerFor(clock);
-  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const attempt = ++ctx.attempt;
     ctx.endpoint = undefined;
     ctx.classification = undefined;
@@ -105,7 +105,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
-    const now = descentTime(ctx, clock);
+    const now = clock.now();
     const timeLeft = ctx.deadline - now;
     if (timeLeft <= 0) {
       return Promise.reject(ctx.deadlineExceeded(timeLeft));
@@ -132,7 +132,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
     ctx.cancellation = timer;
     ctx.attemptTimer = timer;
     return next(req, ctx);
-  });
+  };
 }
 
 /** The AttemptTimeoutError for the current attempt of `ctx`. */

@@ -36,7 +36,7 @@ import {
   positiveNumber,
   upperBound,
 } from '../core/options.js';
-import { type Filter, keepingDescentTime } from '../core/service.js';
+import type { Filter } from '../core/service.js';
 
 /** Defaults of {@link circuitBreaker}; docs/circuit-breaker.md gives the source of each. */
 export const CIRCUIT_BREAKER_DEFAULTS = {
@@ -160,7 +160,7 @@ export function circuitBreaker<Req, Res>(options?: CircuitBreakerOptions): Circu
     if (epoch < 0) return Promise.reject(breaker.openError(ctx));
     return recordingCallOutcome(req, ctx, next, breaker, epoch);
   };
-  return Object.assign(keepingDescentTime(filter), {
+  return Object.assign(filter, {
     state: () => breaker.state,
     onStateChange: breaker.transitions.event,
   });

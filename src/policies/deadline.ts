@@ -12,7 +12,7 @@
 import { ambientTimeLeft } from '../core/ambient.js';
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
-import { type CallContext, type CallOwner, descentTime } from '../core/context.js';
+import type { CallContext, CallOwner } from '../core/context.js';
 import {
   Expiry,
   type ExpiryEntry,
@@ -21,7 +21,7 @@ import {
   expirySchedulerFor,
 } from '../core/expiry.js';
 import { finishWhenSettled } from '../core/finish-call.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import type { Filter, Next } from '../core/service.js';
 
 /** Default total timeout of a call, in ms (Envoy's route timeout default, 15 s). */
 export const DEFAULT_TOTAL_TIMEOUT_MS = 15_000;
@@ -106,9 +106,9 @@ function finish(
 export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter<Req, Res> {
   const { clock, inheritAmbient } = options;
   const scheduler = expirySchedulerFor(clock);
-  return keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     // The total timeout counts from the call's start (the client's reading).
-    const now = Number.isNaN(ctx.callStart) ? descentTime(ctx, clock) : ctx.callStart;
+    const now = Number.isNaN(ctx.callStart) ? clock.now() : ctx.callStart;
     const ambient = inheritAmbient ? ambientTimeLeft() : Number.POSITIVE_INFINITY;
     // An ambient deadline already past leaves a budget of 0, not a negative one.
     const budget = Math.max(0, Math.min(ambient, ctx.budgetMs));
@@ -138,5 +138,5 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     if (ctx.callAwaited) return pending;
     ctx.callAwaited = true; // this frame finishes the call (layers above need no frame either)
     return finishWhenSettled(pending, ctx);
-  });
+  };
 }

@@ -12,7 +12,7 @@
  */
 import type { Endpoint } from '../core/endpoint.js';
 import { type Event, ListenerSet } from '../core/events.js';
-import { type EndpointLayer, keepingDescentTime, type Service } from '../core/service.js';
+import type { EndpointLayer, Service } from '../core/service.js';
 import { EjectionBudget, type EjectionBudgetView } from './ejection-budget.js';
 import { type FailureAccrualOptions, resolveAccrualOptions } from './failure-accrual/options.js';
 import {
@@ -75,12 +75,10 @@ export function failureAccrual<Req, Res>(options?: FailureAccrualOptions): Failu
   if (onReturn !== undefined) events.returned.add(onReturn);
   const layer = (next: Service<Req, Res>, endpoint: Endpoint): FailureAccrualService<Req, Res> =>
     new AccrualService(next, endpoint.address, config, budget, events);
-  return keepingDescentTime(
-    Object.assign(layer, {
-      ejectionBudget: budget as EjectionBudgetView,
-      onEject: events.ejected.event,
-      onProbe: events.probed.event,
-      onReturn: events.returned.event,
-    }),
-  );
+  return Object.assign(layer, {
+    ejectionBudget: budget as EjectionBudgetView,
+    onEject: events.ejected.event,
+    onProbe: events.probed.event,
+    onReturn: events.returned.event,
+  });
 }

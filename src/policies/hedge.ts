@@ -12,11 +12,11 @@
 import { Cancellation } from '../core/cancellation.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import type { CallContext } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
 import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import type { Filter, Next } from '../core/service.js';
 import { LatencyWindow } from './latency-window.js';
 import type { RetryBudget } from './retry-budget.js';
 
@@ -94,12 +94,12 @@ export function hedgeFilter<Req, Res>(
     // Two copies in flight at once need a body in memory: a stream can be read only once at a time.
     const delay =
       ctx.idempotent && params.adapter.hasInMemoryBody(req) ? stats.delayMs() : Number.POSITIVE_INFINITY;
-    if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - descentTime(ctx, clock)) {
+    if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - clock.now()) {
       return timed(req, ctx, next, clock, latencies);
     }
     return hedged(req, ctx, next, params, stats, latencies, delay);
   };
-  return { filter: keepingDescentTime(filter), stats };
+  return { filter: filter, stats };
 }
 
 /** One attempt, its latency recorded when it succeeds. */
@@ -110,7 +110,7 @@ async function timed<Req, Res>(
   clock: Clock,
   latencies: LatencyWindow,
 ): Promise<Res> {
-  const started = descentTime(ctx, clock);
+  const started = clock.now();
   let res: Res;
   ctx.attemptAwaited = true; // this frame reports the attempt: the balancer needs none of its own
   try {
@@ -143,7 +143,7 @@ function hedged<Req, Res>(
   delay: number,
 ): Promise<Res> {
   const { clock, adapter, budget } = params;
-  const callStarted = descentTime(ctx, clock);
+  const callStarted = clock.now();
   return new Promise<Res>((resolve, reject) => {
     const copies: Copy<Res>[] = [];
     let settled = false;
@@ -177,7 +177,6 @@ function hedged<Req, Res>(
       copy.ctx.attempt = ctx.attempt + copies.length;
       if (copies.length > 0) {
         copy.ctx.attemptReason = 'hedge';
-        copy.ctx.descentStart = clock.now(); // a backup starts from its timer: a fresh reading
       }
       copies.push(copy);
       copy.ctx.attemptAwaited = true;

@@ -7,7 +7,7 @@
  * whose time is already up fails here without being sent. HTTP writes `weft-timeout-ms`.
  */
 import type { Clock } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 import { attemptTimedOut } from './attempt.js';
@@ -22,7 +22,7 @@ export function outboundDeadlineFilter<Req, Res>(options: OutboundDeadlineOption
   return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
     const end = ctx.attemptDeadline < ctx.deadline ? ctx.attemptDeadline : ctx.deadline;
     if (end === Number.POSITIVE_INFINITY) return next(req, ctx);
-    const left = end - descentTime(ctx, clock);
+    const left = end - clock.now();
     if (left <= 0) {
       // Whichever ran out: the attempt's own time, or the call's.
       return Promise.reject(

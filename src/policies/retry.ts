@@ -19,11 +19,11 @@
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { type CallContext, descentTime } from '../core/context.js';
+import type { CallContext } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
 import { type Event, ListenerSet } from '../core/events.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import { type Filter, keepingDescentTime, type Next } from '../core/service.js';
+import type { Filter, Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
 
 export const RETRY_DEFAULTS = {
@@ -93,8 +93,8 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
   if (onRetry !== undefined) shared.retried.add((ctx) => onRetry(ctx, ctx.attemptReason === 'requeue'));
   if (onBudgetExhausted !== undefined) shared.budgetExhausted.add(onBudgetExhausted);
   const { clock, adapter, budget } = options;
-  const filter = keepingDescentTime((req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
-    budget.deposit(descentTime(ctx, clock));
+  const filter = (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    budget.deposit(clock.now());
     ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
@@ -102,7 +102,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
     // neither the balancer nor the deadline needs a frame of its own.
     ctx.callAwaited = true;
     return retrying(req, ctx, next, options, shared);
-  });
+  };
   return Object.assign(filter, {
     onRetry: shared.retried.event,
     onBudgetExhausted: shared.budgetExhausted.event,
@@ -162,9 +162,7 @@ async function retrying<Req, Res>(
       } catch (cancelled) {
         return settle<Res>(ctx, undefined, cancelled, true);
       }
-      // The next attempt descends after a wait (the attempt's await, then the backoff): a fresh reading.
-      ctx.restamp(options.clock);
-    } else ctx.descentStart = state.now;
+    }
   }
 }
 

@@ -160,7 +160,6 @@ describe('Balancer', () => {
     const { balancer, made, clock } = setup(resolver);
     const c = ctx();
     c.clock = clock;
-    c.restamp(); // as a client stamps a call, at 0
     const call = balancer.call('req', c);
     await Promise.resolve();
     clock.advance(200);
