@@ -10,11 +10,19 @@ import { failure, isFailure, type ResponseClass } from '../core/classification.j
 import type { Clock } from '../core/clock.js';
 import { type AttemptOwner, CallContext } from '../core/context.js';
 import type { Endpoint, EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
-import { ClientClosedError, errorCodeOrName, NoEndpointsError, roundDurationMs } from '../core/errors.js';
+import {
+  ClientClosedError,
+  errorCodeOrName,
+  NextCalledTwiceError,
+  NoEndpointsError,
+  roundDurationMs,
+} from '../core/errors.js';
 import { reportHookError } from '../core/events.js';
+import { attemptEndedAbove, reportingAttempt } from '../core/frame-elision.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import type { AttemptCompletion, CompletionTracker } from './completion.js';
 import type { EndpointNode } from './endpoint-node.js';
+import type { LoadMetric } from './load-metric.js';
 import type { BalancerObserver } from './observer.js';
 import type { Picker } from './picker.js';
 import type { BalancerStrategy } from './strategies.js';
@@ -35,7 +43,7 @@ export interface BalancerOptions<Req, Res> {
   readonly completion?: CompletionTracker<Res> | undefined;
 }
 
-export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
+export class Balancer<Req, Res> implements Service<Req, Res> {
   readonly #destination: string;
   readonly #endpoints: EndpointSource;
   readonly #strategy: BalancerStrategy;
@@ -46,8 +54,8 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   readonly #observer: BalancerObserver | undefined;
   readonly #completion: CompletionTracker<Res> | undefined;
   readonly #unsubscribe: () => void;
-  #nodes: EndpointNode<Req, Res>[] = [];
-  #byAddress = new Map<string, EndpointNode<Req, Res>>();
+  #nodes: BalancedNode<Req, Res>[] = [];
+  #byAddress = new Map<string, BalancedNode<Req, Res>>();
   #draining = new Set<Promise<void>>();
   #closed = false;
 
@@ -89,11 +97,17 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 
   #dispatch(req: Req, ctx: CallContext): Promise<Res> {
     const now = this.#clock.now();
-    const node = this.#picker.pick(this.#nodes, ctx, now) as EndpointNode<Req, Res> | undefined;
+    if (ctx.attemptOwner !== undefined) {
+      // A layer below retry called `next` twice for one attempt (./core/errors.ts).
+      return Promise.reject(
+        new NextCalledTwiceError(ctx.endpoint, { destination: this.#destination, attempts: ctx.attempts }),
+      );
+    }
+    const node = this.#picker.pick(this.#nodes, ctx, now) as BalancedNode<Req, Res> | undefined;
     if (node === undefined) {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
       const error = this.#noEndpoints(ctx, now);
-      return Promise.reject(ctx.attemptAwaited ? error : ctx.reportAttempt(error, true));
+      return Promise.reject(attemptEndedAbove(ctx) ? error : ctx.endAttempt(error, true));
     }
     ctx.endpoint = node.address;
     ctx.markTried(node.address);
@@ -103,23 +117,9 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       observer.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
     node.load.start(now);
     const pending = node.service.call(req, ctx);
-    ctx.attemptOwner = this;
-    ctx.attemptNode = node;
+    ctx.attemptOwner = node;
     ctx.attemptStart = now;
-    // A layer above awaits every attempt and reports it: no frame of our own (see CallContext).
-    if (ctx.attemptAwaited) return pending;
-    return this.#awaitAttempt(pending, ctx);
-  }
-
-  async #awaitAttempt(pending: Promise<Res>, ctx: CallContext): Promise<Res> {
-    let res: Res;
-    try {
-      res = await pending;
-    } catch (error) {
-      throw ctx.reportAttempt(error, true);
-    }
-    ctx.reportAttempt(res, false);
-    return res;
+    return reportingAttempt(pending, ctx);
   }
 
   /**
@@ -128,9 +128,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
    * errors and traces. A response whose outcome comes later (a stream; ./completion.ts) is only
    * classified here: the rest waits for its completion.
    */
-  settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
-    const node = ctx.attemptNode as EndpointNode<Req, Res>;
-    ctx.attemptNode = undefined;
+  settleAttempt(node: BalancedNode<Req, Res>, ctx: CallContext, outcome: unknown, failed: boolean): void {
     const start = ctx.attemptStart;
     const end = this.#clock.now();
     ctx.attemptEnd = end;
@@ -185,7 +183,7 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
       await this.#waitForDiscovery(ctx);
     } catch (error) {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
-      throw ctx.attemptAwaited ? error : ctx.reportAttempt(error, true);
+      throw attemptEndedAbove(ctx) ? error : ctx.endAttempt(error, true);
     }
     return this.#dispatch(req, ctx);
   }
@@ -254,18 +252,18 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
   #apply(snapshot: EndpointSetSnapshot): void {
     if (this.#closed) return;
     const now = this.#clock.now();
-    const next: EndpointNode<Req, Res>[] = [];
-    const byAddress = new Map<string, EndpointNode<Req, Res>>();
+    const next: BalancedNode<Req, Res>[] = [];
+    const byAddress = new Map<string, BalancedNode<Req, Res>>();
     for (const endpoint of snapshot.endpoints) {
       let node = this.#byAddress.get(endpoint.address);
       if (node === undefined) {
-        node = {
-          address: endpoint.address,
+        node = new BalancedNode(
+          this,
           endpoint,
-          service: this.#makeOrUndo(endpoint, next),
-          load: this.#strategy.createLoad(now),
-          outcomes: new SuccessWindow(),
-        };
+          this.#makeOrUndo(endpoint, next),
+          this.#strategy.createLoad(now),
+          new SuccessWindow(),
+        );
       } else {
         node.endpoint = endpoint;
       }
@@ -315,6 +313,28 @@ export class Balancer<Req, Res> implements Service<Req, Res>, AttemptOwner {
 }
 
 /** A short name for what went wrong: an error code (ECONNREFUSED, WEFT_ATTEMPT_TIMEOUT) or the error's name. */
+/**
+ * A node as the balancer holds it: it also owns the bookkeeping of each attempt sent to it, until
+ * the attempt ends (`ctx.attemptOwner`), so the attempt needs no other reference to its node.
+ */
+class BalancedNode<Req, Res> implements EndpointNode<Req, Res>, AttemptOwner {
+  readonly address: string;
+
+  constructor(
+    readonly balancer: Balancer<Req, Res>,
+    public endpoint: Endpoint,
+    readonly service: Service<Req, Res>,
+    readonly load: LoadMetric,
+    readonly outcomes: SuccessWindow,
+  ) {
+    this.address = endpoint.address;
+  }
+
+  settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    this.balancer.settleAttempt(this, ctx, outcome, failed);
+  }
+}
+
 function describeFailure(error: unknown): string {
   return (error !== null && typeof error === 'object' ? errorCodeOrName(error) : undefined) ?? String(error);
 }

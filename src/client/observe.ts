@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CallContext, CallObserver } from '../core/context.js';
-import { finishWhenSettled } from '../core/finish-call.js';
+import { callFinishingHere } from '../core/frame-elision.js';
 import type { Filter, Next } from '../core/service.js';
 import type { ClientTelemetry } from './telemetry.js';
 
@@ -20,10 +20,6 @@ export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock
     if (Number.isNaN(ctx.callStart)) ctx.callStart = clock.now();
     ctx.callObserver = observer;
     telemetry.callStarted?.(req, ctx);
-    ctx.callAwaited = false;
-    const pending = next(req, ctx);
-    if (ctx.callAwaited) return pending;
-    ctx.callAwaited = true; // this frame finishes the call
-    return finishWhenSettled(pending, ctx);
+    return callFinishingHere(req, ctx, next);
   };
 }

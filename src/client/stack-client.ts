@@ -12,7 +12,7 @@ import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { CallContext } from '../core/context.js';
 import { ClientClosedError, ConfigError } from '../core/errors.js';
-import { finishWhenSettled } from '../core/finish-call.js';
+import { callFinishingHere } from '../core/frame-elision.js';
 import { holdProcess } from '../core/process-hold.js';
 import { composeFilters, type Next } from '../core/service.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
@@ -209,15 +209,7 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
   #run(req: Req, ctx: CallContext): Promise<Res> {
     holdProcess();
     ctx.holdsProcess = true;
-    ctx.callAwaited = false;
-    let pending: Promise<Res>;
-    try {
-      pending = this.#call(req, ctx);
-    } catch (error) {
-      ctx.callAwaited = false;
-      pending = Promise.reject(error);
-    }
-    return ctx.callAwaited ? pending : finishWhenSettled(pending, ctx);
+    return callFinishingHere(req, ctx, this.#call);
   }
 
   /** The context of one call: the client's settings, narrowed by validated per-call options. */

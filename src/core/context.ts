@@ -93,27 +93,21 @@ export class CallContext {
   request: unknown;
   /** Whether the whole request was handed to the connection (the transport sets it; false until then). */
   requestWritten = false;
+  /** A layer above promised to end each attempt: see ./frame-elision.ts, the only reader. */
+  attemptEndedAbove = false;
   /**
-   * Set by a layer above the balancer that awaits every attempt and promises to call
-   * {@link reportAttempt} when it settles (retry, hedge). The balancer then returns the endpoint's
-   * promise as it is instead of awaiting it in a frame of its own: each async frame a request
-   * passes through costs CPU per request (the `breakdown` scenario, docs/benchmarks.md).
+   * Who settles the current attempt's bookkeeping (the balancer's node), from the pick until
+   * {@link endAttempt}; while it is set, the balancer refuses a second descent (NextCalledTwiceError).
    */
-  attemptAwaited = false;
-  /** Who settles the current attempt's bookkeeping (the balancer), until reportAttempt runs. */
   attemptOwner: AttemptOwner | undefined;
-  /** The current attempt's timeout (set by the attempt filter), until reportAttempt runs. */
+  /** The current attempt's timeout (set by the attempt filter), until endAttempt runs. */
   attemptTimer: AttemptTimer | undefined;
-  /** The balancer's node and start time of the current attempt, for its owner. */
-  attemptNode: unknown;
+  /** When the balancer sent the current attempt, on the client's clock. */
   attemptStart = 0;
   /** When the current attempt settled, on the client's clock (NaN until then), for the endpoint stack. */
   attemptEnd = Number.NaN;
-  /**
-   * Set by a layer below the deadline that awaits the whole call and promises to call
-   * {@link finishCall} when it ends (retry). The deadline filter then needs no frame of its own.
-   */
-  callAwaited = false;
+  /** A layer below promised to finish the call: see ./frame-elision.ts, the only reader. */
+  callFinishedBelow = false;
   /** Who finishes the call (the deadline's expiry entry), until finishCall runs. */
   callOwner: CallOwner | undefined;
   /** Who hears how the call ended (telemetry's observe role), until finishCall runs. */
@@ -185,7 +179,7 @@ export class CallContext {
    * Returns what to pass on: the outcome, or for an attempt whose own timeout fired, the
    * AttemptTimeoutError (which then lists the attempt).
    */
-  reportAttempt(outcome: unknown, failed: boolean): unknown {
+  endAttempt(outcome: unknown, failed: boolean): unknown {
     const timer = this.attemptTimer;
     let timedOut = false;
     if (timer !== undefined) {

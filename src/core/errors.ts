@@ -31,6 +31,7 @@ export type WeftErrorCode =
   | 'WEFT_CIRCUIT_OPEN'
   | 'WEFT_OVERLOADED'
   | 'WEFT_CLIENT_CLOSED'
+  | 'WEFT_NEXT_CALLED_TWICE'
   | 'WEFT_UNSUPPORTED_NODE';
 
 /** What a call-time error knows about the call it failed. */
@@ -242,6 +243,25 @@ export class NoEndpointsError extends WeftError {
 export class ClientClosedError extends WeftError {
   constructor(details: CallErrorDetails = {}) {
     super('WEFT_CLIENT_CLOSED', 'client is closed', details);
+  }
+}
+
+/**
+ * A layer of the call stack called `next` again while the attempt it sent first was still in
+ * flight. Each attempt goes down the stack once: a second descent would take the first attempt's
+ * place in the balancer's bookkeeping, so that its endpoint's in-flight count never came down and
+ * a probed endpoint could stay `busy` for good. The second descent fails with this error instead,
+ * and the first attempt goes on. To send a request again, let `retry` or `hedge` do it (a layer
+ * above `retry` may call `next` as often as it likes: each call is a new try).
+ */
+export class NextCalledTwiceError extends WeftError {
+  constructor(endpoint: string | undefined, details: CallErrorDetails = {}) {
+    super(
+      'WEFT_NEXT_CALLED_TWICE',
+      `a layer below retry called next again while this call's attempt to ${endpoint ?? 'an endpoint'} ` +
+        'was in flight: each attempt goes down the stack once (let retry or hedge send it again)',
+      details,
+    );
   }
 }
 

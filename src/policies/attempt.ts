@@ -45,7 +45,7 @@ export class AttemptTimeoutError extends WeftError {
  * The attempt's own cancellation token, which is also its expiry-list entry and its timer on the
  * context (one object per timed attempt, no async frame): it expires the attempt, hears the
  * call's cancellation (deadline, caller) for as long as the attempt streams, and is stopped when
- * the attempt is reported (CallContext.reportAttempt), which gives the call its own token back.
+ * the attempt is reported (CallContext.endAttempt), which gives the call its own token back.
  */
 class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
   due = 0;

@@ -20,7 +20,7 @@ import {
   type ExpiryScheduler,
   expirySchedulerFor,
 } from '../core/expiry.js';
-import { finishWhenSettled } from '../core/finish-call.js';
+import { callFinishingHere } from '../core/frame-elision.js';
 import type { Filter, Next } from '../core/service.js';
 
 /** Default total timeout of a call, in ms (Envoy's route timeout default, 15 s). */
@@ -132,11 +132,6 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     }
     scheduler.add(expiry, budget, now);
     ctx.callOwner = expiry;
-    ctx.callAwaited = false;
-    const pending = next(req, ctx);
-    // A layer below (retry) awaits the whole call and finishes it: no frame of our own.
-    if (ctx.callAwaited) return pending;
-    ctx.callAwaited = true; // this frame finishes the call (layers above need no frame either)
-    return finishWhenSettled(pending, ctx);
+    return callFinishingHere(req, ctx, next);
   };
 }

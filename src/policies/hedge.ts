@@ -14,6 +14,7 @@ import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { WeftError } from '../core/errors.js';
+import { promiseToEndAttempts } from '../core/frame-elision.js';
 import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
@@ -112,14 +113,14 @@ async function timed<Req, Res>(
 ): Promise<Res> {
   const started = clock.now();
   let res: Res;
-  ctx.attemptAwaited = true; // this frame reports the attempt: the balancer needs none of its own
+  promiseToEndAttempts(ctx); // this frame ends the attempt: the balancer needs no frame of its own
   try {
     res = await next(req, ctx);
   } catch (error) {
-    throw ctx.reportAttempt(error, true);
+    throw ctx.endAttempt(error, true);
   }
   // Classification happens when the attempt is reported; whoever awaits first reports it.
-  ctx.reportAttempt(res, false);
+  ctx.endAttempt(res, false);
   const verdict = ctx.classification as ResponseClass | undefined;
   if (verdict === undefined || verdict.kind === 'success') latencies.record(clock.now() - started);
   return res;
@@ -179,10 +180,10 @@ function hedged<Req, Res>(
         copy.ctx.attemptReason = 'hedge';
       }
       copies.push(copy);
-      copy.ctx.attemptAwaited = true;
+      promiseToEndAttempts(copy.ctx);
       next(req, copy.ctx).then(
         (response) => {
-          copy.ctx.reportAttempt(response, false);
+          copy.ctx.endAttempt(response, false);
           copy.done = true;
           copy.response = response;
           const verdict = copy.ctx.classification as ResponseClass | undefined;
@@ -201,7 +202,7 @@ function hedged<Req, Res>(
         (error: unknown) => {
           copy.done = true;
           copy.failed = true;
-          copy.error = copy.ctx.reportAttempt(error, true);
+          copy.error = copy.ctx.endAttempt(error, true);
           if (!settled && copies.every((c) => c.done)) finish(copy);
         },
       );

@@ -22,6 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
 import { type Event, ListenerSet } from '../core/events.js';
+import { promiseToEndAttempts, promiseToFinishCall } from '../core/frame-elision.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -100,7 +101,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
     adapter.prepareReplay(req);
     // This frame awaits every attempt and the whole call: it reports both (see CallContext), so
     // neither the balancer nor the deadline needs a frame of its own.
-    ctx.callAwaited = true;
+    promiseToFinishCall(ctx);
     return retrying(req, ctx, next, options, shared);
   };
   return Object.assign(filter, {
@@ -127,7 +128,7 @@ async function retrying<Req, Res>(
     let response: Res | undefined;
     let error: unknown;
     let failed = false;
-    ctx.attemptAwaited = true;
+    promiseToEndAttempts(ctx);
     // Attempts recorded from here on belong to this try (a hedged try records its copies itself).
     const recorded = ctx.attempts?.length ?? 0;
     try {
@@ -136,8 +137,8 @@ async function retrying<Req, Res>(
       error = e;
       failed = true;
     }
-    if (failed) error = ctx.reportAttempt(error, true);
-    else ctx.reportAttempt(response, false);
+    if (failed) error = ctx.endAttempt(error, true);
+    else ctx.endAttempt(response, false);
     // Set when the attempt was reported just above (TypeScript cannot see that through the await).
     const verdict = ctx.classification as ResponseClass | undefined;
     if (verdict === undefined || verdict.kind !== 'retryable') {
