@@ -22,8 +22,9 @@
  * Later roles slot in by name: route and observe above deadline (docs/architecture.md).
  */
 import type { Clock } from '../core/clock.js';
+import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import type { Filter } from '../core/service.js';
+import { contextFilter, type Filter } from '../core/service.js';
 import { Stack, type StackEntry } from '../core/stack.js';
 import { attemptFilter } from '../policies/attempt.js';
 import { deadlineFilter } from '../policies/deadline.js';
@@ -38,9 +39,9 @@ export interface ClientStackParams<Req, Res> {
   readonly retry: RetryFilterOptions<Req, Res> | undefined;
   readonly breaker?: Filter<Req, Res> | undefined;
   readonly throttle?: Filter<Req, Res> | undefined;
-  readonly hedge?: Filter<Req, Res> | undefined;
+  readonly hedge?: Filter<Req, Res, CallContext> | undefined;
   /** Telemetry's observe filter; undefined leaves the `observe` role out. */
-  readonly observe?: Filter<Req, Res> | undefined;
+  readonly observe?: Filter<Req, Res, CallContext> | undefined;
 }
 
 /** The default call-path stack of a client. */
@@ -51,13 +52,15 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>
       role: 'observe',
       description:
         'metrics and traces of the logical call; above deadline, so it sees deadline failures and every retry',
-      layer: params.observe,
+      layer: contextFilter(params.observe),
     });
   }
   entries.push({
     role: 'deadline',
     description: 'min(ambient deadline, total timeout) for the whole call; above all that waits or repeats',
-    layer: deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
+    layer: contextFilter(
+      deadlineFilter({ clock: params.clock, inheritAmbient: params.inheritAmbientDeadline }),
+    ),
   });
   if (params.breaker !== undefined) {
     entries.push({
@@ -78,21 +81,21 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>
       role: 'retry',
       description:
         'retries retryable failures under the budget; above attempt, so each retry is balanced afresh',
-      layer: retryFilter(params.retry),
+      layer: contextFilter(retryFilter(params.retry)),
     });
   }
   if (params.hedge !== undefined) {
     entries.push({
       role: 'hedge',
       description: 'a backup attempt when the first is slow; inside one try, above attempt',
-      layer: params.hedge,
+      layer: contextFilter(params.hedge),
     });
   }
   entries.push({
     role: 'attempt',
     description:
       "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
-    layer: attemptFilter({ clock: params.clock, adapter: params.adapter }),
+    layer: contextFilter(attemptFilter({ clock: params.clock, adapter: params.adapter })),
   });
   return Stack.of(entries);
 }

@@ -13,10 +13,17 @@
 
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
+import type { Endpoint } from '../core/endpoint.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
-import type { EndpointLayer, Filter, Service, ServiceStatus } from '../core/service.js';
+import {
+  contextFilter,
+  type EndpointLayer,
+  type Filter,
+  type Next,
+  type Service,
+  type ServiceStatus,
+} from '../core/service.js';
 import { Stack, type StackEntry } from '../core/stack.js';
-import type { Endpoint } from '../discovery/endpoint.js';
 import { type FailureAccrualOptions, failureAccrual } from '../policies/failure-accrual.js';
 import { outboundDeadlineFilter } from '../policies/outbound-deadline.js';
 
@@ -50,7 +57,9 @@ export function defaultEndpointStack<Req, Res>(
       role: 'deadline-header',
       description:
         "writes the attempt's remaining time on the request, after the pick, just before the transport",
-      layer: filterLayer(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
+      layer: filterLayer(
+        contextFilter(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
+      ),
     });
   }
   return Stack.of(entries);
@@ -79,7 +88,7 @@ export function filterLayer<Req, Res>(filter: Filter<Req, Res>): EndpointLayer<R
 class FilteredService<Req, Res> implements Service<Req, Res> {
   readonly #filter: Filter<Req, Res>;
   readonly #next: Service<Req, Res>;
-  readonly #call: (req: Req, ctx: CallContext) => Promise<Res>;
+  readonly #call: Next<Req, Res>;
 
   constructor(filter: Filter<Req, Res>, next: Service<Req, Res>) {
     this.#filter = filter;

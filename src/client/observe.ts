@@ -5,17 +5,21 @@
  * below already calls, so it adds no async frame; it keeps a frame of its own only when neither
  * layer is there to finish the call.
  */
+
 import type { Clock } from '../core/clock.js';
 import type { CallContext, CallObserver } from '../core/context.js';
 import { callFinishingHere } from '../core/frame-elision.js';
 import type { Filter, Next } from '../core/service.js';
 import type { ClientTelemetry } from './telemetry.js';
 
-export function observeFilter<Req, Res>(telemetry: ClientTelemetry, clock: Clock): Filter<Req, Res> {
+export function observeFilter<Req, Res>(
+  telemetry: ClientTelemetry,
+  clock: Clock,
+): Filter<Req, Res, CallContext> {
   const observer: CallObserver = {
     callFinished: (ctx, failed, outcome) => telemetry.callFinished?.(ctx, failed, outcome),
   };
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     // The client stamped the call's start; a context made elsewhere gets it here.
     if (Number.isNaN(ctx.callStart)) ctx.callStart = clock.now();
     ctx.callObserver = observer;

@@ -178,7 +178,7 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
       this.#discovery.onUpdate(updated);
     }
     const balancer = this.#balancer;
-    this.#call = composeFilters(stack.layers(), (req, ctx) => balancer.call(req, ctx));
+    this.#call = composeFilters(stack.layers(), (req, ctx) => balancer.call(req, ctx as CallContext));
     this.roles = stack.roles();
   }
 

@@ -6,18 +6,19 @@
  * for its stats and its failure accrual for the same reason: one call, one class, wherever it is
  * counted.
  */
+
+import type { CallInfo } from './call-info.js';
 import { failure, IGNORABLE, type ResponseClass, type ResponseClassName, SUCCESS } from './classification.js';
-import type { CallContext } from './context.js';
 import { errorCode, WeftError } from './errors.js';
 import type { Next } from './service.js';
 
 /** The class of a call that resolved with a response. */
-export function resolvedCallClass(ctx: CallContext): ResponseClass {
+export function resolvedCallClass(ctx: CallInfo): ResponseClass {
   return ctx.classification ?? SUCCESS;
 }
 
 /** The class of a call that failed with `error`. */
-export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseClass {
+export function rejectedCallClass(ctx: CallInfo, error: unknown): ResponseClass {
   return heldRejectedClass(ctx, error) ?? failure(errorCode(error) ?? 'error');
 }
 
@@ -25,7 +26,7 @@ export function rejectedCallClass(ctx: CallContext, error: unknown): ResponseCla
  * The name of a whole call's class, by the rules of {@link resolvedCallClass} and
  * {@link rejectedCallClass}, without building a class (for a metric's label, on every call).
  */
-export function callClassName(ctx: CallContext, failed: boolean, outcome: unknown): ResponseClassName {
+export function callClassName(ctx: CallInfo, failed: boolean, outcome: unknown): ResponseClassName {
   if (!failed) return resolvedCallClass(ctx).kind;
   return heldRejectedClass(ctx, outcome)?.kind ?? 'failure';
 }
@@ -34,7 +35,7 @@ export function callClassName(ctx: CallContext, failed: boolean, outcome: unknow
  * The class of a call that failed with `error`, when it is one that already exists (IGNORABLE, the
  * last attempt's); undefined when it is a failure named by the error's own code.
  */
-function heldRejectedClass(ctx: CallContext, error: unknown): ResponseClass | undefined {
+function heldRejectedClass(ctx: CallInfo, error: unknown): ResponseClass | undefined {
   if (error instanceof WeftError) {
     switch (error.code) {
       case 'WEFT_CLIENT_CLOSED':
@@ -69,7 +70,7 @@ export interface CallOutcomeRecorder {
  */
 export async function recordingCallOutcome<Req, Res>(
   req: Req,
-  ctx: CallContext,
+  ctx: CallInfo,
   next: Next<Req, Res>,
   recorder: CallOutcomeRecorder,
   token: number,

@@ -3,6 +3,7 @@
  * signal that cancels it, the attempt number, the endpoints already tried and what each attempt
  * did. One object per call, created by the client; filters read and update it in place.
  */
+import type { AttemptReason, CallInfo } from './call-info.js';
 import type { Cancellation } from './cancellation.js';
 import type { Classifier, ResponseClass } from './classification.js';
 import { type Clock, realClock } from './clock.js';
@@ -48,7 +49,7 @@ function explainFailure(ctx: CallContext, error: unknown): unknown {
   });
 }
 
-export class CallContext {
+export class CallContext implements CallInfo {
   /** Logical destination (client name), for errors and telemetry. */
   readonly destination: string;
   /** The client's clock (the client sets it; the real clock otherwise). */
@@ -116,7 +117,7 @@ export class CallContext {
   callTelemetry: unknown;
   attemptTelemetry: unknown;
   /** Why the current attempt exists: the first, a retry, a requeue, or a hedge's backup. */
-  attemptReason: 'initial' | 'retry' | 'requeue' | 'hedge' = 'initial';
+  attemptReason: AttemptReason = 'initial';
   /**
    * When the call started, on the client's clock (the client sets it; NaN on a context made
    * elsewhere). The total timeout counts from here.

@@ -37,7 +37,11 @@ export function promiseToFinishCall(ctx: CallContext): void {
  * Call `next`, and finish the call in a frame of this layer's unless a layer below promised to
  * finish it (then the promise goes up as it is). Either way, the layers above see the promise.
  */
-export function callFinishingHere<Req, Res>(req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> {
+export function callFinishingHere<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res, CallContext>,
+): Promise<Res> {
   ctx.callFinishedBelow = false;
   let pending: Promise<Res>;
   try {

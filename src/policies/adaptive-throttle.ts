@@ -5,6 +5,7 @@
  * judges logical calls, and retrying a call it rejected would send the very load it sheds) and below
  * deadline. Defaults: K = 2 and a 2-minute window, both from the book. docs/circuit-breaker.md
  */
+
 import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';

@@ -6,6 +6,7 @@
  * Default per-attempt timeout: none (Finagle and Linkerd set none; the total deadline still
  * bounds every attempt); see docs/deadlines.md.
  */
+
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { AttemptTimer, CallContext } from '../core/context.js';
@@ -92,10 +93,10 @@ class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
   }
 }
 
-export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res> {
+export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res, CallContext> {
   const { clock, adapter } = options;
   const scheduler = expirySchedulerFor(clock);
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     const attempt = ++ctx.attempt;
     ctx.endpoint = undefined;
     ctx.classification = undefined;

@@ -12,6 +12,7 @@
  *   │                                        └────────────── a probe fails ───────────────┤
  *   └───────────────────────── all halfOpenProbes probes succeed ─────────────────────────┘
  */
+
 import {
   CircuitState as CockatielState,
   ConsecutiveBreaker,
@@ -21,10 +22,10 @@ import {
   noJitterGenerator,
   SamplingBreaker,
 } from 'cockatiel';
+import type { CallInfo } from '../core/call-info.js';
 import { type CallOutcomeRecorder, recordingCallOutcome } from '../core/call-outcome.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { CallContext } from '../core/context.js';
 import { CircuitOpenError, ConfigError } from '../core/errors.js';
 import { type Event, ListenerSet } from '../core/events.js';
 import {
@@ -219,7 +220,7 @@ class Breaker implements CallOutcomeRecorder {
   }
 
   /** The error for a refused call: how long until the next probe (0 while probes are running). */
-  openError(ctx: CallContext): CircuitOpenError {
+  openError(ctx: CallInfo): CircuitOpenError {
     const now = this.#settings.clock.now();
     const retryAfterMs = this.state === 'open' ? Math.max(0, this.#openUntil - now) : 0;
     return new CircuitOpenError(retryAfterMs, {

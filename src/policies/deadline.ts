@@ -9,6 +9,7 @@
  * (src/core/expiry.ts) and a Cancellation token; a caller's AbortSignal takes a slower path.
  * Default total timeout: 15 s (Envoy's default route timeout); see docs/deadlines.md.
  */
+
 import { ambientTimeLeft } from '../core/ambient.js';
 import { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
@@ -103,10 +104,10 @@ function finish(
  * The deadline filter. The call's own budget is `ctx.budgetMs` (set by the client from the
  * per-call or per-client total timeout); this filter narrows it by the ambient deadline.
  */
-export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter<Req, Res> {
+export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter<Req, Res, CallContext> {
   const { clock, inheritAmbient } = options;
   const scheduler = expirySchedulerFor(clock);
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     // The total timeout counts from the call's start (the client's reading).
     const now = Number.isNaN(ctx.callStart) ? clock.now() : ctx.callStart;
     const ambient = inheritAmbient ? ambientTimeLeft() : Number.POSITIVE_INFINITY;

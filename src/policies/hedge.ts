@@ -9,6 +9,7 @@
  * Defaults: maxExtraLoad 1% (so the p99), at least 1 ms, and no hedging until 100 latencies are
  * known (weft's choice). Only idempotent calls with an in-memory (replayable) body are hedged.
  */
+
 import { Cancellation } from '../core/cancellation.js';
 import { isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -65,7 +66,7 @@ export interface HedgeStats {
 
 export function hedgeFilter<Req, Res>(
   params: HedgeFilterParams<Req, Res>,
-): { filter: Filter<Req, Res>; stats: HedgeStats } {
+): { filter: Filter<Req, Res, CallContext>; stats: HedgeStats } {
   const o = objectOption<HedgeOptions>('hedge', params.options, HEDGE_OPTION_KEYS);
   const maxExtraLoad = numberInRange(
     'hedge.maxExtraLoad',
@@ -86,7 +87,7 @@ export function hedgeFilter<Req, Res>(
         ? Number.POSITIVE_INFINITY
         : Math.max(minDelayMs, latencies.quantile(1 - maxExtraLoad)),
   };
-  const filter: Filter<Req, Res> = (req, ctx, next) => {
+  const filter: Filter<Req, Res, CallContext> = (req, ctx, next) => {
     // Without a retry layer above, nothing else counts this call into the shared budget.
     if (!ctx.budgetDeposited) {
       params.budget.deposit();
@@ -100,14 +101,14 @@ export function hedgeFilter<Req, Res>(
     }
     return hedged(req, ctx, next, params, stats, latencies, delay);
   };
-  return { filter: filter, stats };
+  return { filter, stats };
 }
 
 /** One attempt, its latency recorded when it succeeds. */
 async function timed<Req, Res>(
   req: Req,
   ctx: CallContext,
-  next: Next<Req, Res>,
+  next: Next<Req, Res, CallContext>,
   clock: Clock,
   latencies: LatencyWindow,
 ): Promise<Res> {
@@ -137,7 +138,7 @@ interface Copy<Res> {
 function hedged<Req, Res>(
   req: Req,
   ctx: CallContext,
-  next: Next<Req, Res>,
+  next: Next<Req, Res, CallContext>,
   params: HedgeFilterParams<Req, Res>,
   stats: HedgeStats,
   latencies: LatencyWindow,

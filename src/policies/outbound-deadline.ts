@@ -6,6 +6,7 @@
  * does not matter (gRPC's `grpc-timeout`, Envoy's `x-envoy-expected-rq-timeout-ms`). An attempt
  * whose time is already up fails here without being sent. HTTP writes `weft-timeout-ms`.
  */
+
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
@@ -17,9 +18,11 @@ export interface OutboundDeadlineOptions<Req> {
   readonly adapter: ProtocolAdapter<Req>;
 }
 
-export function outboundDeadlineFilter<Req, Res>(options: OutboundDeadlineOptions<Req>): Filter<Req, Res> {
+export function outboundDeadlineFilter<Req, Res>(
+  options: OutboundDeadlineOptions<Req>,
+): Filter<Req, Res, CallContext> {
   const { clock, adapter } = options;
-  return (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     const end = ctx.attemptDeadline < ctx.deadline ? ctx.attemptDeadline : ctx.deadline;
     if (end === Number.POSITIVE_INFINITY) return next(req, ctx);
     const left = end - clock.now();

@@ -16,6 +16,7 @@
  *     final and marked so: RetryBudgetExhaustedError, `retryable: false`.
  * Otherwise the last response is returned, or the last error thrown, as it was.
  */
+
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import type { ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
@@ -62,7 +63,7 @@ export interface RetryFilterOptions<Req, Res> {
 }
 
 /** The retry filter, with its events (src/core/events.ts). */
-export type RetryFilter<Req, Res> = Filter<Req, Res> & {
+export type RetryFilter<Req, Res> = Filter<Req, Res, CallContext> & {
   /**
    * Another attempt of the call is about to go: `ctx.attemptReason` says whether it is a `retry`
    * or a `requeue` (the server never saw the request).
@@ -94,7 +95,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
   if (onRetry !== undefined) shared.retried.add((ctx) => onRetry(ctx, ctx.attemptReason === 'requeue'));
   if (onBudgetExhausted !== undefined) shared.budgetExhausted.add(onBudgetExhausted);
   const { clock, adapter, budget } = options;
-  const filter = (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+  const filter = (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     budget.deposit(clock.now());
     ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
@@ -118,7 +119,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
 async function retrying<Req, Res>(
   req: Req,
   ctx: CallContext,
-  next: Next<Req, Res>,
+  next: Next<Req, Res, CallContext>,
   options: RetryFilterOptions<Req, Res>,
   shared: RetryShared,
 ): Promise<Res> {

@@ -5,6 +5,7 @@
  * absurd incoming values are ignored or clamped.
  */
 import { describe, expect, it } from 'vitest';
+import type { CallInfo } from '../../src/core/call-info.js';
 import type { Cancellation } from '../../src/core/cancellation.js';
 import type { CallContext } from '../../src/core/context.js';
 import type { Filter, Next } from '../../src/core/service.js';
@@ -149,7 +150,7 @@ describe('layers that wait before they call the next one', () => {
   // A user's filter or endpoint layer that awaits something first (a queue, a token).
   const waiting =
     <Req, Res>(ms: number) =>
-    async (req: Req, ctx: CallContext, next: Next<Req, Res>): Promise<Res> => {
+    async (req: Req, ctx: CallInfo, next: Next<Req, Res>): Promise<Res> => {
       await wait(ms);
       return next(req, ctx);
     };
@@ -206,7 +207,8 @@ describe('per-attempt timeout bookkeeping', () => {
   /** A filter below `attempt` that keeps each attempt's context and its token as sent. */
   function spy() {
     const seen: Array<{ ctx: CallContext; token: unknown }> = [];
-    const layer = (req: HttpRequest, ctx: CallContext, next: Next<HttpRequest, HttpResponse>) => {
+    const layer = (req: HttpRequest, info: CallInfo, next: Next<HttpRequest, HttpResponse>) => {
+      const ctx = info as CallContext;
       seen.push({ ctx, token: ctx.cancellation });
       return next(req, ctx);
     };

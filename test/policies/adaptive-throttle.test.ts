@@ -28,24 +28,24 @@ function setup(options: AdaptiveThrottleOptions = {}) {
     state.calls++;
     switch (state.mode) {
       case 'ok':
-        ctx.classification = SUCCESS;
+        (ctx as CallContext).classification = SUCCESS;
         return Promise.resolve('200');
       case 'fail':
-        ctx.classification = failure('status 500');
+        (ctx as CallContext).classification = failure('status 500');
         return Promise.resolve('500');
       case 'unavailable':
-        ctx.classification = retryable('status 503');
+        (ctx as CallContext).classification = retryable('status 503');
         return Promise.resolve('503');
       case 'refused':
-        ctx.classification = retryable('ECONNREFUSED', true);
+        (ctx as CallContext).classification = retryable('ECONNREFUSED', true);
         return Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
       case 'reset':
-        ctx.classification = failure('ECONNRESET');
+        (ctx as CallContext).classification = failure('ECONNRESET');
         return Promise.reject(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
       case 'hold':
         return new Promise((resolve) => {
           state.held.push(() => {
-            ctx.classification = SUCCESS;
+            (ctx as CallContext).classification = SUCCESS;
             resolve('200');
           });
         });
@@ -236,7 +236,7 @@ describe('adaptive throttle', () => {
         second = now;
         taken = 0;
       }
-      ctx.classification = ++taken <= 10 ? SUCCESS : retryable('status 503');
+      (ctx as CallContext).classification = ++taken <= 10 ? SUCCESS : retryable('status 503');
       return Promise.resolve('');
     };
     let sentInLastMinute = 0;

@@ -32,13 +32,13 @@ function backend() {
     state.calls++;
     switch (state.mode) {
       case 'ok':
-        ctx.classification = SUCCESS;
+        (ctx as CallContext).classification = SUCCESS;
         return Promise.resolve('ok');
       case 'fail':
-        ctx.classification = failure('status 500');
+        (ctx as CallContext).classification = failure('status 500');
         return Promise.resolve('500');
       case 'unavailable':
-        ctx.classification = retryable('status 503');
+        (ctx as CallContext).classification = retryable('status 503');
         return Promise.resolve('503');
       case 'throw':
         return Promise.reject(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
@@ -46,7 +46,7 @@ function backend() {
         return new Promise((resolve, reject) => {
           state.held.push({
             resolve: (ok) => {
-              ctx.classification = ok ? SUCCESS : failure('status 500');
+              (ctx as CallContext).classification = ok ? SUCCESS : failure('status 500');
               if (ok) resolve('ok');
               else reject(new Error('probe failed'));
             },

@@ -8,7 +8,7 @@ import { defaultClientStack } from '../../src/client/default-stack.js';
 import { runWithAmbientContext } from '../../src/core/ambient.js';
 import { CallContext } from '../../src/core/context.js';
 import { DeadlineExceededError } from '../../src/core/errors.js';
-import { composeFilters, type Next } from '../../src/core/service.js';
+import { composeFilters, contextFilter, type Next } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { AttemptTimeoutError } from '../../src/policies/attempt.js';
 import { outboundDeadlineFilter } from '../../src/policies/outbound-deadline.js';
@@ -19,8 +19,9 @@ interface Req {
 
 /** A transport that never answers on its own: it settles only when cancelled. */
 function hangingTransport(seen: CallContext[]): Next<Req, string> {
-  return (_req, ctx) =>
+  return (_req, info) =>
     new Promise((_, reject) => {
+      const ctx = info as CallContext;
       seen.push(ctx);
       const c = ctx.cancellation;
       if (c !== undefined) c.once('abort', () => reject(c.reason));
@@ -49,7 +50,7 @@ function build(clock: VirtualClock, terminal: Next<Req, string>) {
   });
   // The endpoint stack's deadline-header layer sits just above the transport.
   const header = outboundDeadlineFilter<Req, string>({ clock, adapter });
-  return composeFilters([...stack.layers(), header], terminal);
+  return composeFilters([...stack.layers(), contextFilter(header)], terminal);
 }
 
 function context(budgetMs: number, attemptTimeoutMs = Number.POSITIVE_INFINITY, signal?: AbortSignal) {

@@ -30,13 +30,13 @@ function backend(clock: VirtualClock, plan: Array<{ delay: number; fail?: boolea
     log.push(entry);
     return new Promise((resolve, reject) => {
       const timer = clock.setTimeout(() => {
-        ctx.classification = step.fail ? retryable('status 503') : SUCCESS;
+        (ctx as CallContext).classification = step.fail ? retryable('status 503') : SUCCESS;
         resolve(`answer of attempt ${entry.attempt}`);
       }, step.delay);
-      (ctx.cancellation as Cancellation).once('abort', () => {
+      ((ctx as CallContext).cancellation as Cancellation).once('abort', () => {
         clock.clearTimeout(timer);
-        entry.cancelled = ctx.cancellation?.reason;
-        reject(ctx.cancellation?.reason);
+        entry.cancelled = (ctx as CallContext).cancellation?.reason;
+        reject((ctx as CallContext).cancellation?.reason);
       });
     });
   };

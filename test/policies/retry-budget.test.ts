@@ -166,7 +166,7 @@ describe('RetryBudget: the worst case under total failure', () => {
     // Every request fails: a refused connection, retryable for every method.
     const call = composeFilters(stack.layers(), async (_req, ctx) => {
       sent++;
-      ctx.classification = retryable('ECONNREFUSED', true);
+      (ctx as CallContext).classification = retryable('ECONNREFUSED', true);
       throw Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' });
     });
     const calls: Promise<unknown>[] = [];

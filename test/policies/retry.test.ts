@@ -7,7 +7,7 @@ import { defaultClientStack } from '../../src/client/default-stack.js';
 import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
 import { RetryBudgetExhaustedError } from '../../src/core/errors.js';
-import { composeFilters } from '../../src/core/service.js';
+import { composeFilters, contextFilter } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { retryFilter } from '../../src/policies/retry.js';
 import { RetryBudget } from '../../src/policies/retry-budget.js';
@@ -50,8 +50,8 @@ function harness(
   const call = composeFilters(stack.layers(), async (req, ctx) => {
     times.push(clock.now());
     const step = steps[Math.min(i++, steps.length - 1)]!;
-    ctx.endpoint = `10.0.0.${i}:80`;
-    ctx.classification = step.cls;
+    (ctx as CallContext).endpoint = `10.0.0.${i}:80`;
+    (ctx as CallContext).classification = step.cls;
     if (step.throws) throw Object.assign(new Error(step.cls.reason), { code: step.cls.reason });
     return `response ${i} (attempt header ${req.headers.attempt ?? '-'})`;
   });
@@ -214,8 +214,8 @@ describe('retry events', () => {
     filter.onBudgetExhausted(() => told.push('event: budget'));
     const classes = [retryable('ECONNREFUSED', true), retryable('status 503'), retryable('status 503')];
     let i = 0;
-    const call = composeFilters([filter], async (_req, ctx) => {
-      ctx.classification = classes[i++];
+    const call = composeFilters([contextFilter(filter)], async (_req, ctx) => {
+      (ctx as CallContext).classification = classes[i++];
       return 'response';
     });
     const ctx = new CallContext('svc');
