@@ -1,7 +1,28 @@
 /**
- * CallContext: the state of one logical call as it moves down the stack: its deadline, the
- * signal that cancels it, the attempt number, the endpoints already tried and what each attempt
- * did. One object per call, created by the client; filters read and update it in place.
+ * CallContext: the state of one logical call as it moves down the stack. One object per call,
+ * made by the client (src/client/stack-client.ts); one more per copy of a hedged attempt (fork).
+ *
+ * Who may touch what:
+ *   - A user's filter reads the call through CallInfo (./call-info.ts), read-only: the settings,
+ *     the current attempt and the history. The stack's `Filter` type gives it nothing more.
+ *   - weft's own layers write the CallInfo fields they own (deadline: `deadline`, `budgetMs`;
+ *     attempt: `attempt` through beginAttempt, `attemptDeadline`; balancer: `endpoint`, `tried`,
+ *     `classification`, `attempts`; transport: `requestWritten`; retry and hedge: `attemptReason`).
+ *   - The rest belongs to one layer each, and no other layer reads it:
+ *
+ *       field                              owner
+ *       cancellation                       deadline, attempt (the call's and the attempt's token)
+ *       budgetDeposited                    retry, hedge (the call was counted into the budget)
+ *       accrualTicket                      failure accrual (the ejection generation, or a probe)
+ *       request, attemptStart, attemptEnd  balancer (the attempt in flight)
+ *       attemptOwner                       balancer's node, until endAttempt
+ *       attemptTimer                       attempt (the per-attempt timeout), until endAttempt
+ *       callOwner                          deadline, until finishCall
+ *       callObserver, call/attemptTelemetry telemetry (observe role, tracing)
+ *       attemptEndedAbove, callFinishedBelow ./frame-elision.ts, the only reader and writer
+ *       holdsProcess                       the client (./process-hold.ts), until finishCall
+ *
+ * Each attempt starts with beginAttempt and ends with endAttempt; the call ends with finishCall.
  */
 import type { AttemptReason, CallInfo } from './call-info.js';
 import type { Cancellation } from './cancellation.js';
@@ -172,6 +193,19 @@ export class CallContext implements CallInfo {
       }
     }
     return child;
+  }
+
+  /**
+   * A new attempt starts (the attempt filter): number it, and clear what the previous attempt
+   * left (its endpoint, classification, request, written flag and end time). Returns its number.
+   */
+  beginAttempt(): number {
+    this.endpoint = undefined;
+    this.classification = undefined;
+    this.request = undefined;
+    this.requestWritten = false;
+    this.attemptEnd = Number.NaN;
+    return ++this.attempt;
   }
 
   /**

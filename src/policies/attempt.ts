@@ -97,12 +97,7 @@ export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Fil
   const { clock, adapter } = options;
   const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
-    const attempt = ++ctx.attempt;
-    ctx.endpoint = undefined;
-    ctx.classification = undefined;
-    ctx.request = undefined;
-    ctx.requestWritten = false;
-    ctx.attemptEnd = Number.NaN;
+    const attempt = ctx.beginAttempt();
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
