@@ -10,10 +10,11 @@
  */
 import { type BalancerStrategy, p2cPeakEwma } from '../balance/strategies.js';
 import type { Classifier } from '../core/classification.js';
-import { type Clock, realClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import {
   booleanOption,
+  clockOption,
   functionOption,
   integerAtLeast,
   integerInRange,
@@ -223,10 +224,7 @@ export function resolveClientOptions<Req, Res>(
   o: Partial<ClientOptions<Req, Res>>,
   defaults: ProtocolOptionDefaults,
 ): ResolvedClientOptions<Req, Res> {
-  const clock = o.clock ?? realClock;
-  if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function') {
-    throw new ConfigError('clock', clock, 'expected a Clock');
-  }
+  const clock = clockOption('clock', o.clock);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) {
     throw new ConfigError('name', o.name, 'expected a non-empty string');
   }

@@ -237,15 +237,14 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
   endpoints(): EndpointStats[] {
     const now = this.#clock.now();
     return this.#balancer.nodes.map((node) => {
-      const { attempts, successes } = node.outcomes.counts(now);
       return {
         address: node.address,
         status: node.service.status,
         pending: node.load.pending,
         cost: node.load.peek(now),
         ewmaMs: node.load.peekEstimate?.(now),
-        attempts,
-        successRate: attempts === 0 ? Number.NaN : successes / attempts,
+        attempts: node.outcomes.counts(now).attempts,
+        successRate: node.outcomes.rate(now),
         weight: node.endpoint.weight,
         accrual: (node.service as Partial<FailureAccrualService<Req, Res>>).accrual,
       };

@@ -171,12 +171,6 @@ export class UndiciEndpoint implements Service<HttpRequest, HttpResponse> {
     this.#closed = true;
     await this.#dispatcher.close();
   }
-
-  /** Close at once, failing in-flight requests. */
-  async destroy(): Promise<void> {
-    this.#closed = true;
-    await this.#dispatcher.destroy();
-  }
 }
 
 /** What `dispatcherFactory` returned, if it can carry requests and be closed; else a ConfigError. */
