@@ -247,7 +247,7 @@ export function resolveClientOptions<Req, Res>(
       o.retry === false
         ? undefined
         : resolveRetry(o.retry === true ? undefined : o.retry, defaults.replayBufferBytes),
-    hedge: resolveHedge(o.hedge),
+    hedge: optIn<HedgeOptions>('hedge', o.hedge, HEDGE_OPTION_KEYS),
     failureAccrual:
       o.failureAccrual === false
         ? undefined
@@ -360,12 +360,6 @@ function policyOptions<T extends object>(
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function resolveHedge(value: HedgeOptions | boolean | undefined): HedgeOptions | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true) return {};
-  return objectOption<HedgeOptions>('hedge', value, HEDGE_OPTION_KEYS);
-}
 
 function resolveRetry(value: RetryOptions | undefined, replayBufferBytes: number): ResolvedRetryOptions {
   const r = objectOption<RetryOptions>('retry', value, RETRY_OPTION_KEYS);
