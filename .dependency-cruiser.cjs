@@ -23,7 +23,7 @@ const CLIENT = '^src/client/';
 /** Adapters to one thing outside weft each: a protocol, a server framework, a telemetry backend. */
 const TOP = '^src/(http|grpc|server|telemetry)/';
 /** The package's entries (package.json `exports`) and the load-time Node check they all import first. */
-const ENTRIES = '^src/(index|testing|prometheus|opentelemetry|node-check)\\.ts$';
+const ENTRIES = '^src/(index|policies|admin|testing|prometheus|opentelemetry|node-check)\\.ts$';
 /** Ambient declarations for modules that ship no types (src/types/undici-readable.d.ts). */
 const TYPE_SHIMS = '^src/types/';
 /**
@@ -110,10 +110,10 @@ module.exports = {
       name: 'only-entries-import-entries',
       severity: 'error',
       comment:
-        'The entries (src/index.ts, src/testing.ts, src/prometheus.ts, src/opentelemetry.ts and ' +
-        'the src/node-check.ts they load first) are the top of the graph: they may import ' +
-        'anything, and nothing but another entry imports them. A layer that imported an entry ' +
-        'would depend on every layer the entry gathers.',
+        'The entries (src/index.ts, src/policies.ts, src/admin.ts, src/testing.ts, ' +
+        'src/prometheus.ts, src/opentelemetry.ts and the src/node-check.ts they load first) are ' +
+        'the top of the graph: they may import anything, and nothing but another entry imports ' +
+        'them. A layer that imported an entry would depend on every layer the entry gathers.',
       from: { pathNot: ENTRIES },
       to: { path: ENTRIES },
     },
@@ -141,11 +141,11 @@ module.exports = {
       name: 'optional-peers-not-reachable-from-the-root-entries',
       severity: 'error',
       comment:
-        "`import 'weft'` and `import 'weft/testing'` must load without the optional peers, so " +
-        'nothing these entries reach may import prom-client or @opentelemetry/api. A type-only ' +
-        "path counts as well: the entry's .d.ts would name the peer's types, and a TypeScript " +
-        'user without the peer would get errors.',
-      from: { path: '^src/(index|testing)\\.ts$' },
+        "`import 'weft'`, `weft/policies`, `weft/admin` and `weft/testing` must load without the " +
+        'optional peers, so nothing these entries reach may import prom-client or ' +
+        "@opentelemetry/api. A type-only path counts as well: the entry's .d.ts would name the " +
+        "peer's types, and a TypeScript user without the peer would get errors.",
+      from: { path: '^src/(index|policies|admin|testing)\\.ts$' },
       to: { path: packages('prom-client|@opentelemetry/api'), reachable: true },
     },
     {

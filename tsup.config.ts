@@ -3,6 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    policies: 'src/policies.ts',
+    admin: 'src/admin.ts',
     testing: 'src/testing.ts',
     prometheus: 'src/prometheus.ts',
     opentelemetry: 'src/opentelemetry.ts',

@@ -6,13 +6,8 @@
 // walks through it. Run: npx tsx examples/testing-with-mocks.ts
 import { pathToFileURL } from 'node:url';
 import { MockAgent } from 'undici';
-import {
-  ATTEMPT_HEADER,
-  createHttpClient,
-  DeadlineExceededError,
-  type HttpClient,
-  roundRobin,
-} from '../src/index.js';
+import { createHttpClient, DeadlineExceededError, type HttpClient, roundRobin } from '../src/index.js';
+import { ATTEMPT_HEADER } from '../src/policies.js';
 import { mockAgentFactory, VirtualClock } from '../src/testing.js';
 
 /** The code under test: it reads a user through whatever weft client it is given. */

@@ -108,6 +108,10 @@ describe('the built package on a Node.js below the floor', () => {
     expect(BUILT.map(([subpath, format]) => `${subpath} ${format}`)).toEqual([
       '. esm',
       '. cjs',
+      './policies esm',
+      './policies cjs',
+      './admin esm',
+      './admin cjs',
       './testing esm',
       './testing cjs',
       './prometheus esm',

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ATTEMPT_HEADER } from '../../src/index.js';
+import { ATTEMPT_HEADER } from '../../src/policies.js';
 
 /** Response header carrying the backend's label. */
 export const BACKEND_HEADER = 'x-demo-backend';

@@ -14,8 +14,14 @@
  * per client and per call.
  */
 
+/** The four classes of an attempt, by name (Finagle's ResponseClass; the table above). */
 export type ResponseClassName = 'success' | 'failure' | 'retryable' | 'ignorable';
 
+/**
+ * The verdict on one attempt: its class, whether it may be sent again whatever the method, why,
+ * and the pause the server asked for. A classifier returns one, built with {@link SUCCESS},
+ * {@link IGNORABLE}, {@link failure} or {@link retryable}.
+ */
 export interface ResponseClass {
   readonly kind: ResponseClassName;
   /** Safe to send again whatever the method: the server never processed the request. */
@@ -44,18 +50,34 @@ export type Classifier<Req, Res> = (
   idempotent: boolean,
 ) => ResponseClass | undefined;
 
-/** Shared instances for the common answers, so that the hot path allocates nothing. */
+/**
+ * The verdict `success` (reason `success`): the endpoint did its job. One frozen instance that
+ * every success shares, so the hot path allocates nothing.
+ */
 export const SUCCESS: ResponseClass = Object.freeze({ kind: 'success', requeue: false, reason: 'success' });
+/**
+ * The verdict `ignorable` (reason `cancelled`): the attempt says nothing about the endpoint (the
+ * caller cancelled) and is counted nowhere. One frozen, shared instance, like {@link SUCCESS}.
+ */
 export const IGNORABLE: ResponseClass = Object.freeze({
   kind: 'ignorable',
   requeue: false,
   reason: 'cancelled',
 });
 
+/**
+ * A `failure` verdict with this `reason`: the endpoint failed, and sending the same request again
+ * would not help or is not safe.
+ */
 export function failure(reason: string): ResponseClass {
   return { kind: 'failure', requeue: false, reason };
 }
 
+/**
+ * A `retryable` verdict with this `reason`: another attempt may succeed. `requeue: true` says the
+ * request provably never reached the server, so even a non-idempotent one may be sent again;
+ * `retryAfterMs` is the pause the server asked for (Retry-After, pushback).
+ */
 export function retryable(reason: string, requeue = false, retryAfterMs?: number): ResponseClass {
   return { kind: 'retryable', requeue, reason, retryAfterMs };
 }

@@ -7,14 +7,25 @@
  */
 import type { Endpoint } from './endpoint.js';
 
+/**
+ * One state a resolver publishes: `pending` before its first answer, `bound` with the endpoints,
+ * `negative` when the name authoritatively does not exist, `failed` when the source could not be
+ * asked. The client keeps the last bound set through `negative` and `failed` (docs/discovery.md).
+ */
 export type EndpointSetState =
   | { readonly kind: 'pending' }
   | { readonly kind: 'bound'; readonly endpoints: readonly Endpoint[] }
   | { readonly kind: 'negative'; readonly reason: string }
   | { readonly kind: 'failed'; readonly error: Error };
 
+/** Receives each {@link EndpointSetState} a resolver publishes. */
 export type EndpointSetListener = (state: EndpointSetState) => void;
 
+/**
+ * Where a client's endpoints come from (the `resolver` option): `staticResolver`, `dnsResolver`,
+ * or one of your own. A resolver only reports states to its subscribers; the client decides what
+ * they mean for traffic, and closes the resolver when it closes.
+ */
 export interface Resolver {
   /** Human-readable source, e.g. `static`, `dns:api.internal:8080`. */
   readonly description: string;

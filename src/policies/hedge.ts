@@ -22,6 +22,7 @@ import type { Filter, Next } from '../core/service.js';
 import { LatencyWindow } from './latency-window.js';
 import type { RetryBudget } from './retry-budget.js';
 
+/** Settings of hedging (the client's `hedge` option): how many calls may hedge, and from when. */
 export interface HedgeOptions {
   /** Share of calls that may send a backup, 0 to 0.5. Default 0.01: hedge past the p99. */
   maxExtraLoad?: number;
@@ -38,6 +39,11 @@ export const HEDGE_OPTION_KEYS = optionKeys<HedgeOptions>({
   minSamples: true,
 });
 
+/**
+ * Hedging's defaults: at most 1% of calls send a backup (so a backup goes out past the p99), never
+ * sooner than 1 ms (Finagle's `minSendBackupAfterMs`), and none until 100 latencies are known
+ * (weft's choice).
+ */
 export const HEDGE_DEFAULTS = { maxExtraLoad: 0.01, minDelayMs: 1, minSamples: 100 } as const;
 
 /** The reason a hedge's losing copy is cancelled with. */

@@ -16,6 +16,7 @@ import type { Clock } from '../core/clock.js';
 import { numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import { RollingCounts } from '../core/rolling-counts.js';
 
+/** Settings of the retry budget (the client's `retry.budget` option, or `new RetryBudget`). */
 export interface RetryBudgetOptions {
   /** Window over which deposits and withdrawals count, in ms. Default 10 000 (Finagle `ttl`). */
   ttlMs?: number;
@@ -32,6 +33,10 @@ export const RETRY_BUDGET_OPTION_KEYS = optionKeys<RetryBudgetOptions>({
   percentCanRetry: true,
 });
 
+/**
+ * The retry budget's defaults, Finagle's RetryBudget (tower's TpsBudget alike): 20% of calls may be
+ * retried, plus a reserve of 10 retries per second, over a 10 s window.
+ */
 export const RETRY_BUDGET_DEFAULTS = {
   ttlMs: 10_000,
   minRetriesPerSecond: 10,

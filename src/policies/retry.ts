@@ -28,6 +28,11 @@ import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
 
+/**
+ * Retry's defaults: at most 3 attempts per call (weft's choice; Envoy retries once, gRPC A6 caps
+ * attempts at 5), full-jitter backoff from 25 ms doubling to 250 ms (Envoy's retry back-off), and a
+ * Retry-After honoured up to 10 s (weft's choice).
+ */
 export const RETRY_DEFAULTS = {
   maxAttempts: 3,
   backoffInitialMs: 25,

@@ -11,6 +11,7 @@ import { DEADLINE_HEADER, MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from '.
 import { ConfigError } from '../core/errors.js';
 import { objectOption, optionKeys, positiveNumber, rejectUnknownKeys } from '../core/options.js';
 
+/** Options of {@link runWithIncomingDeadline}: the clamp on a peer's deadline, and the clock. */
 export interface IncomingDeadlineOptions {
   /** Clamp for incoming values, in ms. Default 300 000 (5 min). */
   maxMs?: number;

@@ -45,6 +45,7 @@ interface TracedResponse {
   readonly statusCode: number;
 }
 
+/** Options of `openTelemetryTracing`: where spans go, attempt spans, and trace context on the wire. */
 export interface OpenTelemetryTracingOptions {
   /** Where spans go. Default: the global tracer provider (`trace.getTracerProvider()`). */
   tracerProvider?: TracerProvider;

@@ -1,8 +1,8 @@
 /**
  * The build as a user gets it: tsup.config.ts built into a temporary folder (no type
  * declarations), loaded through package.json `exports` by a plain Node process, ESM and CommonJS.
- * Every entry (weft, weft/prometheus, weft/opentelemetry) shares one copy of the error classes
- * (`splitting: true`), so `instanceof` holds across them.
+ * Every entry (weft, weft/policies, weft/prometheus, weft/opentelemetry) shares one copy of the
+ * error classes (`splitting: true`), so `instanceof` holds across them.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,11 +22,14 @@ const probe = (imports: string) => `${imports}
 const caught = (f) => { try { f(); } catch (error) { return error; } return undefined; };
 const fromPrometheus = caught(() => prometheusMetrics({}));
 const fromTracing = caught(() => openTelemetryTracing(null));
+const fromPolicies = caught(() => Stack.of([]).remove('missing'));
 console.log(JSON.stringify({
   prometheusThrew: fromPrometheus?.code,
   prometheus: fromPrometheus instanceof weft.ConfigError && fromPrometheus instanceof weft.WeftError,
   tracingThrew: fromTracing?.code,
   tracing: fromTracing instanceof weft.ConfigError && fromTracing instanceof weft.WeftError,
+  policiesThrew: fromPolicies?.code,
+  policies: fromPolicies instanceof weft.UnknownRoleError && fromPolicies instanceof weft.WeftError,
 }));
 `;
 
@@ -38,12 +41,14 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, 'probe.mjs'),
     probe(`import * as weft from 'weft';
+import { Stack } from 'weft/policies';
 import { prometheusMetrics } from 'weft/prometheus';
 import { openTelemetryTracing } from 'weft/opentelemetry';`),
   );
   writeFileSync(
     join(dir, 'probe.cjs'),
     probe(`const weft = require('weft');
+const { Stack } = require('weft/policies');
 const { prometheusMetrics } = require('weft/prometheus');
 const { openTelemetryTracing } = require('weft/opentelemetry');`),
   );
@@ -62,6 +67,8 @@ describe('the build', () => {
         prometheus: true,
         tracingThrew: 'WEFT_CONFIG',
         tracing: true,
+        policiesThrew: 'WEFT_UNKNOWN_ROLE',
+        policies: true,
       });
     });
   }

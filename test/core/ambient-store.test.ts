@@ -13,11 +13,16 @@ import { Backends } from '../support/http-servers.js';
 const backends = new Backends();
 afterEach(() => backends.closeAll());
 
-/** An ESM script that has both builds: `esm` (import) and `cjs` (require). */
+/**
+ * An ESM script that has both builds: `esm` (import) and `cjs` (require), and the `weft/policies`
+ * entry of each, `esmPolicies` and `cjsPolicies`.
+ */
 function withBothBuilds(body: string): string {
   return `import { createRequire } from 'node:module';
 import * as esm from ${JSON.stringify(pathToFileURL(builtEntry('index', 'esm')).href)};
+import * as esmPolicies from ${JSON.stringify(pathToFileURL(builtEntry('policies', 'esm')).href)};
 const cjs = createRequire(import.meta.url)(${JSON.stringify(builtEntry('index', 'cjs'))});
+const cjsPolicies = createRequire(import.meta.url)(${JSON.stringify(builtEntry('policies', 'cjs'))});
 ${body}
 `;
 }
@@ -26,10 +31,10 @@ describe('the ambient store, shared by both builds', () => {
   it('a context set through one build is the context the other build sees', async () => {
     const result = await runScript(
       withBothBuilds(`
-const context = { deadline: 12345, clock: esm.realClock };
+const context = { deadline: 12345, clock: esmPolicies.realClock };
 console.log(esm.runWithAmbientContext(context, () => cjs.currentAmbientContext() === context));
 console.log(cjs.runWithAmbientContext(context, () => esm.currentAmbientContext() === context));
-console.log(esm.CallContext !== cjs.CallContext); // two builds indeed`),
+console.log(esmPolicies.CallContext !== cjsPolicies.CallContext); // two builds indeed`),
       'mjs',
     );
     expect(result.stderr).toBe('');

@@ -5,6 +5,7 @@
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { ADMIN_DEFAULTS } from '../../src/admin.js';
 import {
   clockOption,
   closestKey,
@@ -15,24 +16,25 @@ import {
 } from '../../src/core/options.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import {
-  ADMIN_DEFAULTS,
-  adaptiveThrottle,
   ConfigError,
-  circuitBreaker,
   createAdminHandler,
   createRoutingAgent,
   dnsResolver,
-  failureAccrual,
   p2cLeastLoaded,
   p2cPeakEwma,
-  RetryBudget,
-  realClock,
   runWithIncomingDeadline,
   startAdminServer,
   staticResolver,
 } from '../../src/index.js';
 import { openTelemetryTracing } from '../../src/opentelemetry.js';
 import { HEDGE_OPTION_KEYS, hedgeFilter } from '../../src/policies/hedge.js';
+import {
+  adaptiveThrottle,
+  circuitBreaker,
+  failureAccrual,
+  RetryBudget,
+  realClock,
+} from '../../src/policies.js';
 import { prometheusMetrics } from '../../src/prometheus.js';
 import { expectConfigError } from '../support/config-errors.js';
 

@@ -20,7 +20,6 @@ import {
   createHttpClient,
   createRoutingAgent,
   DEADLINE_HEADER,
-  type Filter,
   type HttpClient,
   type HttpClientOptions,
   type HttpRequest,
@@ -31,6 +30,7 @@ import {
   staticResolver,
   UnknownRoleError,
 } from '../../src/index.js';
+import type { Filter } from '../../src/policies.js';
 import { refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';

@@ -19,10 +19,10 @@ import {
   type HttpRequest,
   type HttpResponse,
   NoEndpointsError,
-  parseDeadlineHeader,
   runWithIncomingDeadline,
   staticResolver,
 } from '../../src/index.js';
+import { parseDeadlineHeader } from '../../src/policies.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
 

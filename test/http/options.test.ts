@@ -9,14 +9,12 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   createHttpClient,
-  type Filter,
-  filterLayer,
   type HttpClientOptions,
   type HttpRequest,
   type HttpResponse,
-  MAX_ATTEMPTS_LIMIT,
   RequestFailedError,
 } from '../../src/index.js';
+import { type Filter, filterLayer, MAX_ATTEMPTS_LIMIT } from '../../src/policies.js';
 import { failingWhile, refusedPort } from '../support/chaos-servers.js';
 import { expectConfigError } from '../support/config-errors.js';
 import { loopbackFixtures } from '../support/fixtures.js';

@@ -7,7 +7,8 @@
 import { fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { callsHoldingProcess } from '../../src/core/process-hold.js';
-import type { Filter, HttpRequest, HttpResponse } from '../../src/index.js';
+import type { HttpRequest, HttpResponse } from '../../src/index.js';
+import type { Filter } from '../../src/policies.js';
 import { failingWhile, hang, refusedPort } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';

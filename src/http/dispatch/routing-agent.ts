@@ -14,6 +14,7 @@ export interface HasDispatcher {
   readonly dispatcher: Dispatcher;
 }
 
+/** Options of `createRoutingAgent`: which hostnames go to which weft client, and where the rest go. */
 export interface RoutingAgentOptions {
   /** Hostname (`api.internal`) or `host:port` → the weft client that serves it. */
   routes: Record<string, HasDispatcher>;

@@ -10,9 +10,13 @@ import { ConfigError } from '../../core/errors.js';
 /** A request body weft can send. Strings and byte arrays can be replayed; streams cannot. */
 export type HttpBody = string | Uint8Array | Readable | AsyncIterable<Uint8Array> | FormData | Blob | null;
 
-/** Header names are lower-case; repeated headers are arrays. */
+/** The headers of an {@link HttpRequest}: names are lower-case; repeated headers are arrays. */
 export type HttpHeaders = Record<string, string | string[]>;
 
+/**
+ * The request as filters and classifiers see it: weft's own copy, made per call from what the
+ * caller passed, so a filter may write headers on it without touching the caller's objects.
+ */
 export interface HttpRequest {
   method: string;
   /** Path and query, e.g. `/users?id=1`. */

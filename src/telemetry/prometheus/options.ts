@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../../core/options.js';
 
+/** Options of `prometheusMetrics`: the registry to register into, and the metrics' shape. */
 export interface PrometheusMetricsOptions {
   /** The prom-client Registry to register into. Required: weft never uses the global one by itself. */
   registry: Registry;

@@ -1,0 +1,20 @@
+/**
+ * `weft/admin`: the admin page's JSON in code and its defaults. `adminState(clients)` builds the
+ * object the page's `state.json` serves, for a route or a health check of your own; the `Admin*`
+ * types describe it (schema: docs/admin.md). The page itself (`startAdminServer`,
+ * `createAdminHandler`) is in `weft`.
+ */
+// First: on a Node.js below the floor, fail here with a clear error, before undici loads.
+import './node-check.js';
+
+export { ADMIN_DEFAULTS } from './telemetry/admin.js';
+export {
+  type AdminAccrualState,
+  type AdminClientState,
+  type AdminDiscoveryState,
+  type AdminEndpointState,
+  type AdminHedgeState,
+  type AdminState,
+  type AdminThrottleState,
+  adminState,
+} from './telemetry/admin-state.js';
