@@ -42,6 +42,7 @@ export {
   ClientClosedError,
   ConfigError,
   DeadlineExceededError,
+  NextCalledTwiceError,
   NoEndpointsError,
   OverloadedError,
   RequestFailedError,

@@ -17,10 +17,10 @@ export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
 // The telemetry plugin contract (weft/prometheus and weft/opentelemetry implement it).
 export type { ClientTelemetry, ObservedClient, TelemetryPlugin } from './client/telemetry.js';
+export type { AttemptReason, CallInfo } from './core/call-info.js';
 export type { Classifier, ResponseClassName } from './core/classification.js';
 export type { TimerHandle } from './core/clock.js';
 export { realClock } from './core/clock.js';
-export { CallContext } from './core/context.js';
 export { MAX_INCOMING_TIMEOUT_MS, parseDeadlineHeader } from './core/deadline-header.js';
 export type { Event } from './core/events.js';
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';

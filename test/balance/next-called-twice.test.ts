@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NextCalledTwiceError } from '../../src/core/errors.js';
-import type { Filter, HttpRequest, HttpResponse } from '../../src/index.js';
+import type { HttpRequest, HttpResponse } from '../../src/index.js';
+import type { Filter } from '../../src/policies.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 import { replyAfter } from '../support/http-servers.js';
 

@@ -34,7 +34,7 @@ describe('the ambient store, shared by both builds', () => {
 const context = { deadline: 12345, clock: esmPolicies.realClock };
 console.log(esm.runWithAmbientContext(context, () => cjs.currentAmbientContext() === context));
 console.log(cjs.runWithAmbientContext(context, () => esm.currentAmbientContext() === context));
-console.log(esmPolicies.CallContext !== cjsPolicies.CallContext); // two builds indeed`),
+console.log(esmPolicies.RetryBudget !== cjsPolicies.RetryBudget); // two builds indeed`),
       'mjs',
     );
     expect(result.stderr).toBe('');
