@@ -7,6 +7,7 @@
 // First: on a Node.js below the floor, fail here with a clear error, before undici loads.
 import './node-check.js';
 
+export type { AccrualStateName } from './policies/failure-accrual.js';
 export { ADMIN_DEFAULTS } from './telemetry/admin.js';
 export {
   type AdminAccrualState,

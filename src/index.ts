@@ -22,7 +22,7 @@ export {
   p2cPeakEwma,
   roundRobin,
 } from './balance/strategies.js';
-export type { EndpointStats } from './client/client-view.js';
+export type { ClientView, EndpointStats } from './client/client-view.js';
 export type { RetryOptions } from './client/options.js';
 export { type AmbientContext, currentAmbientContext, runWithAmbientContext } from './core/ambient.js';
 export {

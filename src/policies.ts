@@ -47,6 +47,7 @@ export {
   type AccrualEjection,
   FAILURE_ACCRUAL_DEFAULTS,
   type FailureAccrualOptions,
+  type FailureAccrualService,
   failureAccrual,
 } from './policies/failure-accrual.js';
 export { HEDGE_DEFAULTS, type HedgeOptions } from './policies/hedge.js';

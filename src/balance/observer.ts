@@ -5,19 +5,19 @@
  * points from telemetry down to balance (Finagle's balancers take a `StatsReceiver` the same way).
  * Every hook is optional and must never throw; they run on the request path, so they must be cheap.
  */
-import type { CallContext } from '../core/context.js';
+import type { CallInfo } from '../core/call-info.js';
 import type { Endpoint } from '../core/endpoint.js';
 
 export interface BalancerObserver {
   /** An attempt is about to go to `endpoint` (its request headers can still be written). */
-  attemptStarted?(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void;
+  attemptStarted?(req: unknown, ctx: CallInfo, endpoint: Endpoint, cost: number): void;
   /**
    * The attempt settled; `ctx.classification` says how it went. For an attempt whose outcome came
    * after its response (a stream: see ./completion.ts), this is its final outcome, and
    * `durationMs` runs to it.
    */
   attemptFinished?(
-    ctx: CallContext,
+    ctx: CallInfo,
     endpoint: Endpoint,
     failed: boolean,
     outcome: unknown,

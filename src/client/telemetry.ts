@@ -7,7 +7,7 @@
  * Implementations: `weft/prometheus` (metrics) and `weft/opentelemetry` (traces).
  */
 import type { BalancerObserver } from '../balance/observer.js';
-import type { CallContext } from '../core/context.js';
+import type { CallInfo } from '../core/call-info.js';
 import type { Endpoint, EndpointSetSnapshot } from '../core/endpoint.js';
 
 /** A client as telemetry sees it: enough to read gauges at scrape time. */
@@ -33,13 +33,13 @@ export interface ObservedClient {
  */
 export interface ClientTelemetry extends BalancerObserver {
   /** A call enters the stack (below route, above deadline). */
-  callStarted?(req: unknown, ctx: CallContext): void;
+  callStarted?(req: unknown, ctx: CallInfo): void;
   /** The call ended: the response, or the error the caller gets. */
-  callFinished?(ctx: CallContext, failed: boolean, outcome: unknown): void;
+  callFinished?(ctx: CallInfo, failed: boolean, outcome: unknown): void;
   /** Another attempt is about to go: a requeue (the server never saw it) or a retry. */
-  retried?(ctx: CallContext, requeue: boolean): void;
+  retried?(ctx: CallInfo, requeue: boolean): void;
   /** The retry budget refused a retry. */
-  budgetExhausted?(ctx: CallContext): void;
+  budgetExhausted?(ctx: CallInfo): void;
   /** Failure accrual ejected, probed, or returned an endpoint. */
   ejected?(address: string): void;
   probed?(address: string): void;
@@ -65,17 +65,17 @@ export function fanOut(parts: readonly ClientTelemetry[]): ClientTelemetry {
 class FanOut implements ClientTelemetry {
   constructor(private readonly parts: readonly ClientTelemetry[]) {}
 
-  callStarted(req: unknown, ctx: CallContext): void {
+  callStarted(req: unknown, ctx: CallInfo): void {
     for (const p of this.parts) p.callStarted?.(req, ctx);
   }
-  callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
+  callFinished(ctx: CallInfo, failed: boolean, outcome: unknown): void {
     for (const p of this.parts) p.callFinished?.(ctx, failed, outcome);
   }
-  attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
+  attemptStarted(req: unknown, ctx: CallInfo, endpoint: Endpoint, cost: number): void {
     for (const p of this.parts) p.attemptStarted?.(req, ctx, endpoint, cost);
   }
   attemptFinished(
-    ctx: CallContext,
+    ctx: CallInfo,
     endpoint: Endpoint,
     failed: boolean,
     outcome: unknown,
@@ -83,10 +83,10 @@ class FanOut implements ClientTelemetry {
   ): void {
     for (const p of this.parts) p.attemptFinished?.(ctx, endpoint, failed, outcome, durationMs);
   }
-  retried(ctx: CallContext, requeue: boolean): void {
+  retried(ctx: CallInfo, requeue: boolean): void {
     for (const p of this.parts) p.retried?.(ctx, requeue);
   }
-  budgetExhausted(ctx: CallContext): void {
+  budgetExhausted(ctx: CallInfo): void {
     for (const p of this.parts) p.budgetExhausted?.(ctx);
   }
   ejected(address: string): void {

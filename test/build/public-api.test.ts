@@ -69,6 +69,7 @@ const ROOT_EXPORTS = [
   'CircuitState',
   'CircuitStateChange',
   'ClientClosedError',
+  'ClientView',
   'Clock',
   'ConfigError',
   'DEADLINE_HEADER',
