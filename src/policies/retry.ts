@@ -101,7 +101,10 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
   if (onBudgetExhausted !== undefined) shared.budgetExhausted.add(onBudgetExhausted);
   const { clock, adapter, budget } = options;
   const filter = (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
-    budget.deposit(clock.now());
+    // The call counts into the budget's window at its start (a context made outside a client
+    // has none: then now).
+    const start = ctx.callStart;
+    budget.deposit(Number.isNaN(start) ? clock.now() : start);
     ctx.budgetDeposited = true;
     if (ctx.maxAttempts <= 1) return next(req, ctx);
     adapter.prepareReplay(req);
