@@ -53,6 +53,9 @@ function heldRejectedClass(ctx: CallInfo, error: unknown): ResponseClass | undef
   // The caller gave up: nothing to learn about the destination. (Deadline and attempt timeouts,
   // which also abort the signal, are WeftErrors and were classified above.)
   if (ctx.signal?.aborted && error === ctx.signal.reason) return IGNORABLE;
+  // The same through the call's own token: a dispatcher's caller (fetch(), undici's request())
+  // aborts it, and the call fails with that reason, wherever it was (an attempt, a backoff).
+  if (error !== undefined && error === ctx.cancelledReason()) return IGNORABLE;
   const last = ctx.classification;
   return last !== undefined && last.kind !== 'success' ? last : undefined;
 }

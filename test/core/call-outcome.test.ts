@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { callClassName, rejectedCallClass, resolvedCallClass } from '../../src/core/call-outcome.js';
 import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
+import { Cancellation } from '../../src/core/cancellation.js';
 import { CallContext } from '../../src/core/context.js';
 import {
   CircuitOpenError,
@@ -64,5 +65,19 @@ describe('the class of a whole call', () => {
     const refused = Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
     expect(rejectedCallClass(context(SUCCESS), refused)).toEqual(failure('ECONNREFUSED'));
     expect(callClassName(context(SUCCESS), true, refused)).toBe('failure');
+  });
+});
+
+describe("the caller's abort through the call's own token", () => {
+  it('a dispatcher caller that aborts during a retry backoff: ignorable, not the last attempt\'s class', () => {
+    const token = new Cancellation();
+    const ctx = new CallContext('svc', undefined, token);
+    ctx.classification = retryable('status 503');
+    const reason = new Error('the caller gave up');
+    token.abort(reason);
+    expect(rejectedCallClass(ctx, reason)).toBe(IGNORABLE);
+    expect(callClassName(ctx, true, reason)).toBe('ignorable');
+    // Any other error of the same call is still judged by what its last attempt met.
+    expect(callClassName(ctx, true, new Error('reset'))).toBe('retryable');
   });
 });
