@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { callClassName, rejectedCallClass, resolvedCallClass } from '../../src/core/call-outcome.js';
-import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import { Cancellation } from '../../src/core/cancellation.js';
+import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
 import {
   CircuitOpenError,
@@ -69,7 +69,7 @@ describe('the class of a whole call', () => {
 });
 
 describe("the caller's abort through the call's own token", () => {
-  it('a dispatcher caller that aborts during a retry backoff: ignorable, not the last attempt\'s class', () => {
+  it("a dispatcher caller that aborts during a retry backoff: ignorable, not the last attempt's class", () => {
     const token = new Cancellation();
     const ctx = new CallContext('svc', undefined, token);
     ctx.classification = retryable('status 503');
