@@ -4,15 +4,21 @@
  * abort arrives on the call's own token, not on a signal weft holds). The backoff runs on a
  * virtual clock, so the call waits in it until the test aborts.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { failingWhile } from '../support/chaos-servers.js';
 import { loopbackFixtures } from '../support/fixtures.js';
 
 const { backends, client } = loopbackFixtures();
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe("a caller's abort during a retry backoff", () => {
   it('fails the call with its reason and does not trip the breaker', async () => {
+    // Full jitter draws the backoff from [0, 25 ms): mid-range, so that the call surely waits.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const backend = await backends.start(failingWhile(() => true));
     const c = client({
       endpoints: [backend.address],
