@@ -38,6 +38,11 @@ export function prometheusMetrics(options: PrometheusMetricsOptions): TelemetryP
         registerCatalog(registry, prefix, attached);
         return { clients: attached };
       });
+      // `registry.clear()` drops the metrics but not what weft keeps on the registry: register
+      // them again, over the same clients, when they are gone.
+      if (registry.getSingleMetric(`${prefix}requests_total`) === undefined) {
+        registerCatalog(registry, prefix, clients);
+      }
       const metrics = new ClientMetrics(client, perEndpoint, buckets, clients);
       clients.add(metrics);
       return metrics;

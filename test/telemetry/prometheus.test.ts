@@ -3,7 +3,7 @@
  * or two plugins on one registry, per-endpoint labels that can be switched off and that go away
  * with the endpoint, and the event counters (ejections, breaker transitions, throttling).
  */
-import { Registry, register } from 'prom-client';
+import { type OpenMetricsContentType, Registry, register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, roundRobin, staticResolver } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/prometheus.js';
@@ -45,6 +45,30 @@ describe('prometheusMetrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('weft_retry_budget_balance{client="one"}');
     expect(text).toContain('weft_retry_budget_balance{client="two"}');
+  });
+
+  it('registers again on a registry that was cleared, and keeps the clients attached before', async () => {
+    const b = await backends.start(replyAfter(0));
+    const registry = new Registry();
+    const one = client({ name: 'one', endpoints: [b.address], telemetry: prometheusMetrics({ registry }) });
+    await call(one);
+    registry.clear();
+    expect(registry.getSingleMetric('weft_requests_total')).toBeUndefined();
+    const two = client({ name: 'two', endpoints: [b.address], telemetry: prometheusMetrics({ registry }) });
+    await call(two, 2);
+    const requests = await samples(registry, 'weft_requests_total');
+    expect(requests.find((v) => v.labels.client === 'one')?.value).toBe(1);
+    expect(requests.find((v) => v.labels.client === 'two')?.value).toBe(2);
+  });
+
+  it('takes an OpenMetrics registry as well (the option accepts either content type)', async () => {
+    const b = await backends.start(replyAfter(0));
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    await call(client({ name: 'om', endpoints: [b.address], telemetry: prometheusMetrics({ registry }) }));
+    const text = await registry.metrics();
+    expect(text).toContain('weft_requests_total{client="om",class="success"} 1');
+    expect(text.endsWith('# EOF\n')).toBe(true);
   });
 
   it('can leave endpoint labels out', async () => {

@@ -4,7 +4,7 @@
  * Finagle and Linkerd counterparts. `registerCatalog` registers the table once per registry and
  * prefix; each metric then reads every client attached to it.
  */
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { ObservedClient } from '../../client/telemetry.js';
 import { CLASSES, type ClientMetrics } from './client-metrics.js';
 import { type Labels, type MetricType, type Sample, ScrapedMetric } from './scraped-metric.js';
@@ -236,7 +236,7 @@ export const CATALOG: readonly MetricSpec[] = [
 
 /** Register every metric of the table into `registry` under `prefix`, reading `clients`. */
 export function registerCatalog(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   prefix: string,
   clients: ReadonlySet<ClientMetrics>,
 ): void {

@@ -2,14 +2,14 @@
  * The options of `prometheusMetrics`: their type and keys, the default buckets, and the
  * validation that names a bad one (`metrics.registry`, `metrics.buckets`, ...) at construction.
  */
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { ConfigError } from '../../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../../core/options.js';
 
 /** Options of `prometheusMetrics`: the registry to register into, and the metrics' shape. */
 export interface PrometheusMetricsOptions {
   /** The prom-client Registry to register into. Required: weft never uses the global one by itself. */
-  registry: Registry;
+  registry: Registry<RegistryContentType>;
   /** Prefix of every metric name. Default `weft_`. */
   prefix?: string;
   /** Label attempts and endpoint gauges with the endpoint address. Default true. */
@@ -31,7 +31,7 @@ export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 /** {@link PrometheusMetricsOptions}, validated, with the defaults filled in. */
 export interface PrometheusSettings {
-  readonly registry: Registry;
+  readonly registry: Registry<RegistryContentType>;
   readonly prefix: string;
   readonly perEndpoint: boolean;
   readonly buckets: readonly number[];

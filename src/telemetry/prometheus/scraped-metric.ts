@@ -7,7 +7,7 @@
  * its types (the metric is registered `as never`): these are the two places to check when
  * prom-client changes.
  */
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 
 export type Labels = Record<string, string | number>;
 
@@ -42,7 +42,7 @@ export class ScrapedMetric {
   reset(): void {}
 
   /** Register it; prom-client types accept only its own metric classes. */
-  registerIn(registry: Registry): void {
+  registerIn(registry: Registry<RegistryContentType>): void {
     registry.registerMetric(this as never);
   }
 }
@@ -53,7 +53,11 @@ const SHARED = Symbol.for('weft.prometheus.metrics');
  * What `registry` keeps for `prefix`, made by `create` the first time (by any copy of weft) and
  * the same object after that.
  */
-export function sharedOnRegistry<T>(registry: Registry, prefix: string, create: () => T): T {
+export function sharedOnRegistry<T>(
+  registry: Registry<RegistryContentType>,
+  prefix: string,
+  create: () => T,
+): T {
   const holder = registry as unknown as Record<symbol, Map<string, unknown> | undefined>;
   let byPrefix = holder[SHARED];
   if (byPrefix === undefined) {
