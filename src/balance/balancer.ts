@@ -419,8 +419,8 @@ function lateContext(ctx: CallContext): CallContext {
   late.classifier = ctx.classifier;
   late.classification = ctx.classification;
   late.accrualTicket = ctx.accrualTicket;
-  late.callTelemetry = ctx.callTelemetry;
-  late.attemptTelemetry = ctx.attemptTelemetry;
-  ctx.attemptTelemetry = undefined;
+  late.callState = ctx.callState?.slice();
+  late.attemptState = ctx.attemptState;
+  ctx.attemptState = undefined;
   return late;
 }

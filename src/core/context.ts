@@ -18,7 +18,8 @@
  *       attemptOwner                       balancer's node, until endAttempt
  *       attemptTimer                       attempt (the per-attempt timeout), until endAttempt
  *       callOwner                          deadline, until finishCall
- *       callObserver, call/attemptTelemetry telemetry (observe role, tracing)
+ *       callObserver                       telemetry (the observe role)
+ *       callState, attemptState            each layer's CallSlot and AttemptSlot (tracing's spans)
  *       attemptEndedAbove, callFinishedBelow ./frame-elision.ts, the only reader and writer
  *       holdsProcess                       the client (./process-hold.ts), until finishCall
  *
@@ -134,9 +135,10 @@ export class CallContext implements CallInfo {
   callOwner: CallOwner | undefined;
   /** Who hears how the call ended (telemetry's observe role), until finishCall runs. */
   callObserver: CallObserver | undefined;
-  /** Telemetry's state for the call (its span) and for the current attempt. */
-  callTelemetry: unknown;
-  attemptTelemetry: unknown;
+  /** Layers' own state for the call, read and written only through CallSlot (./context-slot.ts). */
+  callState: unknown[] | undefined;
+  /** Layers' own state for the current attempt, only through AttemptSlot (./context-slot.ts). */
+  attemptState: unknown[] | undefined;
   /** Why the current attempt exists: the first, a retry, a requeue, or a hedge's backup. */
   attemptReason: AttemptReason = 'initial';
   /**
@@ -169,7 +171,8 @@ export class CallContext implements CallInfo {
     child.clock = this.clock;
     child.callStart = this.callStart;
     child.attemptReason = this.attemptReason;
-    child.callTelemetry = this.callTelemetry;
+    // The call's layer state as it is now; a copy's own writes stay its own.
+    child.callState = this.callState?.slice();
     child.deadline = this.deadline;
     child.budgetMs = this.budgetMs;
     child.attempt = this.attempt;

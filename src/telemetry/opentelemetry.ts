@@ -27,6 +27,7 @@ import {
 import type { ClientTelemetry, ObservedClient, TelemetryPlugin } from '../client/telemetry.js';
 import type { ResponseClass } from '../core/classification.js';
 import type { CallContext } from '../core/context.js';
+import { AttemptSlot, CallSlot } from '../core/context-slot.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { ConfigError, errorCodeOrName } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
@@ -70,6 +71,11 @@ const TRACER_NAME = 'weft';
 
 /** Marks a call whose spans are not recorded (no SDK, or sampled out). */
 const NOT_RECORDING = Symbol('weft.notRecording');
+
+/** The call's span, or NOT_RECORDING when the call is sampled out. */
+const CALL_SPAN_SLOT = new CallSlot<Span | typeof NOT_RECORDING>('tracing: the call span');
+/** The current attempt's span. */
+const ATTEMPT_SPAN_SLOT = new AttemptSlot<Span>('tracing: the attempt span');
 
 /** What a proxy provider delegates to while no SDK is registered (the API's no-op provider). */
 const NO_SDK = new ProxyTracerProvider().getDelegate();
@@ -139,16 +145,14 @@ class ClientTracing implements ClientTelemetry {
 
   callStarted(req: unknown, ctx: CallContext): void {
     const request = req as TracedRequest;
-    // No SDK registered (yet): the API would hand out a no-op span; skip making one.
-    if (this.#proxy !== undefined && this.#proxy.getDelegate() === NO_SDK) {
-      ctx.callTelemetry = NOT_RECORDING;
-      return;
-    }
+    // No SDK registered (yet): the API would hand out a no-op span; skip making one (the
+    // attempts see the same and make none either).
+    if (this.#noSdk()) return;
     const span = this.#tracer.startSpan(request.method, CALL_SPAN, context.active());
     // Sampled out (or no SDK): the trace's spans would not be recorded either, so none are made;
     // the attempts still pass the caller's trace context on.
     if (!span.isRecording()) {
-      ctx.callTelemetry = NOT_RECORDING;
+      CALL_SPAN_SLOT.set(ctx, NOT_RECORDING);
       return;
     }
     span.setAttribute('http.request.method', request.method);
@@ -156,12 +160,17 @@ class ClientTracing implements ClientTelemetry {
     if (ctx.budgetMs !== Number.POSITIVE_INFINITY) {
       span.setAttribute('weft.deadline.budget_ms', Math.round(ctx.budgetMs));
     }
-    ctx.callTelemetry = span;
+    CALL_SPAN_SLOT.set(ctx, span);
+  }
+
+  /** Whether no SDK is registered, so that every span the API makes would be a no-op. */
+  #noSdk(): boolean {
+    return this.#proxy !== undefined && this.#proxy.getDelegate() === NO_SDK;
   }
 
   callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
-    const span = ctx.callTelemetry as Span | typeof NOT_RECORDING | undefined;
-    ctx.callTelemetry = undefined;
+    const span = CALL_SPAN_SLOT.get(ctx);
+    CALL_SPAN_SLOT.set(ctx, undefined);
     if (span === undefined || span === NOT_RECORDING) return;
     finishSpan(span, ctx, failed, outcome);
     if (span.isRecording()) span.setAttribute('weft.attempts', ctx.attempt);
@@ -170,7 +179,7 @@ class ClientTracing implements ClientTelemetry {
 
   attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
     const request = req as TracedRequest;
-    if (ctx.callTelemetry === NOT_RECORDING) {
+    if (this.#noSdk() || CALL_SPAN_SLOT.get(ctx) === NOT_RECORDING) {
       if (this.#propagate) propagation.inject(context.active(), request.headers, headerSetter);
       return;
     }
@@ -199,13 +208,13 @@ class ClientTracing implements ClientTelemetry {
       }
     }
     if (this.#propagate) propagation.inject(trace.setSpan(parent, span), request.headers, headerSetter);
-    ctx.attemptTelemetry = span;
+    ATTEMPT_SPAN_SLOT.set(ctx, span);
   }
 
   attemptFinished(ctx: CallContext, _endpoint: Endpoint, failed: boolean, outcome: unknown): void {
-    const span = ctx.attemptTelemetry as Span | undefined;
+    const span = ATTEMPT_SPAN_SLOT.get(ctx);
     if (span === undefined) return;
-    ctx.attemptTelemetry = undefined;
+    ATTEMPT_SPAN_SLOT.set(ctx, undefined);
     finishSpan(span, ctx, failed, outcome);
     if (span.isRecording()) {
       const verdict = ctx.classification as ResponseClass | undefined;
@@ -217,8 +226,10 @@ class ClientTracing implements ClientTelemetry {
 
 /** The parent of an attempt span: the call's span, under whatever context was active. */
 function parentContext(ctx: CallContext): Context {
-  const callSpan = ctx.callTelemetry as Span | undefined;
-  return callSpan === undefined ? context.active() : trace.setSpan(context.active(), callSpan);
+  const callSpan = CALL_SPAN_SLOT.get(ctx);
+  return callSpan === undefined || callSpan === NOT_RECORDING
+    ? context.active()
+    : trace.setSpan(context.active(), callSpan);
 }
 
 /** Status code, error.type and span status, per the HTTP semantic conventions. */
