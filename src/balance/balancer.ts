@@ -8,7 +8,7 @@
 
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
-import { type AttemptOwner, CallContext } from '../core/context.js';
+import type { AttemptOwner, CallContext } from '../core/context.js';
 import type { Endpoint, EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
 import {
   ClientClosedError,
@@ -391,7 +391,7 @@ export class LateAttempt<Req, Res> implements AttemptCompletion {
     readonly start: number,
     readonly responded: number,
   ) {
-    this.ctx = lateContext(callCtx);
+    this.ctx = callCtx.forLateOutcome();
   }
 
   complete(outcome: unknown, failed: boolean): void {
@@ -399,28 +399,4 @@ export class LateAttempt<Req, Res> implements AttemptCompletion {
     this.#done = true;
     this.balancer.completeAttempt(this, outcome, failed);
   }
-}
-
-/**
- * A copy of what an attempt's late outcome is judged by: the request and how it was sent (for
- * the classifier), the call's cancellation and signal (its own abort stays ignorable), failure
- * accrual's ticket, and the attempt's telemetry state, which moves to the copy so that the
- * attempt's span ends with its outcome.
- */
-function lateContext(ctx: CallContext): CallContext {
-  const late = new CallContext(ctx.destination, ctx.signal, ctx.cancellation);
-  late.clock = ctx.clock;
-  late.attempt = ctx.attempt;
-  late.attemptReason = ctx.attemptReason;
-  late.endpoint = ctx.endpoint;
-  late.request = ctx.request;
-  late.requestWritten = ctx.requestWritten;
-  late.idempotent = ctx.idempotent;
-  late.classifier = ctx.classifier;
-  late.classification = ctx.classification;
-  late.accrualTicket = ctx.accrualTicket;
-  late.callState = ctx.callState?.slice();
-  late.attemptState = ctx.attemptState;
-  ctx.attemptState = undefined;
-  return late;
 }

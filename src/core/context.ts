@@ -167,19 +167,11 @@ export class CallContext implements CallInfo {
    * cancellation also triggers.
    */
   fork(cancellation: Cancellation): CallContext {
-    const child = new CallContext(this.destination, this.signal, cancellation);
-    child.clock = this.clock;
-    child.callStart = this.callStart;
-    child.attemptReason = this.attemptReason;
-    // The call's layer state as it is now; a copy's own writes stay its own.
-    child.callState = this.callState?.slice();
+    const child = this.#copy(cancellation);
     child.deadline = this.deadline;
     child.budgetMs = this.budgetMs;
-    child.attempt = this.attempt;
     child.maxAttempts = this.maxAttempts;
     child.attemptTimeoutMs = this.attemptTimeoutMs;
-    child.classifier = this.classifier;
-    child.idempotent = this.idempotent;
     this.tried ??= [];
     this.attempts ??= [];
     child.tried = this.tried;
@@ -196,6 +188,38 @@ export class CallContext implements CallInfo {
       }
     }
     return child;
+  }
+
+  /**
+   * A context for the late outcome of the current attempt (src/balance/completion.ts): what the
+   * outcome is judged by (the request and how it was sent, the classification, failure accrual's
+   * ticket, the call's cancellation and signal, so the caller's own abort stays ignorable) and
+   * the attempt's layer state, which moves to the copy so that, e.g., its span ends with it.
+   */
+  forLateOutcome(): CallContext {
+    const late = this.#copy(this.cancellation);
+    late.endpoint = this.endpoint;
+    late.request = this.request;
+    late.requestWritten = this.requestWritten;
+    late.classification = this.classification;
+    late.accrualTicket = this.accrualTicket;
+    late.attemptState = this.attemptState;
+    this.attemptState = undefined;
+    return late;
+  }
+
+  /** What every copy of this context keeps: the call's identity, clock, attempt and settings. */
+  #copy(cancellation: Cancellation | undefined): CallContext {
+    const copy = new CallContext(this.destination, this.signal, cancellation);
+    copy.clock = this.clock;
+    copy.callStart = this.callStart;
+    copy.attempt = this.attempt;
+    copy.attemptReason = this.attemptReason;
+    copy.idempotent = this.idempotent;
+    copy.classifier = this.classifier;
+    // The call's layer state as it is now; a copy's own writes stay its own.
+    copy.callState = this.callState?.slice();
+    return copy;
   }
 
   /**
