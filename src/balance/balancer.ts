@@ -20,6 +20,7 @@ import {
 import { reportHookError } from '../core/events.js';
 import { attemptEndedAbove, reportingAttempt } from '../core/frame-elision.js';
 import type { Service, ServiceStatus } from '../core/service.js';
+import { SharedReadings } from '../core/shared-readings.js';
 import type { AttemptCompletion, CompletionTracker } from './completion.js';
 import type { EndpointNode } from './endpoint-node.js';
 import type { LoadMetric } from './load-metric.js';
@@ -41,6 +42,8 @@ export interface BalancerOptions<Req, Res> {
   readonly observer?: BalancerObserver | undefined;
   /** The protocol's responses whose outcome comes later (streams; ./completion.ts); none by default. */
   readonly completion?: CompletionTracker<Res> | undefined;
+  /** Whether a pick may take the attempt filter's reading of the clock (../core/shared-readings.ts). */
+  readonly readings?: SharedReadings | undefined;
 }
 
 export class Balancer<Req, Res> implements Service<Req, Res> {
@@ -53,6 +56,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   readonly #classify: BalancerOptions<Req, Res>['classify'];
   readonly #observer: BalancerObserver | undefined;
   readonly #completion: CompletionTracker<Res> | undefined;
+  readonly #readings: SharedReadings;
   readonly #unsubscribe: () => void;
   #nodes: BalancedNode<Req, Res>[] = [];
   #byAddress = new Map<string, BalancedNode<Req, Res>>();
@@ -69,6 +73,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     this.#classify = options.classify;
     this.#observer = options.observer;
     this.#completion = options.completion;
+    this.#readings = options.readings ?? new SharedReadings();
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
   }
@@ -92,11 +97,14 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   call(req: Req, ctx: CallContext): Promise<Res> {
     if (this.#closed) return Promise.reject(new ClientClosedError({ destination: this.#destination }));
     if (this.#endpoints.current.kind === 'pending') return this.#callWhenResolved(req, ctx);
-    return this.#dispatch(req, ctx);
+    return this.#dispatch(
+      req,
+      ctx,
+      this.#readings.pickTakesAttemptStart ? ctx.attemptStart : this.#clock.now(),
+    );
   }
 
-  #dispatch(req: Req, ctx: CallContext): Promise<Res> {
-    const now = this.#clock.now();
+  #dispatch(req: Req, ctx: CallContext, now: number): Promise<Res> {
     if (ctx.attemptOwner !== undefined) {
       // A layer below retry called `next` twice for one attempt (./core/errors.ts).
       return Promise.reject(
@@ -116,9 +124,10 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     if (observer?.attemptStarted !== undefined)
       observer.attemptStarted(req, ctx, node.endpoint, node.load.peek(now));
     node.load.start(now);
+    // Set before the endpoint's layers run: the deadline header may take it as its reading.
+    ctx.attemptStart = now;
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = node;
-    ctx.attemptStart = now;
     return reportingAttempt(pending, ctx);
   }
 
@@ -185,7 +194,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
       throw attemptEndedAbove(ctx) ? error : ctx.endAttempt(error, true);
     }
-    return this.#dispatch(req, ctx);
+    return this.#dispatch(req, ctx, this.#clock.now());
   }
 
   #waitForDiscovery(ctx: CallContext): Promise<void> {

@@ -25,6 +25,7 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../core/context.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import { contextFilter, type Filter } from '../core/service.js';
+import type { SharedReadings } from '../core/shared-readings.js';
 import { Stack, type StackEntry } from '../core/stack.js';
 import { attemptFilter } from '../policies/attempt.js';
 import { deadlineFilter } from '../policies/deadline.js';
@@ -42,6 +43,8 @@ export interface ClientStackParams<Req, Res> {
   readonly hedge?: Filter<Req, Res, CallContext> | undefined;
   /** Telemetry's observe filter; undefined leaves the `observe` role out. */
   readonly observe?: Filter<Req, Res, CallContext> | undefined;
+  /** Which layers may share a clock reading, decided once the stack is edited (../core/shared-readings.ts). */
+  readonly readings?: SharedReadings | undefined;
 }
 
 /** The default call-path stack of a client. */
@@ -95,7 +98,9 @@ export function defaultClientStack<Req, Res>(params: ClientStackParams<Req, Res>
     role: 'attempt',
     description:
       "per attempt: number, the attempt's deadline, per-attempt timeout; below retry, above balance",
-    layer: contextFilter(attemptFilter({ clock: params.clock, adapter: params.adapter })),
+    layer: contextFilter(
+      attemptFilter({ clock: params.clock, adapter: params.adapter, readings: params.readings }),
+    ),
   });
   return Stack.of(entries);
 }

@@ -23,6 +23,7 @@ import {
   type Service,
   type ServiceStatus,
 } from '../core/service.js';
+import type { SharedReadings } from '../core/shared-readings.js';
 import { Stack, type StackEntry } from '../core/stack.js';
 import { type FailureAccrualOptions, failureAccrual } from '../policies/failure-accrual.js';
 import { outboundDeadlineFilter } from '../policies/outbound-deadline.js';
@@ -37,6 +38,8 @@ export interface EndpointStackParams<Req> {
   readonly propagateDeadline: boolean;
   /** Failure accrual settings; undefined leaves the `failure-accrual` role out. */
   readonly failureAccrual: FailureAccrualOptions | undefined;
+  /** Which layers may share a clock reading, decided once the stack is edited (../core/shared-readings.ts). */
+  readonly readings?: SharedReadings | undefined;
 }
 
 /** The default endpoint stack (outermost first). */
@@ -58,7 +61,13 @@ export function defaultEndpointStack<Req, Res>(
       description:
         "writes the attempt's remaining time on the request, after the pick, just before the transport",
       layer: filterLayer(
-        contextFilter(outboundDeadlineFilter<Req, Res>({ clock: params.clock, adapter: params.adapter })),
+        contextFilter(
+          outboundDeadlineFilter<Req, Res>({
+            clock: params.clock,
+            adapter: params.adapter,
+            readings: params.readings,
+          }),
+        ),
       ),
     });
   }

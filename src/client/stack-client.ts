@@ -7,6 +7,7 @@
  * `createHttpClient`) only turns its callers' shapes into requests and hands them to {@link
  * StackClient.call}; the stats a dashboard reads are the stack client's (./client-view.ts).
  */
+
 import { Balancer } from '../balance/balancer.js';
 import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
@@ -15,6 +16,7 @@ import { ClientClosedError, ConfigError } from '../core/errors.js';
 import { callFinishingHere } from '../core/frame-elision.js';
 import { holdProcess } from '../core/process-hold.js';
 import { composeFilters, type Next } from '../core/service.js';
+import { decideSharedReadings, SharedReadings } from '../core/shared-readings.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import {
   type AdaptiveThrottleFilter,
@@ -109,36 +111,37 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
       o.adaptiveThrottle === undefined
         ? undefined
         : adaptiveThrottle<Req, Res>({ ...o.adaptiveThrottle, clock });
-    const stack = o.editStack(
-      defaultClientStack<Req, Res>({
-        clock,
-        adapter,
-        inheritAmbientDeadline: o.inheritAmbientDeadline,
-        retry:
-          o.retry === undefined
-            ? undefined
-            : {
-                ...o.retry,
-                clock,
-                adapter,
-                budget: this.retryBudget,
-                onRetry: telemetry?.retried?.bind(telemetry),
-                onBudgetExhausted: telemetry?.budgetExhausted?.bind(telemetry),
-              },
-        hedge: hedge?.filter,
-        breaker: this.circuitBreaker,
-        throttle: this.#throttle,
-        observe: telemetry === undefined ? undefined : observeFilter(telemetry, clock),
-      }),
-    );
-    const endpointStack = o.editEndpointStack(
-      defaultEndpointStack<Req, Res>({
-        clock,
-        adapter,
-        propagateDeadline: o.propagateDeadline,
-        failureAccrual: withAccrualHooks(o.failureAccrual, telemetry),
-      }),
-    );
+    const readings = new SharedReadings();
+    const builtStack = defaultClientStack<Req, Res>({
+      clock,
+      adapter,
+      inheritAmbientDeadline: o.inheritAmbientDeadline,
+      retry:
+        o.retry === undefined
+          ? undefined
+          : {
+              ...o.retry,
+              clock,
+              adapter,
+              budget: this.retryBudget,
+              onRetry: telemetry?.retried?.bind(telemetry),
+              onBudgetExhausted: telemetry?.budgetExhausted?.bind(telemetry),
+            },
+      hedge: hedge?.filter,
+      breaker: this.circuitBreaker,
+      throttle: this.#throttle,
+      observe: telemetry === undefined ? undefined : observeFilter(telemetry, clock),
+      readings,
+    });
+    const stack = o.editStack(builtStack);
+    const builtEndpointStack = defaultEndpointStack<Req, Res>({
+      clock,
+      adapter,
+      propagateDeadline: o.propagateDeadline,
+      failureAccrual: withAccrualHooks(o.failureAccrual, telemetry),
+      readings,
+    });
+    const endpointStack = o.editEndpointStack(builtEndpointStack);
     if (typeof stack?.layers !== 'function' || typeof endpointStack?.layers !== 'function') {
       // Telemetry already holds this client: let go of it before failing.
       telemetry?.close?.();
@@ -146,6 +149,11 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
         throw new ConfigError('stack', stack, 'the stack editor must return a Stack');
       throw new ConfigError('endpointStack', endpointStack, 'the stack editor must return a Stack');
     }
+    decideSharedReadings(
+      readings,
+      { built: builtStack, edited: stack },
+      { built: builtEndpointStack, edited: endpointStack },
+    );
     this.#timeoutMs = o.timeoutMs;
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
     this.#maxAttempts = o.retry?.maxAttempts ?? 1;
@@ -166,6 +174,7 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
         makeEndpoint: (endpoint) => buildEndpoint(endpointStack, makeTransport(endpoint), endpoint),
         observer: telemetry,
         completion: protocol.completion,
+        readings,
       });
     } catch (error) {
       // The first endpoints' transports could not be built (`dispatcherFactory`): leave nothing running.

@@ -14,7 +14,9 @@
  *       cancellation                       deadline, attempt (the call's and the attempt's token)
  *       budgetDeposited                    retry, hedge (the call was counted into the budget)
  *       accrualTicket                      failure accrual (the ejection generation, or a probe)
- *       request, attemptStart, attemptEnd  balancer (the attempt in flight)
+ *       request, attemptEnd                balancer (the attempt in flight)
+ *       attemptStart                       attempt, then balancer: the clock reading a layer below
+ *                                          may share (./shared-readings.ts)
  *       attemptOwner                       balancer's node, until endAttempt
  *       attemptTimer                       attempt (the per-attempt timeout), until endAttempt
  *       callOwner                          deadline, until finishCall

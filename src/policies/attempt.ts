@@ -19,11 +19,14 @@ import {
 } from '../core/expiry.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
+import type { SharedReadings } from '../core/shared-readings.js';
 
 export interface AttemptFilterOptions<Req> {
   readonly clock: Clock;
   /** Writes the attempt number on retries (`weft-attempt: 2`, ...). */
   readonly adapter: Pick<ProtocolAdapter<Req>, 'writeAttempt'>;
+  /** Whether the first attempt may take the client's reading of the clock (../core/shared-readings.ts). */
+  readonly readings?: SharedReadings | undefined;
 }
 
 /** The per-attempt timeout fired; the attempt is abandoned (and may be retried elsewhere). */
@@ -95,13 +98,19 @@ class AttemptTimeout extends Cancellation implements ExpiryEntry, AttemptTimer {
 
 export function attemptFilter<Req, Res>(options: AttemptFilterOptions<Req>): Filter<Req, Res, CallContext> {
   const { clock, adapter } = options;
+  const readings = options.readings;
   const scheduler = expirySchedulerFor(clock);
   return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     const attempt = ctx.beginAttempt();
     if (attempt > 1) adapter.writeAttempt(req, attempt);
     const cancelled = ctx.cancelledReason();
     if (cancelled !== undefined) return Promise.reject(cancelled);
-    const now = clock.now();
+    // The first attempt runs in the tick the client read the clock in, when only its layers are above.
+    const now =
+      attempt === 1 && readings?.attemptTakesCallStart === true && !Number.isNaN(ctx.callStart)
+        ? ctx.callStart
+        : clock.now();
+    ctx.attemptStart = now;
     const timeLeft = ctx.deadline - now;
     if (timeLeft <= 0) {
       return Promise.reject(ctx.deadlineExceeded(timeLeft));
