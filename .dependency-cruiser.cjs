@@ -23,7 +23,7 @@ const CLIENT = '^src/client/';
 /** Adapters to one thing outside weft each: a protocol, a server framework, a telemetry backend. */
 const TOP = '^src/(http|grpc|server|telemetry)/';
 /** The package's entries (package.json `exports`) and the load-time Node check they all import first. */
-const ENTRIES = '^src/(index|policies|admin|testing|prometheus|opentelemetry|node-check)\\.ts$';
+const ENTRIES = '^src/(index|policies|admin|testing|prometheus|opentelemetry|grpc|node-check)\\.ts$';
 /** Ambient declarations for modules that ship no types (src/types/undici-readable.d.ts). */
 const TYPE_SHIMS = '^src/types/';
 /**
@@ -136,6 +136,25 @@ module.exports = {
         'weft/prometheus and weft/opentelemetry entries load those files.',
       from: { pathNot: '^src/telemetry/' },
       to: { path: packages('prom-client|@opentelemetry/api') },
+    },
+    {
+      name: 'grpc-js-only-in-grpc',
+      severity: 'error',
+      comment:
+        '@grpc/grpc-js is an optional peer dependency: a user who only calls HTTP must be able ' +
+        'to load weft without it. Only grpc/ (the client) and the gRPC files of server/ import ' +
+        'it, and only the weft/grpc entry loads them.',
+      from: { pathNot: ['^src/grpc/', '^src/server/grpc-', '^src/grpc\\.ts$'] },
+      to: { path: packages('@grpc/grpc-js') },
+    },
+    {
+      name: 'grpc-js-not-reachable-from-the-other-entries',
+      severity: 'error',
+      comment:
+        'Every entry but weft/grpc must load without @grpc/grpc-js, types included (a .d.ts ' +
+        "naming grpc-js's types would fail for a TypeScript user without it).",
+      from: { path: ENTRIES, pathNot: '^src/grpc\\.ts$' },
+      to: { path: packages('@grpc/grpc-js'), reachable: true },
     },
     {
       name: 'optional-peers-not-reachable-from-the-root-entries',

@@ -8,6 +8,7 @@ export default defineConfig({
     testing: 'src/testing.ts',
     prometheus: 'src/prometheus.ts',
     opentelemetry: 'src/opentelemetry.ts',
+    grpc: 'src/grpc.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

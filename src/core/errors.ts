@@ -91,17 +91,21 @@ export function redactCredentials(text: string): string {
   return text.includes('@') ? text.replace(URL_CREDENTIALS, '$1<redacted>@') : text;
 }
 
+/** Attempts as a message lists them: `#1 10.0.0.7:80 status 503 3ms (retried), #2 …`. */
+export function describeAttempts(attempts: readonly AttemptRecord[]): string {
+  return attempts
+    .map(
+      (a, i) =>
+        `#${i + 1} ${a.endpoint ?? '-'} ${a.outcome} ${Math.round(a.durationMs)}ms${a.decision ? ` (${a.decision})` : ''}`,
+    )
+    .join(', ');
+}
+
 function withDetails(message: string, details: CallErrorDetails): string {
   const parts: string[] = [];
   if (details.destination !== undefined) parts.push(`destination ${details.destination}`);
   if (details.attempts !== undefined && details.attempts.length > 0) {
-    const list = details.attempts
-      .map(
-        (a, i) =>
-          `#${i + 1} ${a.endpoint ?? '-'} ${a.outcome} ${Math.round(a.durationMs)}ms${a.decision ? ` (${a.decision})` : ''}`,
-      )
-      .join(', ');
-    parts.push(`attempts: ${list}`);
+    parts.push(`attempts: ${describeAttempts(details.attempts)}`);
   }
   if (details.timeLeftMs !== undefined && Number.isFinite(details.timeLeftMs)) {
     parts.push(`time left ${Math.max(0, Math.round(details.timeLeftMs))}ms`);

@@ -185,6 +185,7 @@ describe('the public API in src/', () => {
       './testing',
       './prometheus',
       './opentelemetry',
+      './grpc',
     ]);
   });
 
