@@ -78,10 +78,12 @@ export function failWith(code: grpc.status, trailers?: Record<string, string>): 
   };
 }
 
+/** Start one backend on a loopback `host` (port 0 = any free port). */
 export async function startGrpcBackend(
   name: string,
   handlers: EchoHandlers = {},
   port = 0,
+  host = '127.0.0.1',
 ): Promise<GrpcBackend> {
   const seen: SeenCall[] = [];
   const server = new grpc.Server();
@@ -135,14 +137,14 @@ export async function startGrpcBackend(
     }) as Bidi,
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
       error ? reject(error) : resolve(p),
     ),
   );
   return {
     name,
     port: bound,
-    address: `127.0.0.1:${bound}`,
+    address: `${host}:${bound}`,
     seen,
     close: () =>
       new Promise<void>((resolve) => {
