@@ -2,7 +2,8 @@
 // fresh machine, and no test has to skip. In order:
 //  1. the Node.js running npm's scripts satisfies package.json engines (scripts/check-node.mjs);
 //  2. the system programs the suite runs: dnsmasq (DNS discovery tests, Debian package
-//     dnsmasq-base), Chromium at /usr/bin/chromium (admin page test), openssl (TLS tests).
+//     dnsmasq-base), Chromium at /usr/bin/chromium (admin page test), openssl (TLS tests),
+//     protoc (a ts-proto generated gRPC client, Debian package protobuf-compiler).
 //     Missing ones are installed with apt-get when running as root; otherwise it stops and prints
 //     the apt-get command to run;
 //  3. a Node.js below the floor for test/node-check.test.ts (scripts/old-node.mjs), installed
@@ -51,6 +52,12 @@ const SYSTEM_PACKAGES = [
     usedBy: 'the admin page test',
   },
   { what: 'openssl', present: () => onPath('openssl'), pkgs: ['openssl'], usedBy: 'the TLS tests' },
+  {
+    what: 'protoc',
+    present: () => onPath('protoc'),
+    pkgs: ['protobuf-compiler'],
+    usedBy: 'the gRPC test of a ts-proto generated client',
+  },
 ];
 
 function run(command, args) {
@@ -80,8 +87,9 @@ function systemPackages() {
   const install = `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs()}`;
   const how = !aptGet
     ? [
-        'apt-get is not available here: install dnsmasq, openssl and Chromium (as /usr/bin/chromium) with',
-        "this system's package manager (the Debian packages: dnsmasq-base chromium fonts-liberation openssl),",
+        'apt-get is not available here: install dnsmasq, openssl, protoc and Chromium (as /usr/bin/chromium)',
+        "with this system's package manager (the Debian packages: dnsmasq-base chromium fonts-liberation",
+        'openssl protobuf-compiler),',
       ]
     : root
       ? ['apt-get failed (see above); run it yourself:', `  ${install}`]
