@@ -202,9 +202,9 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
       const message = log.message(index);
       if (message === undefined) return;
       this.#writing = true;
+      // The half-close waits for this write too: grpc-js 1.10 loses a message that is still
+      // pending when the half-close comes (1.14 sends both).
       child.sendMessageWithContext({ callback: this.#onWritten, flags: log.flags(index) }, message);
-      // grpc-js does the same: the half-close may follow the last message without waiting.
-      if (index + 1 === log.length && log.halfClosed) this.#halfClose(child);
       return;
     }
     if (log.halfClosed) this.#halfClose(child);
