@@ -9,6 +9,7 @@ import { main as deadlinePropagation } from './deadline-propagation.js';
 import { parseDemoArgs, UsageError } from './demo/args.js';
 import { FLAKY_LABEL, SLOW_LABEL } from './demo/backends.js';
 import { type DemoSummary, runDemo } from './demo/demo.js';
+import { runGrpcDemo } from './grpc-demo.js';
 import { main as quickStart } from './quick-start.js';
 import {
   deadlineBeforeSlowReply,
@@ -221,5 +222,23 @@ describe('examples', () => {
       expect(lines[0]).toBe('503 then 200: got Ada after 2 attempts');
       expect(lines[2]).toContain('WEFT_DEADLINE_EXCEEDED with a 100 ms budget');
     });
+  });
+});
+
+describe('gRPC demo', () => {
+  it('weft retries the flaky replica elsewhere and keeps off the slow one; round robin does neither', async () => {
+    const lines: string[] = [];
+    const [weft, roundRobin] = await runGrpcDemo({
+      durationMs: 1_000,
+      concurrency: 4,
+      log: (t) => lines.push(t),
+    });
+    expect(weft!.name).toBe('weft');
+    expect(roundRobin!.name).toBe('grpc-js round_robin');
+    for (const client of [weft!, roundRobin!]) expect(client.calls).toBeGreaterThan(20);
+    expect(weft!.successRate).toBeGreaterThanOrEqual(0.99);
+    expect(roundRobin!.successRate).toBeLessThan(0.98);
+    expect(weft!.slowShare).toBeLessThan(roundRobin!.slowShare);
+    expect(lines.join('\n')).toContain('slow replica share');
   });
 });
