@@ -84,6 +84,7 @@ export async function startGrpcBackend(
   handlers: EchoHandlers = {},
   port = 0,
   host = '127.0.0.1',
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
 ): Promise<GrpcBackend> {
   const seen: SeenCall[] = [];
   const server = new grpc.Server();
@@ -137,9 +138,7 @@ export async function startGrpcBackend(
     }) as Bidi,
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-      error ? reject(error) : resolve(p),
-    ),
+    server.bindAsync(`${host}:${port}`, credentials, (error, p) => (error ? reject(error) : resolve(p))),
   );
   return {
     name,
