@@ -37,7 +37,7 @@ import { DEFAULT_TOTAL_TIMEOUT_MS } from '../policies/deadline.js';
 import { FAILURE_ACCRUAL_OPTION_KEYS, type FailureAccrualOptions } from '../policies/failure-accrual.js';
 import { HEDGE_OPTION_KEYS, type HedgeOptions } from '../policies/hedge.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_ATTEMPTS_REASON, RETRY_DEFAULTS } from '../policies/retry.js';
-import { RETRY_BUDGET_OPTION_KEYS, type RetryBudgetOptions } from '../policies/retry-budget.js';
+import { RETRY_BUDGET_OPTION_KEYS, RetryBudget, type RetryBudgetOptions } from '../policies/retry-budget.js';
 import type { EndpointLayer } from './endpoint-stack.js';
 import type { TelemetryPlugin } from './telemetry.js';
 
@@ -57,8 +57,12 @@ export const CLIENT_DEFAULTS = {
 export interface RetryOptions {
   /** Most attempts per call, the first included: 1 to 5 (`MAX_ATTEMPTS_LIMIT`). Default 3 (2 retries). */
   maxAttempts?: number;
-  /** The retry budget shared by retries and hedges. Default 20% + 10/s over 10 s (Finagle). */
-  budget?: RetryBudgetOptions;
+  /**
+   * The retry budget shared by retries and hedges: its settings, or a `RetryBudget` to share with
+   * other clients (another client's `retryBudget`, or `new RetryBudget(clock)` from
+   * `weft/policies`), on the same clock. Default 20% + 10/s over 10 s (Finagle).
+   */
+  budget?: RetryBudgetOptions | RetryBudget;
   /** First backoff bound, in ms; full jitter. Default 25 (Envoy). */
   backoffInitialMs?: number;
   /** Largest backoff bound, in ms. Default 250 (Envoy: 10 × base). */
@@ -184,7 +188,7 @@ export interface ProtocolOptionDefaults {
 
 /** Retry settings, validated, with every default filled in. */
 export type ResolvedRetryOptions = Required<Omit<RetryOptions, 'budget'>> & {
-  readonly budget: RetryBudgetOptions | undefined;
+  readonly budget: RetryBudgetOptions | RetryBudget | undefined;
 };
 
 /** The shared options, validated: everything a stack client is built from. */
@@ -375,8 +379,8 @@ function resolveRetry(value: RetryOptions | undefined, replayBufferBytes: number
   return {
     maxAttempts: maxAttemptsOption('retry.maxAttempts', r.maxAttempts, d.maxAttempts),
     budget:
-      r.budget === undefined
-        ? undefined
+      r.budget === undefined || r.budget instanceof RetryBudget
+        ? r.budget
         : objectOption<RetryBudgetOptions>('retry.budget', r.budget, RETRY_BUDGET_OPTION_KEYS),
     backoffInitialMs,
     backoffMaxMs,

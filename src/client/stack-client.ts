@@ -87,13 +87,17 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
     const { clock } = o;
     const { adapter } = protocol;
     this.name = o.name;
+    const budget = o.retry?.budget;
+    if (budget instanceof RetryBudget && budget.clock !== clock) {
+      throw new ConfigError('retry.budget', budget, "a shared RetryBudget must run on the client's clock");
+    }
     // Telemetry keeps a reference to this client and reads it only at scrape time.
     const telemetry =
       o.telemetry.length === 0
         ? undefined
         : fanOut(o.telemetry.map((p) => p.attach(this, { scheme: protocol.scheme })));
     this.#telemetry = telemetry;
-    this.retryBudget = new RetryBudget(clock, o.retry?.budget);
+    this.retryBudget = budget instanceof RetryBudget ? budget : new RetryBudget(clock, budget);
     const hedge =
       o.hedge === undefined
         ? undefined

@@ -49,7 +49,10 @@ const SLOTS = 10;
 const DEPOSITS = 0;
 const WITHDRAWALS = 1;
 
-/** A retry budget shared by every retry and hedge of one client. */
+/**
+ * A retry budget shared by every retry and hedge of one client, or of several: pass one instance as
+ * `retry.budget` to each client (an HTTP and a gRPC client of one service, say).
+ */
 export class RetryBudget {
   readonly ttlMs: number;
   readonly minRetriesPerSecond: number;
@@ -76,6 +79,11 @@ export class RetryBudget {
     );
     this.#clock = clock;
     this.#counts = new RollingCounts(2, SLOTS, this.ttlMs / SLOTS);
+  }
+
+  /** The clock the window runs on; clients that share this budget must run on it too. */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /** One request was made at `now` (once per logical call, before its first attempt). */
