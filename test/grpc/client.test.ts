@@ -140,6 +140,23 @@ describe('retries (gRFC A6)', () => {
     expect(calls).toBe(3);
   });
 
+  it('a pushback of 0 or more is the pause before the retry', async () => {
+    const arrivals: number[] = [];
+    const b = await backends.start('b', {
+      idempotentUnary: (call, callback) => {
+        arrivals.push(Date.now());
+        if (arrivals.length === 1)
+          failWith(grpc.status.UNAVAILABLE, { 'grpc-retry-pushback-ms': '300' })(call, callback);
+        else callback(null, { message: 'ok', server: 'b' });
+      },
+    });
+    const c = client({ endpoints: [b.address] });
+    expect((await unary(c, 'idempotentUnary', {})).message).toBe('ok');
+    expect(arrivals).toHaveLength(2);
+    // The backoff alone is at most 2 ms here: the pause is the server's.
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(250);
+  });
+
   it('a committed call is never sent again: headers came, then UNAVAILABLE', async () => {
     const b = await backends.start('b', {
       serverStream: (call) => {
