@@ -108,10 +108,14 @@ export class WeftGrpcCall implements InterceptingListener {
     };
     this.#req = req;
     let call = method.call;
-    if (deadline !== Number.POSITIVE_INFINITY) {
-      // The call's own deadline narrows the method's timeout, else the client's.
-      const timeoutMs = Math.max(0, deadline - Date.now());
-      if (timeoutMs < (call?.timeoutMs ?? this.#host.timeoutMs)) call = { ...call, timeoutMs };
+    // A streaming response may wait long for its first message (a subscription): the client's
+    // timeoutMs does not bound it; the call's own deadline and the method's timeout do.
+    const fallbackMs = method.method.responseStream ? Number.POSITIVE_INFINITY : this.#host.timeoutMs;
+    const timeoutMs = deadline === Number.POSITIVE_INFINITY ? deadline : Math.max(0, deadline - Date.now());
+    // The call's own deadline narrows the method's timeout, else the client's.
+    if (timeoutMs < (call?.timeoutMs ?? fallbackMs)) call = { ...call, timeoutMs };
+    else if (call?.timeoutMs === undefined && fallbackMs === Number.POSITIVE_INFINITY) {
+      call = { ...call, timeoutMs: fallbackMs };
     }
     this.#host.client.call(req, call, undefined, this.#cancellation).then(
       (response) => this.#answered(response as GrpcAttempt),

@@ -229,6 +229,27 @@ describe('deadlines and cancellation', () => {
     expect(b.seen.length).toBe(before);
   });
 
+  it("a stream may wait past the client's timeoutMs for its first message; a unary call may not", async () => {
+    const b = await backends.start('b', {
+      serverStream: (call) => {
+        setTimeout(() => {
+          call.write({ message: 'late', server: 'b' });
+          call.end();
+        }, 300).unref();
+      },
+      unary: (_call, callback) =>
+        setTimeout(() => callback(null, { message: 'late', server: 'b' }), 300).unref(),
+    });
+    const c = client({ endpoints: [b.address], timeoutMs: 100 });
+    const stream = (c as unknown as Methods).serverStream!({
+      message: 'm',
+      count: 1,
+    }) as grpc.ClientReadableStream<EchoReply>;
+    expect(await collect(stream)).toEqual({ messages: ['late'] });
+    const error = (await unary(c, 'unary', {}).catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+  });
+
   it("the caller's cancel reaches the server and ends the call CANCELLED", async () => {
     let serverCancelled: () => void = () => {};
     const cancelledOnServer = new Promise<void>((resolve) => {
