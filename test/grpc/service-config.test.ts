@@ -73,8 +73,13 @@ describe('what a service config becomes', () => {
     });
   });
 
-  it('takes the same config as JSON text, as grpc-js takes grpc.service_config', () => {
+  it('takes the same config as JSON text, as grpc-js takes grpc.service_config, or typed as grpc-js types it', () => {
     expect(serviceConfigOptions(JSON.stringify(config))).toEqual(serviceConfigOptions(config));
+    const typed: grpc.ServiceConfig = {
+      loadBalancingConfig: [],
+      methodConfig: [{ name: [UNARY], timeout: { seconds: 1, nanos: 0 } }],
+    };
+    expect(serviceConfigOptions(typed).methods).toEqual({ 'weft.test.Echo/Unary': { timeoutMs: 1_000 } });
   });
 
   it('caps maxAttempts at 5 as grpc-js does, and bounds the backoff at the longest grpc-js would wait', () => {
