@@ -251,9 +251,8 @@ function parseServiceConfig(value: unknown, option: string): ParsedServiceConfig
       'expected one service config object; this is a list of choices (the DNS TXT form): pass the serviceConfig of the choice you use',
     );
   }
+  if (config === undefined) throw new ConfigError(option, config, 'expected a service config');
   const o = objectOption<GrpcServiceConfig>(option, config);
-  if (config === undefined || config === null)
-    throw new ConfigError(option, config, 'expected a service config');
   rejectUnknownKeys(option, o, SERVICE_CONFIG_KEYS);
   if (o.healthCheckConfig !== undefined) {
     throw new ConfigError(
@@ -341,8 +340,8 @@ function parseMethodConfig(
 
 /** The `methods` key a name stands for; a name seen before throws, as in grpc-js. */
 function methodKey(value: unknown, path: string, namedAt: Map<string, string>): string {
-  const n = objectOption<GrpcMethodConfigName>(path, value, NAME_KEYS);
   if (value === undefined) throw new ConfigError(path, value, 'expected a name { service, method }');
+  const n = objectOption<GrpcMethodConfigName>(path, value, NAME_KEYS);
   const service = n.service ?? '';
   const method = n.method ?? '';
   if (typeof service !== 'string' || (service !== '' && !SERVICE_NAME.test(service))) {
