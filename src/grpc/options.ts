@@ -27,6 +27,7 @@ import {
   splitPath,
 } from './method.js';
 import type { GrpcRequest, GrpcResponse } from './request.js';
+import { applyServiceConfig, type GrpcServiceConfig } from './service-config.js';
 import type { GrpcTransportSettings } from './transport.js';
 
 /** A status code by number (14) or by name (`'UNAVAILABLE'`, as in a gRPC service config). */
@@ -73,6 +74,11 @@ export interface GrpcTransportOptions {
   services?: readonly ServiceDefinitionLike[];
   /** Per-method settings, keyed `package.Service/Method` (or `/package.Service/Method`), or `package.Service` for all of its methods. */
   methods?: Readonly<Record<string, GrpcMethodOptions>>;
+  /**
+   * A grpc-js service config (JSON text or object: `methodConfig`, `retryThrottling`, ...), mapped
+   * onto `methods`, `retry` and `hedge` (./service-config.ts); those options, when set, win.
+   */
+  serviceConfig?: GrpcServiceConfig | string;
 }
 
 /** Options of {@link createGrpcChannel} and {@link createGrpcClient}. Exactly one of `endpoints` and `resolver` is required. */
@@ -85,6 +91,7 @@ export const GRPC_TRANSPORT_OPTION_KEYS = optionKeys<GrpcTransportOptions>({
   channelOptions: true,
   services: true,
   methods: true,
+  serviceConfig: true,
 });
 
 /** The keys of {@link GrpcClientOptions}; any other key throws a ConfigError. */
@@ -107,13 +114,16 @@ const CHANNEL_OPTIONS_REFUSED: Readonly<Record<string, string>> = {
   'grpc.default_authority': 'set the authority option',
 };
 
-/** `options` as an object whose every key the gRPC client knows; throws ConfigError otherwise. */
+/**
+ * `options` as an object whose every key the gRPC client knows, with its service config laid
+ * under `methods`, `retry` and `hedge`; throws ConfigError otherwise.
+ */
 export function checkGrpcClientOptions(options: GrpcClientOptions): Partial<GrpcClientOptions> {
   if (options === undefined)
     throw new ConfigError('options', options, 'expected { endpoints } or { resolver }');
   const o = objectOption<GrpcClientOptions>('options', options);
   rejectUnknownKeys('', o, GRPC_CLIENT_OPTION_KEYS);
-  return o;
+  return applyServiceConfig(o);
 }
 
 /** One method as a call of it runs: what it is, its per-call settings, its retryable codes. */
@@ -184,7 +194,7 @@ export function resolveGrpcSettings(o: Partial<GrpcClientOptions>): ResolvedGrpc
       let resolved = cache.get(path);
       if (resolved === undefined) {
         const { service, name } = splitPath(path);
-        const own = methods.get(`${service}/${name}`) ?? methods.get(service);
+        const own = methods.get(`${service}/${name}`) ?? methods.get(service) ?? methods.get('');
         resolved = {
           method: grpcMethod(path, definitions.get(path), own?.idempotent),
           call: own?.call,
@@ -208,8 +218,12 @@ function resolveMethodOptions(value: unknown): Map<string, MethodSettings> {
   const methods = objectOption<Record<string, GrpcMethodOptions>>('methods', value);
   for (const [key, raw] of Object.entries(methods)) {
     const option = `methods["${key}"]`;
-    if (!/^\/?[\w.]+(\/\w+)?$/.test(key)) {
-      throw new ConfigError(option, raw, 'expected a key "package.Service/Method" or "package.Service"');
+    if (!/^(\/?[\w.]+(\/\w+)?)?$/.test(key)) {
+      throw new ConfigError(
+        option,
+        raw,
+        'expected a key "package.Service/Method", "package.Service", or "" for every method',
+      );
     }
     const m = objectOption<GrpcMethodOptions>(option, raw, GRPC_METHOD_OPTION_KEYS);
     const { timeoutMs, attemptTimeoutMs, maxAttempts } = m;
