@@ -33,4 +33,12 @@ export {
   type StatusCodeLike,
 } from './grpc/options.js';
 export type { GrpcRequest, GrpcResponse } from './grpc/request.js';
+export {
+  type GrpcHedgingPolicy,
+  type GrpcMethodConfig,
+  type GrpcRetryPolicy,
+  type GrpcServiceConfig,
+  type ServiceConfigOptions,
+  serviceConfigOptions,
+} from './grpc/service-config.js';
 export { GrpcCallCancelled } from './grpc/status.js';
