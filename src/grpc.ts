@@ -34,3 +34,7 @@ export {
 } from './grpc/options.js';
 export type { GrpcRequest, GrpcResponse } from './grpc/request.js';
 export { GrpcCallCancelled } from './grpc/status.js';
+export {
+  type GrpcDeadlineInterceptorOptions,
+  grpcDeadlineInterceptor,
+} from './server/grpc-deadline.js';
