@@ -128,10 +128,16 @@ export function deadlineFilter<Req, Res>(options: DeadlineFilterOptions): Filter
     // inside a request served with one); a budget already spent fails below as a deadline.
     const inbound = ctx.signal === undefined ? ambient?.signal : undefined;
     if (inbound !== undefined && budget > 0) {
-      if (inbound.aborted) return Promise.reject(inbound.reason);
+      const token = ctx.cancellation;
       // The transport follows the call's signal: the inbound one becomes it, as a caller's would.
-      if (ctx.cancellation === undefined) ctx.signal = inbound;
-      else return followingInbound(inbound, ctx.cancellation, req, ctx, next, budget, now, scheduler);
+      if (token === undefined) ctx.signal = inbound;
+      if (inbound.aborted) {
+        // The call ends as if aborted by its caller (that reason, unwrapped, not a failure).
+        token?.abort(inbound.reason);
+        return Promise.reject(inbound.reason);
+      }
+      if (token !== undefined)
+        return followingInbound(inbound, token, req, ctx, next, budget, now, scheduler);
     }
     if (budget === Number.POSITIVE_INFINITY) return next(req, ctx);
     ctx.deadline = now + budget;

@@ -30,7 +30,7 @@ import {
 import { type AmbientContext, runWithAmbientContext } from '../core/ambient.js';
 import type { Clock } from '../core/clock.js';
 import { MAX_INCOMING_TIMEOUT_MS } from '../core/deadline-header.js';
-import { clockOption, objectOption, positiveNumber } from '../core/options.js';
+import { clockOption, objectOption, positiveNumber, rejectUnknownKeys } from '../core/options.js';
 import { INCOMING_DEADLINE_OPTION_KEYS, type IncomingDeadlineOptions } from './incoming-deadline.js';
 
 /**
@@ -52,7 +52,8 @@ export type GrpcDeadlineInterceptorOptions = IncomingDeadlineOptions;
  * // and are cancelled if the caller of this call cancels it.
  */
 export function grpcDeadlineInterceptor(options: GrpcDeadlineInterceptorOptions = {}): ServerInterceptor {
-  const o = objectOption<GrpcDeadlineInterceptorOptions>('options', options, INCOMING_DEADLINE_OPTION_KEYS);
+  const o = objectOption<GrpcDeadlineInterceptorOptions>('options', options);
+  rejectUnknownKeys('', o, INCOMING_DEADLINE_OPTION_KEYS);
   const maxMs = positiveNumber('maxMs', o.maxMs, MAX_INCOMING_TIMEOUT_MS);
   const clock = clockOption('clock', o.clock);
   return (_method, call) => interceptCall(call, clock, maxMs);
@@ -110,5 +111,5 @@ function endedReason(answered: boolean, deadlineAt: number): DOMException {
     : Date.now() >= deadlineAt
       ? 'ran out of time (its deadline passed)'
       : 'was cancelled by its client';
-  return new DOMException(`weft: the incoming gRPC call ${how}`, 'AbortError');
+  return new DOMException(`the incoming gRPC call ${how}`, 'AbortError');
 }
