@@ -42,3 +42,7 @@ export {
   serviceConfigOptions,
 } from './grpc/service-config.js';
 export { GrpcCallCancelled } from './grpc/status.js';
+export {
+  type GrpcDeadlineInterceptorOptions,
+  grpcDeadlineInterceptor,
+} from './server/grpc-deadline.js';

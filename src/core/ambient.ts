@@ -14,10 +14,17 @@ import type { Clock } from './clock.js';
 
 /** What an incoming request hands down to the outbound calls made while serving it. */
 export interface AmbientContext {
-  /** Absolute deadline on `clock`, in ms. */
+  /** Absolute deadline on `clock`, in ms (`Infinity` when the request has none). */
   readonly deadline: number;
   /** The clock `deadline` is measured on. */
   readonly clock: Clock;
+  /**
+   * Aborted when the incoming request is over (its client cancelled it, its deadline passed, or
+   * it was answered): an outbound call made while serving it, whose caller passed no signal of its
+   * own, is cancelled with it, every attempt included (gRPC's cancellation propagation). Optional:
+   * a context without one cancels nothing.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The `globalThis` key of the process's one ambient store. */
@@ -26,8 +33,11 @@ export const AMBIENT_STORE_KEY = Symbol.for('weft.ambientContext');
 /**
  * The version of the store's shape: raise it whenever {@link AmbientContext} changes in a way an
  * older copy of weft would misread.
+ *   1  `deadline` and `clock`.
+ *   2  `signal` (the incoming request's cancellation): a copy of version 1 would ignore it, and
+ *      a `deadline` of `Infinity` (a cancellable request with no deadline) is now usual.
  */
-export const AMBIENT_STORE_VERSION = 1;
+export const AMBIENT_STORE_VERSION = 2;
 
 /** What `globalThis[AMBIENT_STORE_KEY]` holds. */
 interface SharedAmbientStore {
