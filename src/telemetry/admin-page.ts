@@ -1,7 +1,7 @@
 /**
  * The admin page: one self-contained HTML document (inline CSS and JS, no external request, no
  * build step) that fetches `state.json` next to itself every second and draws, per client, a
- * heading (name, protocol, a gRPC channel's connectivity, strategy), a line of facts and a table of endpoints with a cost bar (relative to the client's costliest), the
+ * heading (name, protocol unless HTTP, a gRPC channel's connectivity, strategy), a line of facts and a table of endpoints with a cost bar (relative to the client's costliest), the
  * EWMA, and a success-rate bar (the last 30 s; red below 90%).
  * All data goes in through `textContent`; a Content-Security-Policy with the hashes of the inline
  * style and script (and `connect-src 'self'`) keeps the page from loading anything else.
@@ -155,7 +155,8 @@ const SCRIPT = `
       const section = el('section', 'client');
       section.dataset.client = client.name;
       const title = el('h2', '', client.name + ' ');
-      title.append(el('span', 'muted protocol', client.protocol === null ? '' : client.protocol + ' '));
+      // HTTP is the default: only another protocol is named.
+      if (client.protocol !== null && client.protocol !== 'http') title.append(el('span', 'muted protocol', client.protocol + ' '));
       if (client.connectivity !== null) {
         title.append(el('span', client.connectivity === 'READY' ? 'connectivity' : 'connectivity warn', client.connectivity + ' '));
       }
