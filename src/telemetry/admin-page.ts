@@ -1,7 +1,7 @@
 /**
  * The admin page: one self-contained HTML document (inline CSS and JS, no external request, no
  * build step) that fetches `state.json` next to itself every second and draws, per client, a
- * header line and a table of endpoints with a cost bar (relative to the client's costliest), the
+ * heading (name, protocol unless HTTP, a gRPC channel's connectivity, strategy), a line of facts and a table of endpoints with a cost bar (relative to the client's costliest), the
  * EWMA, and a success-rate bar (the last 30 s; red below 90%).
  * All data goes in through `textContent`; a Content-Security-Policy with the hashes of the inline
  * style and script (and `connect-src 'self'`) keeps the page from loading anything else.
@@ -20,6 +20,8 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 1rem 1.5rem; }
 h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .25rem; }
 .muted { color: var(--muted); font-weight: normal; }
+h2 .connectivity { color: var(--ok); font-weight: normal; }
+h2 .connectivity.warn { color: var(--warn); }
 #status.error { color: var(--bad); font-weight: bold; }
 .facts { margin: 0 0 .5rem; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; }
 .facts .bad { color: var(--bad); font-weight: bold; }
@@ -153,6 +155,11 @@ const SCRIPT = `
       const section = el('section', 'client');
       section.dataset.client = client.name;
       const title = el('h2', '', client.name + ' ');
+      // HTTP is the default: only another protocol is named.
+      if (client.protocol !== null && client.protocol !== 'http') title.append(el('span', 'muted protocol', client.protocol + ' '));
+      if (client.connectivity !== null) {
+        title.append(el('span', client.connectivity === 'READY' ? 'connectivity' : 'connectivity warn', client.connectivity + ' '));
+      }
       title.append(el('span', 'muted', client.strategy));
       section.append(title, facts(client), table(client));
       return section;

@@ -1,7 +1,8 @@
 /**
- * The admin endpoint's JSON: one plain, serializable snapshot of every client (its endpoints with
- * status, in-flight, cost, EWMA, success rate, weight and failure accrual; retry budget; breaker; hedging; throttling;
- * discovery and its staleness). Ages are measured on the clock the clients run on (default: the
+ * The admin endpoint's JSON: one plain, serializable snapshot of every client (its protocol and,
+ * for gRPC, its channel's connectivity; its endpoints with status, in-flight, cost, EWMA, success
+ * rate, weight and failure accrual; retry budget; breaker; hedging; throttling; discovery and its
+ * staleness). Ages are measured on the clock the clients run on (default: the
  * real clock); non-finite numbers become `null`, so the JSON is always valid. Schema: docs/admin.md.
  */
 
@@ -10,6 +11,15 @@ import { type Clock, realClock } from '../core/clock.js';
 import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
 import type { CircuitState } from '../policies/circuit-breaker.js';
 import type { AccrualStateName } from '../policies/failure-accrual.js';
+import {
+  type AdminClient,
+  type AdminProtocol,
+  clientViewOf,
+  connectivityOf,
+  protocolOf,
+} from './admin-clients.js';
+
+export type { AdminClient, AdminProtocol, GrpcClientLike } from './admin-clients.js';
 
 /** Everything the admin endpoint serves as JSON (`GET {basePath}state.json`). */
 export interface AdminState {
@@ -21,6 +31,13 @@ export interface AdminState {
 /** One client in {@link AdminState}. */
 export interface AdminClientState {
   readonly name: string;
+  /** `http` or `grpc`; null for a client of another kind. */
+  readonly protocol: AdminProtocol | null;
+  /**
+   * A gRPC client's channel connectivity, the best of its endpoints' channels: `READY`,
+   * `CONNECTING`, `IDLE`, `TRANSIENT_FAILURE` or `SHUTDOWN`; null for an HTTP client.
+   */
+  readonly connectivity: string | null;
   /** Balancing strategy, e.g. `p2c-peak-ewma`: it gives the unit of each endpoint's `cost`. */
   readonly strategy: string;
   /** The call stack's roles, outermost first. */
@@ -102,14 +119,21 @@ export interface AdminAccrualState {
 }
 
 /**
- * Read one {@link AdminState} from `clients`. Cheap (no I/O); reading never disturbs a client.
- * Pass the clock the clients were built with if it is not the real one, so that ages are right.
+ * Read one {@link AdminState} from `clients`: weft clients, or generated gRPC clients that
+ * `createGrpcClient` made. Cheap (no I/O); reading never disturbs a client (a gRPC channel is not
+ * made to connect). Pass the clock the clients were built with if it is not the real one, so
+ * that ages are right.
+ * @throws TypeError naming the position of an entry that is no weft client.
  */
-export function adminState(clients: readonly ClientView[], clock: Clock = realClock): AdminState {
+export function adminState(clients: readonly AdminClient[], clock: Clock = realClock): AdminState {
   const now = clock.now();
   return {
     generatedAt: new Date().toISOString(),
-    clients: clients.map((client) => clientState(client, now)),
+    clients: clients.map((client, i) => {
+      const view = clientViewOf(client);
+      if (view === undefined) throw new TypeError(`clients[${i}] is not a weft client`);
+      return clientState(view, now);
+    }),
   };
 }
 
@@ -119,6 +143,8 @@ function clientState(client: ClientView, now: number): AdminClientState {
   const budgeted = client.roles.includes('retry') || client.roles.includes('hedge');
   return {
     name: client.name,
+    protocol: protocolOf(client),
+    connectivity: connectivityOf(client),
     strategy: client.strategy,
     roles: [...client.roles],
     discovery: discoveryState(client.discovery(), now),

@@ -12,6 +12,7 @@ import type { ClientView } from '../client/client-view.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { clockOption, integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
+import { type AdminClient, clientViewOf } from './admin-clients.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_HTML } from './admin-page.js';
 import { adminState } from './admin-state.js';
 
@@ -30,8 +31,11 @@ export const ADMIN_STATE_PATH = 'state.json';
 
 /** Options of {@link createAdminHandler}. */
 export interface AdminHandlerOptions {
-  /** The clients to show, or a function called on every request that returns them. */
-  readonly clients: readonly ClientView[] | (() => readonly ClientView[]);
+  /**
+   * The clients to show, or a function called on every request that returns them: weft clients
+   * (`createHttpClient`, `createGrpcChannel`) or generated gRPC clients `createGrpcClient` made.
+   */
+  readonly clients: readonly AdminClient[] | (() => readonly AdminClient[]);
   /**
    * A shared secret. When set, every request must carry `Authorization: Bearer <token>` or
    * `?token=<token>` (the page passes its own `?token=` on to its fetches), from any peer. When
@@ -309,17 +313,22 @@ function parseRequestUrl(target: string | undefined): URL | undefined {
   }
 }
 
-function clientsOption(value: unknown): () => readonly ClientView[] {
-  if (typeof value === 'function') return value as () => readonly ClientView[];
+function clientsOption(value: unknown): () => readonly AdminClient[] {
+  if (typeof value === 'function') return value as () => readonly AdminClient[];
   if (!Array.isArray(value)) {
     throw new ConfigError('clients', value, 'expected an array of weft clients or a function returning one');
   }
-  value.forEach((client, i) => {
-    if (typeof (client as Partial<ClientView>)?.endpoints !== 'function') {
-      throw new ConfigError(`clients[${i}]`, client, 'expected a weft client (createHttpClient)');
+  const clients: ClientView[] = value.map((client, i) => {
+    const view = clientViewOf(client);
+    if (view === undefined) {
+      throw new ConfigError(
+        `clients[${i}]`,
+        client,
+        'expected a weft client (createHttpClient, createGrpcChannel, or a client createGrpcClient made)',
+      );
     }
+    return view;
   });
-  const clients = [...value] as ClientView[];
   return () => clients;
 }
 

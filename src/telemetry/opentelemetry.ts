@@ -1,21 +1,20 @@
 /**
- * OpenTelemetry traces for weft HTTP clients, through @opentelemetry/api only (no SDK at run
- * time: with none registered every span is the API's no-op span). One span for the logical call
- * (kind INTERNAL) and, under it, one CLIENT span per attempt following the stable HTTP client
- * semantic conventions: name = method; http.request.method, server.address, server.port,
- * url.full, http.response.status_code, error.type, and http.request.resend_count on every attempt
- * after the first. weft adds weft.client, weft.endpoint, weft.ewma_cost, weft.attempt,
+ * OpenTelemetry traces for weft clients, through @opentelemetry/api only (no SDK at run time:
+ * with none registered every span is the API's no-op span). One span for the logical call (kind
+ * INTERNAL) and, under it, one CLIENT span per attempt, with the protocol's semantic conventions
+ * (./opentelemetry/: HTTP's stable client conventions, gRPC's RPC conventions, chosen by the
+ * scheme the client reports). weft adds weft.client, weft.endpoint, weft.ewma_cost, weft.attempt,
  * weft.attempt.reason (initial, retry, requeue, hedge) and weft.deadline.remaining_ms. The trace
- * context of each attempt is injected into its headers with the global propagator.
- * With @opentelemetry/instrumentation-undici also installed, each attempt would be traced twice:
- * set `attemptSpans: false` to keep only weft's call span and let the instrumentation trace
- * the attempts (docs/tracing.md).
+ * context of each attempt is injected into its headers (HTTP) or metadata (gRPC) with the global
+ * propagator. A gRPC stream's attempt span, and the call's span, end with the stream.
+ * With @opentelemetry/instrumentation-undici also installed, each HTTP attempt would be traced
+ * twice: set `attemptSpans: false` to keep only weft's call span and let the instrumentation
+ * trace the attempts (docs/tracing.md).
  */
 import {
   type Context,
   context,
   ProxyTracerProvider,
-  propagation,
   type Span,
   SpanKind,
   type SpanOptions,
@@ -31,20 +30,10 @@ import { AttemptSlot, CallSlot } from '../core/context-slot.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { ConfigError, errorCodeOrName } from '../core/errors.js';
 import { optionKeys, rejectUnknownKeys } from '../core/options.js';
-
-/**
- * What the spans read of a request and a response: HTTP's shapes (weft's HttpRequest and undici's
- * response), named here by structure so that tracing depends on no protocol's module. Attribute
- * names follow OpenTelemetry's HTTP semantic conventions.
- */
-interface TracedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string | string[] | undefined>;
-}
-interface TracedResponse {
-  readonly statusCode: number;
-}
+import { GRPC_SCHEME } from './grpc-shapes.js';
+import { grpcSpans } from './opentelemetry/grpc-spans.js';
+import { httpSpans } from './opentelemetry/http-spans.js';
+import type { SpanProtocol } from './opentelemetry/span-protocol.js';
 
 /** Options of `openTelemetryTracing`: where spans go, attempt spans, and trace context on the wire. */
 export interface OpenTelemetryTracingOptions {
@@ -53,9 +42,9 @@ export interface OpenTelemetryTracingOptions {
   /** One CLIENT span per attempt. Default true; false when instrumentation-undici traces attempts. */
   attemptSpans?: boolean;
   /**
-   * Inject each attempt's trace context into its headers (global propagator). Default: true with
-   * attempt spans, false without (instrumentation-undici then injects its own; both would join
-   * into one invalid `traceparent`).
+   * Inject each attempt's trace context into its headers or gRPC metadata (global propagator).
+   * Default: true with attempt spans, false without (instrumentation-undici then injects its own;
+   * both would join into one invalid `traceparent`).
    */
   propagate?: boolean;
 }
@@ -103,7 +92,7 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
         client,
         provider instanceof ProxyTracerProvider ? provider : undefined,
         provider.getTracer(TRACER_NAME),
-        info.scheme,
+        info.scheme === GRPC_SCHEME ? grpcSpans : httpSpans(info.scheme),
         attemptSpans,
         // Without attempt spans, instrumentation-undici (the reason to turn them off) injects its own.
         options.propagate ?? attemptSpans,
@@ -112,50 +101,48 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
   };
 }
 
-const headerSetter = {
-  set(carrier: TracedRequest['headers'], key: string, value: string) {
-    carrier[key.toLowerCase()] = value;
-  },
-};
-
 class ClientTracing implements ClientTelemetry {
   readonly #client: ObservedClient;
   /** The global provider, when spans go there: while it has no SDK, no span is started at all. */
   readonly #proxy: ProxyTracerProvider | undefined;
   readonly #tracer: Tracer;
-  readonly #scheme: string;
+  readonly #protocol: SpanProtocol;
   readonly #attemptSpans: boolean;
   readonly #propagate: boolean;
+  /**
+   * Call spans waiting for their response's end (an open gRPC stream), by that response: the
+   * balancer's late `attemptFinished` brings the same response object when the stream ends.
+   */
+  readonly #endsWith = new WeakMap<object, Span>();
 
   constructor(
     client: ObservedClient,
     proxy: ProxyTracerProvider | undefined,
     tracer: Tracer,
-    scheme: string,
+    protocol: SpanProtocol,
     attemptSpans: boolean,
     propagate: boolean,
   ) {
     this.#client = client;
     this.#proxy = proxy;
     this.#tracer = tracer;
-    this.#scheme = scheme;
+    this.#protocol = protocol;
     this.#attemptSpans = attemptSpans;
     this.#propagate = propagate;
   }
 
   callStarted(req: unknown, ctx: CallContext): void {
-    const request = req as TracedRequest;
     // No SDK registered (yet): the API would hand out a no-op span; skip making one (the
     // attempts see the same and make none either).
     if (this.#noSdk()) return;
-    const span = this.#tracer.startSpan(request.method, CALL_SPAN, context.active());
+    const span = this.#tracer.startSpan(this.#protocol.spanName(req), CALL_SPAN, context.active());
     // Sampled out (or no SDK): the trace's spans would not be recorded either, so none are made;
     // the attempts still pass the caller's trace context on.
     if (!span.isRecording()) {
       CALL_SPAN_SLOT.set(ctx, NOT_RECORDING);
       return;
     }
-    span.setAttribute('http.request.method', request.method);
+    this.#protocol.callAttributes(span, req);
     span.setAttribute('weft.client', this.#client.name);
     if (ctx.budgetMs !== Number.POSITIVE_INFINITY) {
       span.setAttribute('weft.deadline.budget_ms', Math.round(ctx.budgetMs));
@@ -172,29 +159,29 @@ class ClientTracing implements ClientTelemetry {
     const span = CALL_SPAN_SLOT.get(ctx);
     CALL_SPAN_SLOT.set(ctx, undefined);
     if (span === undefined || span === NOT_RECORDING) return;
-    finishSpan(span, ctx, failed, outcome);
     if (span.isRecording()) span.setAttribute('weft.attempts', ctx.attempt);
+    if (!failed && this.#protocol.endsLater(outcome)) {
+      // The caller has its stream; the call is over when the stream is (see attemptFinished).
+      this.#endsWith.set(outcome as object, span);
+      return;
+    }
+    this.#finishSpan(span, ctx, failed, outcome);
     span.end();
   }
 
   attemptStarted(req: unknown, ctx: CallContext, endpoint: Endpoint, cost: number): void {
-    const request = req as TracedRequest;
     if (this.#noSdk() || CALL_SPAN_SLOT.get(ctx) === NOT_RECORDING) {
-      if (this.#propagate) propagation.inject(context.active(), request.headers, headerSetter);
+      if (this.#propagate) this.#protocol.inject(context.active(), req);
       return;
     }
     const parent = parentContext(ctx);
     if (!this.#attemptSpans) {
-      if (this.#propagate) propagation.inject(parent, request.headers, headerSetter);
+      if (this.#propagate) this.#protocol.inject(parent, req);
       return;
     }
-    const span = this.#tracer.startSpan(request.method, ATTEMPT_SPAN, parent);
+    const span = this.#tracer.startSpan(this.#protocol.spanName(req), ATTEMPT_SPAN, parent);
     if (span.isRecording()) {
-      span.setAttribute('http.request.method', request.method);
-      span.setAttribute('server.address', endpoint.host);
-      span.setAttribute('server.port', endpoint.port);
-      span.setAttribute('url.full', `${this.#scheme}://${endpoint.address}${request.path}`);
-      if (ctx.attempt > 1) span.setAttribute('http.request.resend_count', ctx.attempt - 1);
+      this.#protocol.attemptAttributes(span, req, ctx, endpoint);
       span.setAttribute('weft.client', this.#client.name);
       span.setAttribute('weft.endpoint', endpoint.address);
       span.setAttribute('weft.ewma_cost', cost);
@@ -207,20 +194,43 @@ class ClientTracing implements ClientTelemetry {
         );
       }
     }
-    if (this.#propagate) propagation.inject(trace.setSpan(parent, span), request.headers, headerSetter);
+    if (this.#propagate) this.#protocol.inject(trace.setSpan(parent, span), req);
     ATTEMPT_SPAN_SLOT.set(ctx, span);
   }
 
   attemptFinished(ctx: CallContext, _endpoint: Endpoint, failed: boolean, outcome: unknown): void {
     const span = ATTEMPT_SPAN_SLOT.get(ctx);
-    if (span === undefined) return;
-    ATTEMPT_SPAN_SLOT.set(ctx, undefined);
-    finishSpan(span, ctx, failed, outcome);
-    if (span.isRecording()) {
-      const verdict = ctx.classification as ResponseClass | undefined;
-      if (verdict !== undefined) span.setAttribute('weft.classification', verdict.kind);
+    if (span !== undefined) {
+      ATTEMPT_SPAN_SLOT.set(ctx, undefined);
+      this.#finishSpan(span, ctx, failed, outcome);
+      if (span.isRecording()) {
+        const verdict = ctx.classification as ResponseClass | undefined;
+        if (verdict !== undefined) span.setAttribute('weft.classification', verdict.kind);
+      }
+      span.end();
     }
-    span.end();
+    // The end of a stream the call returned: the call's span ends with it.
+    if (typeof outcome !== 'object' || outcome === null) return;
+    const callSpan = this.#endsWith.get(outcome);
+    if (callSpan === undefined) return;
+    this.#endsWith.delete(outcome);
+    this.#finishSpan(callSpan, ctx, failed, outcome);
+    callSpan.end();
+  }
+
+  /** The outcome's attributes and status: the protocol's for a response, error.type for an error. */
+  #finishSpan(span: Span, ctx: CallContext, failed: boolean, outcome: unknown): void {
+    if (!span.isRecording()) return;
+    if (!failed) {
+      this.#protocol.responded(span, ctx, outcome);
+      return;
+    }
+    span.setAttribute('error.type', errorCodeOrName(outcome) ?? '_OTHER');
+    this.#protocol.failed(span, outcome);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: outcome instanceof Error ? outcome.message : String(outcome),
+    });
   }
 }
 
@@ -230,24 +240,4 @@ function parentContext(ctx: CallContext): Context {
   return callSpan === undefined || callSpan === NOT_RECORDING
     ? context.active()
     : trace.setSpan(context.active(), callSpan);
-}
-
-/** Status code, error.type and span status, per the HTTP semantic conventions. */
-function finishSpan(span: Span, ctx: CallContext, failed: boolean, outcome: unknown): void {
-  if (!span.isRecording()) return;
-  if (!failed) {
-    const status = (outcome as TracedResponse).statusCode;
-    span.setAttribute('http.response.status_code', status);
-    // HTTP client spans: a 4xx or 5xx is an error (semantic conventions); so is a classified failure.
-    if (status >= 400 || (ctx.classification as ResponseClass | undefined)?.kind === 'failure') {
-      span.setAttribute('error.type', String(status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    return;
-  }
-  span.setAttribute('error.type', errorCodeOrName(outcome) ?? '_OTHER');
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: outcome instanceof Error ? outcome.message : String(outcome),
-  });
 }

@@ -7,17 +7,21 @@
  * size, budget, breaker, discovery) are read from the clients themselves then. Metrics are
  * registered once per registry and prefix and shared by every client (label `client`), so two
  * clients or two copies of weft do not clash. Per-endpoint labels can be switched off; an
- * endpoint that leaves discovery is dropped. docs/metrics.md lists every metric with its
- * Finagle / Linkerd counterpart.
+ * endpoint that leaves discovery is dropped. A gRPC client's series carry `protocol="grpc"`, and
+ * its calls and attempts their method and status code (./prometheus/grpc-metrics.ts); an HTTP
+ * client's keep their labels. docs/metrics.md lists every metric with its Finagle / Linkerd
+ * counterpart.
  *
  * The parts, in ./prometheus/: options.ts (validation), client-metrics.ts (what a client
- * counts), histogram.ts, catalog.ts (the table of metrics), scraped-metric.ts (the prom-client
- * shape and the registry's side table).
+ * counts), grpc-metrics.ts (what a gRPC client counts besides), histogram.ts, catalog.ts (the
+ * table of metrics), scraped-metric.ts (the prom-client shape and the registry's side table).
  */
 
 import type { TelemetryPlugin } from '../client/telemetry.js';
+import { GRPC_SCHEME } from './grpc-shapes.js';
 import { registerCatalog } from './prometheus/catalog.js';
 import { ClientMetrics } from './prometheus/client-metrics.js';
+import { GrpcClientMetrics } from './prometheus/grpc-metrics.js';
 import { type PrometheusMetricsOptions, resolvePrometheusOptions } from './prometheus/options.js';
 import { sharedOnRegistry } from './prometheus/scraped-metric.js';
 
@@ -31,7 +35,7 @@ export {
 export function prometheusMetrics(options: PrometheusMetricsOptions): TelemetryPlugin {
   const { registry, prefix, perEndpoint, buckets } = resolvePrometheusOptions(options);
   return {
-    attach(client) {
+    attach(client, info) {
       // The shape kept on the registry, `{ clients }`, is shared with other copies of weft.
       const { clients } = sharedOnRegistry(registry, prefix, () => {
         const attached = new Set<ClientMetrics>();
@@ -43,7 +47,13 @@ export function prometheusMetrics(options: PrometheusMetricsOptions): TelemetryP
       if (registry.getSingleMetric(`${prefix}requests_total`) === undefined) {
         registerCatalog(registry, prefix, clients);
       }
-      const metrics = new ClientMetrics(client, perEndpoint, buckets, clients);
+      const metrics =
+        info?.scheme === GRPC_SCHEME
+          ? new GrpcClientMetrics(client, perEndpoint, buckets, clients, {
+              client: client.name,
+              protocol: GRPC_SCHEME,
+            })
+          : new ClientMetrics(client, perEndpoint, buckets, clients);
       clients.add(metrics);
       return metrics;
     },

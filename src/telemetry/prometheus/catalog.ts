@@ -1,12 +1,20 @@
 /**
  * Every metric weft publishes, as one table: name (after the prefix), help, type, labels, and how
  * to read one client's samples at scrape time. docs/metrics.md lists the same metrics with their
- * Finagle and Linkerd counterparts. `registerCatalog` registers the table once per registry and
+ * Finagle and Linkerd counterparts. Every series starts with the client's own labels (`client`,
+ * and `protocol="grpc"` for a gRPC client); a gRPC client's calls and attempts have more
+ * (./grpc-metrics.ts). `registerCatalog` registers the table once per registry and
  * prefix; each metric then reads every client attached to it.
  */
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { ObservedClient } from '../../client/telemetry.js';
 import { CLASSES, type ClientMetrics } from './client-metrics.js';
+import {
+  GrpcClientMetrics,
+  grpcAttemptSamples,
+  grpcRequestLatencySamples,
+  grpcRequestSamples,
+} from './grpc-metrics.js';
 import { type Labels, type MetricType, type Sample, ScrapedMetric } from './scraped-metric.js';
 
 /** One metric of the table. */
@@ -14,6 +22,7 @@ interface MetricSpec {
   readonly name: string;
   readonly help: string;
   readonly type: MetricType;
+  /** Every label a series may have (an HTTP client's have neither `protocol` nor the `grpc_` ones). */
   readonly labelNames: readonly string[];
   /** Push client `c`'s samples; `fullName` (prefix included) names a histogram's series. */
   readonly collect: (c: ClientMetrics, out: Sample[], fullName: string) => void;
@@ -25,7 +34,7 @@ type ObservedEndpoint = ReturnType<ObservedClient['endpoints']>[number];
 function perClient(read: (c: ClientMetrics) => number | undefined): MetricSpec['collect'] {
   return (c, out) => {
     const value = read(c);
-    if (value !== undefined) out.push({ labels: { client: c.client.name }, value });
+    if (value !== undefined) out.push({ labels: { ...c.labels }, value });
   };
 }
 
@@ -36,7 +45,7 @@ function countsBy(
 ): MetricSpec['collect'] {
   return (c, out) => {
     for (const [value, n] of read(c)) {
-      if (n > 0) out.push({ labels: { client: c.client.name, [label]: value }, value: n });
+      if (n > 0) out.push({ labels: { ...c.labels, [label]: value }, value: n });
     }
   };
 }
@@ -47,20 +56,23 @@ function perEndpointGauge(name: string, help: string, read: (e: ObservedEndpoint
     name,
     help,
     type: 'gauge',
-    labelNames: ['client', 'endpoint'],
+    labelNames: ['client', 'protocol', 'endpoint'],
     collect: (c, out) => {
       if (!c.perEndpoint) return;
       for (const e of c.client.endpoints())
-        out.push({ labels: { client: c.client.name, endpoint: e.address }, value: read(e) });
+        out.push({ labels: { ...c.labels, endpoint: e.address }, value: read(e) });
     },
   };
 }
 
 /** The labels of an endpoint's series: without `endpoint` when per-endpoint labels are off. */
 function endpointLabels(c: ClientMetrics, endpoint: string, extra?: Labels): Labels {
-  const labels: Labels = c.perEndpoint ? { client: c.client.name, endpoint } : { client: c.client.name };
+  const labels: Labels = c.perEndpoint ? { ...c.labels, endpoint } : { ...c.labels };
   return extra === undefined ? labels : { ...labels, ...extra };
 }
+
+/** `weft_requests_total` of an HTTP client: by class. */
+const httpRequests = countsBy('class', (c) => CLASSES.map((cls) => [cls, c.requests[cls]] as const));
 
 const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -69,18 +81,23 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'requests_total',
     help: 'Logical calls, after retries, by how they ended',
     type: 'counter',
-    labelNames: ['client', 'class'],
-    collect: countsBy('class', (c) => CLASSES.map((cls) => [cls, c.requests[cls]] as const)),
+    labelNames: ['client', 'protocol', 'class', 'grpc_service', 'grpc_method', 'grpc_code'],
+    collect: (c, out, fullName) =>
+      c instanceof GrpcClientMetrics ? grpcRequestSamples(c, out) : httpRequests(c, out, fullName),
   },
   {
     name: 'request_duration_seconds',
     help: 'Logical call latency, from entering the client to the response headers or the error',
     type: 'histogram',
-    labelNames: ['client', 'class'],
+    labelNames: ['client', 'protocol', 'class', 'grpc_service', 'grpc_method'],
     collect: (c, out, fullName) => {
+      if (c instanceof GrpcClientMetrics) {
+        grpcRequestLatencySamples(c, fullName, out);
+        return;
+      }
       for (const cls of CLASSES) {
         const h = c.requestLatency[cls];
-        if (h.count > 0) h.samples(fullName, { client: c.client.name, class: cls }, out);
+        if (h.count > 0) h.samples(fullName, { ...c.labels, class: cls }, out);
       }
     },
   },
@@ -88,15 +105,19 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'requests_in_flight',
     help: 'Logical calls in flight',
     type: 'gauge',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.inFlight),
   },
   {
     name: 'attempts_total',
     help: 'Attempts sent to endpoints, by classification',
     type: 'counter',
-    labelNames: ['client', 'endpoint', 'class'],
+    labelNames: ['client', 'protocol', 'endpoint', 'class', 'grpc_code'],
     collect: (c, out) => {
+      if (c instanceof GrpcClientMetrics) {
+        grpcAttemptSamples(c, (endpoint) => endpointLabels(c, endpoint), out);
+        return;
+      }
       for (const [endpoint, counts] of c.attempts) {
         for (const cls of CLASSES) {
           const value = counts.byClass[cls];
@@ -109,7 +130,7 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'attempt_duration_seconds',
     help: 'Attempt latency, from the pick to the response headers or the error',
     type: 'histogram',
-    labelNames: ['client', 'endpoint'],
+    labelNames: ['client', 'protocol', 'endpoint'],
     collect: (c, out, fullName) => {
       for (const [endpoint, counts] of c.attempts)
         counts.latency.samples(fullName, endpointLabels(c, endpoint), out);
@@ -119,63 +140,63 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'retries_total',
     help: 'Attempts sent again: retry (maybe seen by the server) or requeue (never seen)',
     type: 'counter',
-    labelNames: ['client', 'kind'],
+    labelNames: ['client', 'protocol', 'kind'],
     collect: countsBy('kind', (c) => Object.entries(c.retries)),
   },
   {
     name: 'retry_budget_exhausted_total',
     help: 'Retries the retry budget refused',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.budgetRefusals),
   },
   {
     name: 'retry_budget_balance',
     help: 'Retries the budget would allow now',
     type: 'gauge',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.client.retryBudget.balance()),
   },
   {
     name: 'ejections_total',
     help: 'Endpoints ejected by failure accrual',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.ejections),
   },
   {
     name: 'probes_total',
     help: 'Probes sent to ejected endpoints',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.probes),
   },
   {
     name: 'returns_total',
     help: 'Ejected endpoints returned to service after a probe',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.returns),
   },
   {
     name: 'throttled_total',
     help: 'Calls rejected locally by adaptive throttling',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.throttled),
   },
   {
     name: 'breaker_transitions_total',
     help: 'Circuit breaker state changes',
     type: 'counter',
-    labelNames: ['client', 'to'],
+    labelNames: ['client', 'protocol', 'to'],
     collect: countsBy('to', (c) => c.breakerTransitions),
   },
   {
     name: 'breaker_state',
     help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
     type: 'gauge',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => {
       const state = c.client.circuitBreaker?.state();
       return state === undefined ? undefined : BREAKER_STATE[state];
@@ -185,26 +206,26 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'hedges_sent_total',
     help: 'Backup requests sent',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.client.hedgeStats?.sent),
   },
   {
     name: 'hedges_won_total',
     help: 'Calls a backup answered first',
     type: 'counter',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => c.client.hedgeStats?.won),
   },
   {
     name: 'balancer_endpoints',
     help: 'Endpoints in the balancer, by status',
     type: 'gauge',
-    labelNames: ['client', 'status'],
+    labelNames: ['client', 'protocol', 'status'],
     collect: (c, out) => {
       const counts = { open: 0, busy: 0, closed: 0 };
       for (const e of c.client.endpoints()) counts[e.status]++;
       for (const [status, n] of Object.entries(counts))
-        out.push({ labels: { client: c.client.name, status }, value: n });
+        out.push({ labels: { ...c.labels, status }, value: n });
     },
   },
   perEndpointGauge(
@@ -222,14 +243,14 @@ export const CATALOG: readonly MetricSpec[] = [
     name: 'discovery_updates_total',
     help: 'States published by discovery',
     type: 'counter',
-    labelNames: ['client', 'kind'],
+    labelNames: ['client', 'protocol', 'kind'],
     collect: countsBy('kind', (c) => c.discoveryUpdates),
   },
   {
     name: 'discovery_stale',
     help: 'Whether the endpoint set in use is stale (1: discovery failing, last set kept)',
     type: 'gauge',
-    labelNames: ['client'],
+    labelNames: ['client', 'protocol'],
     collect: perClient((c) => (c.client.discovery().stale ? 1 : 0)),
   },
 ];
