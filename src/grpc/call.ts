@@ -16,7 +16,7 @@
 import type { CallCredentials, InterceptingListener, StatusObject } from '@grpc/grpc-js';
 import { Metadata, propagate, status as Status } from '@grpc/grpc-js';
 import type { StackClient } from '../client/stack-client.js';
-import { ambientTimeLeft } from '../core/ambient.js';
+import { currentAmbientContext } from '../core/ambient.js';
 import { Cancellation } from '../core/cancellation.js';
 import type { GrpcAttempt } from './attempt.js';
 import { MessageLog } from './message-log.js';
@@ -57,6 +57,7 @@ export class WeftGrpcCall implements InterceptingListener {
   #attempt: GrpcAttempt | undefined;
   #ended = false;
   #onParentCancelled: (() => void) | undefined;
+  #ambientSignal: AbortSignal | undefined;
 
   constructor(
     host: CallHost,
@@ -89,14 +90,26 @@ export class WeftGrpcCall implements InterceptingListener {
         parent.on('cancelled', this.#onParentCancelled);
       }
     }
-    // The stack narrows its own deadline by the ambient one; a stream's lifetime needs it too.
-    const ambient = this.#host.inheritAmbientDeadline ? ambientTimeLeft() : Number.POSITIVE_INFINITY;
+    // The stack narrows its own deadline by the ambient one; a stream's lifetime needs it too, and
+    // the incoming call's cancellation must reach a stream that already started.
+    const context = this.#host.inheritAmbientDeadline ? currentAmbientContext() : undefined;
+    const ambient = context === undefined ? Number.POSITIVE_INFINITY : context.deadline - context.clock.now();
+    const signal = context?.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#end({ code: Status.CANCELLED, details: describeAbort(signal), metadata: new Metadata() });
+        return;
+      }
+      this.#ambientSignal = signal;
+      signal.addEventListener('abort', this);
+    }
     const callerDeadline =
       ambient === Number.POSITIVE_INFINITY ? deadline : Math.min(deadline, Date.now() + Math.max(0, ambient));
     const method = this.#method;
     const req: GrpcRequest = {
       method: method.method,
-      metadata,
+      // A copy: layers write on it (trace context), and the caller may reuse its Metadata.
+      metadata: metadata.clone(),
       messages: new MessageLog(this.#host.replayBufferBytes),
       host: this.#callHost,
       credentials: this.#credentials,
@@ -195,9 +208,16 @@ export class WeftGrpcCall implements InterceptingListener {
     attempt.deliverTo(this);
   }
 
+  /** The incoming call being served was cancelled (the ambient signal): so is this one. */
+  handleEvent(): void {
+    const signal = this.#ambientSignal;
+    if (signal !== undefined) this.cancelWithStatus(Status.CANCELLED, describeAbort(signal));
+  }
+
   #end(status: StatusObject): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#ambientSignal?.removeEventListener('abort', this);
     this.#req?.messages.release();
     if (this.#onParentCancelled !== undefined)
       this.#parent?.removeListener('cancelled', this.#onParentCancelled);
@@ -208,4 +228,9 @@ export class WeftGrpcCall implements InterceptingListener {
 function toEpochMs(deadline: Date | number): number {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return typeof ms === 'number' && !Number.isNaN(ms) ? ms : Number.POSITIVE_INFINITY;
+}
+
+function describeAbort(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : 'Cancelled: the incoming call was cancelled';
 }

@@ -40,6 +40,10 @@ export function statusForError(error: unknown): StatusObject {
   if (error instanceof GrpcCallCancelled) {
     return { code: error.status, details: error.details, metadata: new Metadata() };
   }
+  // An abort from outside (the incoming call this one serves was cancelled: the ambient signal).
+  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+    return { code: Status.CANCELLED, details: (error as Error).message, metadata: new Metadata() };
+  }
   const code = errorCode(error);
   const mapped = code === undefined ? undefined : CODES[code];
   const message = error instanceof Error ? error.message : String(error);

@@ -311,8 +311,7 @@ describe('cancellation reaches the calls a handler makes', () => {
       expect(httpError.message).toBe('the incoming gRPC call was cancelled by its client');
       expect(grpcOutcome!.status).toBe('rejected');
       const grpcError = (grpcOutcome as PromiseRejectedResult).reason as grpc.ServiceError;
-      // The status code is UNKNOWN today: src/grpc/status.ts maps only its own GrpcCallCancelled to
-      // CANCELLED, not another abort reason (reported; grpc-js's own propagation gives CANCELLED).
+      expect(grpcError.code).toBe(grpc.status.CANCELLED);
       expect(grpcError.details).toContain('the incoming gRPC call was cancelled by its client');
       expect(((await ended) as grpc.ServiceError).code).toBe(grpc.status.CANCELLED);
     },
