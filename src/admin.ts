@@ -11,11 +11,14 @@ export type { AccrualStateName } from './policies/failure-accrual.js';
 export { ADMIN_DEFAULTS } from './telemetry/admin.js';
 export {
   type AdminAccrualState,
+  type AdminClient,
   type AdminClientState,
   type AdminDiscoveryState,
   type AdminEndpointState,
   type AdminHedgeState,
+  type AdminProtocol,
   type AdminState,
   type AdminThrottleState,
   adminState,
+  type GrpcClientLike,
 } from './telemetry/admin-state.js';
