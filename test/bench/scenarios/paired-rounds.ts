@@ -1,6 +1,6 @@
 /**
- * Paired rounds, the method of the closed-loop overhead scenarios (./grpc-overhead.ts; ./overhead.ts
- * does the same inline): a contender's worker process and a raw client's, both warm, run their
+ * Paired rounds, the method of the closed-loop overhead scenarios (./overhead.ts,
+ * ./grpc-overhead.ts): a contender's worker process and a raw client's, both warm, run their
  * rounds back to back, in alternating order, so drifts in machine load hit both alike; each
  * figure is then the median over rounds of the contender's ratio to the raw client in the same
  * round, with the interquartile range to show how noisy the run was.
@@ -53,8 +53,9 @@ export function summarizePaired(rounds: readonly PairedRound[]): PairedSummary {
 type OverheadWorker = LiveWorker<OverheadMessage, OverheadReply>;
 
 /**
- * Start a raw worker and a contender's side by side (they warm up together: started one after the
- * other, the second measured behind), run `count` rounds on them back to back, the raw one first
+ * Start a raw worker and a contender's side by side (they warm up together, which halves the wait;
+ * started one after the other, the second measured behind: `overhead`'s control at 0.93–0.95, not
+ * 1), run `count` rounds on them back to back, the raw one first
  * when `offset + round` is even, and close both however it ends.
  */
 export async function runPairedRounds(
