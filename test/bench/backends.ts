@@ -1,5 +1,6 @@
 /**
- * Starts benchmark backend replicas as child processes on loopback, changes their behaviour at
+ * Starts benchmark backend replicas (HTTP, ./backend-process.ts, or gRPC,
+ * ./grpc-backend-process.ts) as child processes on loopback, changes their behaviour at
  * run time, reads how many requests each has seen, and stops them. Each child is killed when the
  * benchmark ends, even on failure.
  */
@@ -24,14 +25,23 @@ export interface BackendProcess {
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-const script = fileURLToPath(new URL('./backend-process.ts', import.meta.url));
+/** What a replica serves: HTTP (node:http) or gRPC (a grpc-js server of the test service). */
+export type BackendProtocol = 'http' | 'grpc';
+
+const scripts: Record<BackendProtocol, string> = {
+  http: fileURLToPath(new URL('./backend-process.ts', import.meta.url)),
+  grpc: fileURLToPath(new URL('./grpc-backend-process.ts', import.meta.url)),
+};
 const STARTUP_MS = 20_000;
 const REPLY_MS = 10_000;
 
 /** Start one replica; resolves when it has a port. */
-export async function startBackendProcess(behaviour: Behaviour = {}): Promise<BackendProcess> {
+export async function startBackendProcess(
+  behaviour: Behaviour = {},
+  protocol: BackendProtocol = 'http',
+): Promise<BackendProcess> {
   const child: ChildProcess = track(
-    spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(behaviour)], {
+    spawn(process.execPath, ['--import', 'tsx', scripts[protocol], JSON.stringify(behaviour)], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     }),
   );
@@ -115,8 +125,11 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
-export async function startReplicas(behaviours: readonly Behaviour[]): Promise<Replicas> {
-  const started = await Promise.allSettled(behaviours.map((b) => startBackendProcess(b)));
+export async function startReplicas(
+  behaviours: readonly Behaviour[],
+  protocol: BackendProtocol = 'http',
+): Promise<Replicas> {
+  const started = await Promise.allSettled(behaviours.map((b) => startBackendProcess(b, protocol)));
   const all = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed !== undefined) {

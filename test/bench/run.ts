@@ -14,6 +14,9 @@ import { belowFloors, type ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
 import { failingReplica } from './scenarios/failing-replica.js';
+import { grpcFailingReplica } from './scenarios/grpc-failing-replica.js';
+import { grpcOverhead } from './scenarios/grpc-overhead.js';
+import { grpcSlowReplica } from './scenarios/grpc-slow-replica.js';
 import { heavyTail } from './scenarios/heavy-tail.js';
 import { memory } from './scenarios/memory.js';
 import { overhead } from './scenarios/overhead.js';
@@ -74,6 +77,17 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
     pickCost({ sizes: [10, 100, 1_000, 10_000], picks: requests(200_000), rounds: rounds(5) }),
   churn: () => churn({ rate: rate(1_000), durationMs: durationMs(5) }),
   memory: () => memory({ requests: requests(1_000_000), concurrency: concurrency(32) }),
+  'grpc-overhead': () =>
+    grpcOverhead({
+      requests: requests(2_000),
+      concurrency: concurrency(32),
+      rounds: rounds(20),
+      warmUpMs: 4_000,
+    }),
+  'grpc-slow-replica': () =>
+    grpcSlowReplica({ rate: rate(400), durationMs: durationMs(5), rounds: rounds(2) }),
+  'grpc-failing-replica': () =>
+    grpcFailingReplica({ rate: rate(400), durationMs: durationMs(4), rounds: rounds(2) }),
 };
 /** Not part of `all`: a developer's tool (what each layer of weft costs). */
 const tools: Record<string, () => Promise<ScenarioResult>> = {

@@ -21,6 +21,9 @@ if (!fromSource && !existsSync(fileURLToPath(new URL('index.js', root)))) {
   throw new Error('weft bench: dist/index.js is missing; run `npm run build` (npm run bench does it first)');
 }
 
+/** Where weft is loaded from: dist/ or src/ (./weft-grpc.ts loads `weft/grpc` from it too). */
+export const WEFT_ROOT: URL = root;
+
 /** Which weft the benchmarks run: `build` (dist/) or `source` (src/, for the harness's tests). */
 export const WEFT_UNDER_TEST: 'build' | 'source' = fromSource ? 'source' : 'build';
 

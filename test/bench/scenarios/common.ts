@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Behaviour, type Replicas, startReplicas } from '../backends.js';
+import { type BackendProtocol, type Behaviour, type Replicas, startReplicas } from '../backends.js';
 import { track } from '../child-processes.js';
 import {
   type Contender,
@@ -15,12 +15,13 @@ import {
 } from '../contenders.js';
 import { percentile, round } from '../stats.js';
 
-/** Run `body` with replicas started from `behaviours`; they are stopped however it ends. */
+/** Run `body` with replicas started from `behaviours` (HTTP by default); they are stopped however it ends. */
 export async function withReplicas<T>(
   behaviours: readonly Behaviour[],
   body: (replicas: Replicas) => Promise<T>,
+  protocol: BackendProtocol = 'http',
 ): Promise<T> {
-  const replicas = await startReplicas(behaviours);
+  const replicas = await startReplicas(behaviours, protocol);
   try {
     return await body(replicas);
   } finally {

@@ -17,23 +17,10 @@
  */
 import { type ContenderName, LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
-import { median, percentile, round } from '../stats.js';
-import type {
-  OverheadMessage,
-  OverheadReply,
-  OverheadSample,
-  OverheadWorkerArgs,
-} from '../workers/overhead-worker.js';
+import { median, round } from '../stats.js';
+import type { OverheadMessage, OverheadReply, OverheadWorkerArgs } from '../workers/overhead-worker.js';
 import { startWorker, withReplicas } from './common.js';
-
-/** One round: raw Pool's and the contender's figures, measured back to back. */
-interface OverheadRound {
-  rawRps: number;
-  rawCpu: number;
-  rps: number;
-  cpu: number;
-  failed: number;
-}
+import { type PairedRound, roundsOfPair, runPairedRounds, summarizePaired } from './paired-rounds.js';
 
 export interface OverheadOptions {
   /** Calls per contender per round. */
@@ -101,44 +88,22 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
         concurrency: options.concurrency,
         warmUpMs: options.warmUpMs,
       } satisfies OverheadWorkerArgs);
-    /** `count` rounds of `entry` against raw Pool, in two fresh processes; `offset` sets who goes first. */
-    const pairedRounds = async (entry: Entry, count: number, offset: number): Promise<OverheadRound[]> => {
-      // The two warm up side by side (nothing is measured yet): it halves the wait, and started one
-      // after the other the second process measured behind (the control at 0.93–0.95, not 1).
-      const [rawStart, contenderStart] = await Promise.allSettled([start('undici-pool'), start(entry)]);
-      const raw = rawStart.status === 'fulfilled' ? rawStart.value : undefined;
-      const contender = contenderStart.status === 'fulfilled' ? contenderStart.value : undefined;
-      try {
-        if (raw === undefined) throw (rawStart as PromiseRejectedResult).reason;
-        if (contender === undefined) throw (contenderStart as PromiseRejectedResult).reason;
-        const rounds: OverheadRound[] = [];
-        for (let r = 0; r < count; r++) {
-          const rawFirst = (offset + r) % 2 === 0;
-          const first = (await (rawFirst ? raw : contender).ask({ round: true })) as OverheadSample;
-          const second = (await (rawFirst ? contender : raw).ask({ round: true })) as OverheadSample;
-          const [rawSample, sample] = rawFirst ? [first, second] : [second, first];
-          rounds.push({
-            rawRps: rawSample.rps,
-            rawCpu: rawSample.cpu,
-            rps: sample.rps,
-            cpu: sample.cpu,
-            failed: sample.failed + rawSample.failed,
-          });
-        }
-        return rounds;
-      } finally {
-        await Promise.all([raw?.close({ close: true }), contender?.close({ close: true })]);
-      }
-    };
-    const measured: Array<{ entry: Entry; rounds: OverheadRound[] }> = [];
+    const measured: Array<{ entry: Entry; rounds: PairedRound[] }> = [];
     // Each process has its own JIT decisions and its own place on the cores, which shifts its
     // figures as a whole, so the rounds are spread over several fresh pairs of processes.
     const pairs = Math.min(PROCESS_PAIRS, options.rounds);
     for (const entry of entries) {
-      const rounds: OverheadRound[] = [];
+      const rounds: PairedRound[] = [];
       for (let pair = 0; pair < pairs; pair++) {
-        const share = Math.floor(options.rounds / pairs) + (pair < options.rounds % pairs ? 1 : 0);
-        rounds.push(...(await pairedRounds(entry, share, rounds.length)));
+        const share = roundsOfPair(options.rounds, pairs, pair);
+        rounds.push(
+          ...(await runPairedRounds(
+            () => start('undici-pool'),
+            () => start(entry),
+            share,
+            rounds.length,
+          )),
+        );
       }
       measured.push({ entry, rounds });
     }
@@ -152,24 +117,15 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
       ratioP25: 1,
       ratioP75: 1,
       cpuRatio: 1,
-      perRoundRatios: [] as number[],
+      perRoundRatios: [] as readonly number[],
     };
     const rows = [
       rawRow,
-      ...measured.map(({ entry, rounds }) => {
-        const ratios = rounds.map((r) => r.rps / r.rawRps);
-        return {
-          key: keyOf(entry),
-          label: label(keyOf(entry)),
-          rps: round(median(rounds.map((r) => r.rps)), 0),
-          cpuUsPerCall: round(median(rounds.map((r) => r.cpu)), 1),
-          throughputRatio: round(median(ratios)),
-          ratioP25: round(percentile(ratios, 25)),
-          ratioP75: round(percentile(ratios, 75)),
-          cpuRatio: round(median(rounds.map((r) => r.rawCpu / r.cpu))),
-          perRoundRatios: ratios.map((x) => round(x)),
-        };
-      }),
+      ...measured.map(({ entry, rounds }) => ({
+        key: keyOf(entry),
+        label: label(keyOf(entry)),
+        ...summarizePaired(rounds),
+      })),
     ];
     const of = (key: string) => rows.find((x) => x.key === key)!;
     return {
