@@ -118,6 +118,8 @@ describe('the built package on a Node.js below the floor', () => {
       './prometheus cjs',
       './opentelemetry esm',
       './opentelemetry cjs',
+      './grpc esm',
+      './grpc cjs',
     ]);
     for (const [subpath, format, file] of BUILT) {
       const order = evaluationOrder(file);
