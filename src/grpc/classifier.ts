@@ -33,6 +33,7 @@ import {
   SUCCESS,
 } from '../core/classification.js';
 import { errorCode, WeftError } from '../core/errors.js';
+import { grpcStatusName } from '../core/grpc-status.js';
 import type { GrpcRequest, GrpcResponse } from './request.js';
 
 /** Codes that are an answer, not an endpoint's failure. */
@@ -58,9 +59,7 @@ export type GrpcClassifier = Classifier<GrpcRequest, GrpcResponse>;
 export type RetryableCodesOf = (req: GrpcRequest) => ReadonlySet<number> | undefined;
 
 /** The name of a status code (`UNAVAILABLE`), for reasons and errors. */
-export function statusName(code: number): string {
-  return (Status as unknown as Record<number, string>)[code] ?? String(code);
-}
+export const statusName = grpcStatusName;
 
 /**
  * The pushback a status carries: `undefined` when none, a pause in ms, or `false` when the server

@@ -8,7 +8,7 @@ import {
   type ChannelCredentials,
   type ChannelOptions,
   credentials as grpcCredentials,
-  status as Status,
+  type status as Status,
 } from '@grpc/grpc-js';
 import {
   type CallOptions,
@@ -17,6 +17,7 @@ import {
   resolveCallOptions,
 } from '../client/options.js';
 import { ConfigError } from '../core/errors.js';
+import { grpcStatusCode } from '../core/grpc-status.js';
 import { booleanOption, objectOption, optionKeys, rejectUnknownKeys } from '../core/options.js';
 import { DEFAULT_GRPC_REPLAY_BUFFER_BYTES } from './message-log.js';
 import {
@@ -258,9 +259,8 @@ export function statusCodes(option: string, value: unknown): ReadonlySet<number>
   if (!Array.isArray(value)) throw new ConfigError(option, value, 'expected an array of status codes');
   const codes = new Set<number>();
   value.forEach((code, i) => {
-    const number =
-      typeof code === 'string' ? (Status as unknown as Record<string, number>)[code.toUpperCase()] : code;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 16) {
+    const number = grpcStatusCode(code);
+    if (number === undefined || number === 0) {
       throw new ConfigError(
         `${option}[${i}]`,
         code,

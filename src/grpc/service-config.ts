@@ -23,6 +23,7 @@
  */
 import type { RetryOptions } from '../client/options.js';
 import { ConfigError } from '../core/errors.js';
+import { grpcStatusCode } from '../core/grpc-status.js';
 import { objectOption, optionKeys, rejectUnknownKeys } from '../core/options.js';
 import type { HedgeOptions } from '../policies/hedge.js';
 import { MAX_ATTEMPTS_LIMIT } from '../policies/retry.js';
@@ -149,27 +150,6 @@ const METHOD_NAME = /^\w+$/;
 
 /** The balancing policies a config may name: weft's balancer does what they ask, and more. */
 const BALANCING_ACCEPTED: ReadonlySet<string> = new Set(['pick_first', 'round_robin']);
-
-/** gRPC status codes by name (grpc/grpc `doc/statuscodes.md`); the index is the number. */
-const STATUS_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
 
 /**
  * The options a service config sets, before the user's own are laid over them: what weft makes
@@ -501,13 +481,8 @@ function statusCodeList(value: unknown, path: string, required: boolean): number
   }
   const codes = new Set<number>();
   value.forEach((code: unknown, i) => {
-    const number =
-      typeof code === 'string'
-        ? STATUS_NAMES.indexOf(code.toUpperCase() as (typeof STATUS_NAMES)[number])
-        : typeof code === 'number' && Number.isInteger(code) && code >= 0 && code < STATUS_NAMES.length
-          ? code
-          : -1;
-    if (number < 0) {
+    const number = grpcStatusCode(code);
+    if (number === undefined) {
       throw new ConfigError(
         `${path}[${i}]`,
         code,

@@ -33,31 +33,7 @@ export interface GrpcResponseShape {
   readonly status: { readonly code: number } | undefined;
 }
 
-/** The status codes by number, as the gRPC spec names them. */
-const STATUS_NAMES: readonly string[] = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
-
-/** The name of status `code` (`UNAVAILABLE`); the number as text for a code the spec does not name. */
-export function grpcStatusName(code: number): string {
-  return STATUS_NAMES[code] ?? String(code);
-}
+export { grpcStatusName } from '../core/grpc-status.js';
 
 /** Status `OK`. */
 export const GRPC_OK = 0;
