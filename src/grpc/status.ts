@@ -7,21 +7,8 @@
  * details gain weft's list of the attempts when there was more than one.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { type AttemptRecord, describeAttempts, errorCode } from '../core/errors.js';
-
-/** The status for a weft error code (`WEFT_…`). */
-const CODES: Readonly<Record<string, number>> = {
-  WEFT_DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
-  WEFT_ATTEMPT_TIMEOUT: Status.DEADLINE_EXCEEDED,
-  WEFT_NO_ENDPOINTS: Status.UNAVAILABLE,
-  WEFT_CIRCUIT_OPEN: Status.UNAVAILABLE,
-  WEFT_OVERLOADED: Status.UNAVAILABLE,
-  WEFT_CLIENT_CLOSED: Status.UNAVAILABLE,
-  WEFT_RETRY_BUDGET_EXHAUSTED: Status.UNAVAILABLE,
-  WEFT_REQUEST_FAILED: Status.UNAVAILABLE,
-  WEFT_HEDGE_LOST: Status.CANCELLED,
-  WEFT_NEXT_CALLED_TWICE: Status.INTERNAL,
-};
+import { type AttemptRecord, describeAttempts } from '../core/errors.js';
+import { grpcStatusOfError } from '../core/grpc-status.js';
 
 /** The caller cancelled its call (grpc-js `cancelWithStatus`): the reason weft's layers see. */
 export class GrpcCallCancelled extends Error {
@@ -40,12 +27,7 @@ export function statusForError(error: unknown): StatusObject {
   if (error instanceof GrpcCallCancelled) {
     return { code: error.status, details: error.details, metadata: new Metadata() };
   }
-  // An abort from outside (the incoming call this one serves was cancelled: the ambient signal).
-  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
-    return { code: Status.CANCELLED, details: (error as Error).message, metadata: new Metadata() };
-  }
-  const code = errorCode(error);
-  const mapped = code === undefined ? undefined : CODES[code];
+  const mapped = grpcStatusOfError(error);
   const message = error instanceof Error ? error.message : String(error);
   return {
     code: mapped ?? Status.UNKNOWN,

@@ -33,21 +33,24 @@ export interface GrpcResponseShape {
   readonly status: { readonly code: number } | undefined;
 }
 
+import { grpcStatusOfError } from '../core/grpc-status.js';
+
 export { grpcStatusName } from '../core/grpc-status.js';
 
 /** Status `OK`. */
 export const GRPC_OK = 0;
 
 /**
- * The gRPC status of an outcome, when it has one: a response's status, or the code a caller's own
- * cancel carries (src/grpc/status.ts `GrpcCallCancelled`: code `GRPC_CALL_CANCELLED`, numeric
- * `status`). Undefined for an open stream and for weft's own errors (a deadline, no endpoints),
- * whose status the caller gets from the gRPC client, not from anything telemetry sees.
+ * The gRPC status of an outcome: a response's status (undefined for an open stream), the code a
+ * caller's own cancel carries (src/grpc/status.ts `GrpcCallCancelled`: code `GRPC_CALL_CANCELLED`,
+ * numeric `status`), or for an error weft ended the call with, the status its caller gets
+ * (../core/grpc-status.ts).
  */
 export function grpcStatusCode(outcome: unknown, failed: boolean): number | undefined {
   if (!failed) return (outcome as GrpcResponseShape | undefined)?.status?.code;
   const error = outcome as { readonly code?: unknown; readonly status?: unknown } | null | undefined;
-  return error?.code === 'GRPC_CALL_CANCELLED' && typeof error.status === 'number' ? error.status : undefined;
+  if (error?.code === 'GRPC_CALL_CANCELLED' && typeof error.status === 'number') return error.status;
+  return grpcStatusOfError(outcome);
 }
 
 /**

@@ -214,7 +214,8 @@ describe('traces of gRPC calls', () => {
     await expect(unary(c, 'unary', {})).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
     const deadline = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.INTERNAL)!;
     expect(deadline.attributes['error.type']).toBe('WEFT_DEADLINE_EXCEEDED');
-    expect(deadline.attributes['rpc.grpc.status_code']).toBeUndefined();
+    // The status the caller got for weft's own error.
+    expect(deadline.attributes['rpc.grpc.status_code']).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(deadline.status.code).toBe(SpanStatusCode.ERROR);
     exporter.reset();
 
