@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBackendProcess } from './backends.js';
-import { stopChildren, track } from './child-processes.js';
+import { track } from './child-processes.js';
 import { CONTENDERS, makeContender } from './contenders.js';
+import { expectPublishable, leaveNoChildProcesses } from './harness-checks.js';
 import { openLoop } from './load.js';
 import { BEGIN, END, publish, replaceSection, republish } from './report.js';
 import { belowFloors, type ScenarioResult } from './result.js';
@@ -35,18 +36,10 @@ import type {
   OverheadReady,
   OverheadReply,
   OverheadSample,
-  OverheadWorkerArgs,
-} from './workers/overhead-worker.js';
+} from './workers/overhead-rounds.js';
+import type { OverheadWorkerArgs } from './workers/overhead-worker.js';
 
-// No process outlives its test. A scenario stops its own, so one left over after a test that
-// passed is a leak, and fails it; after a failure or a timeout they are stopped all the same.
-afterEach(async (context) => {
-  const left = await stopChildren();
-  if (left > 0 && context.task.result?.state === 'pass') {
-    throw new Error(`the test left ${left} child process${left === 1 ? '' : 'es'} running`);
-  }
-});
-afterAll(() => stopChildren());
+leaveNoChildProcesses();
 
 const get = (address: string) => request(`http://${address}/`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
 
@@ -315,17 +308,6 @@ describe('floors', () => {
     expect(belowFloors(result({ ratio: Number.NaN })).map((b) => b.name)).toEqual(['ratio']);
   });
 });
-
-/** Every scenario returns something publishable: tables with rows, charts, finite headline numbers. */
-function expectPublishable(r: ScenarioResult, scenario: string): void {
-  expect(r.scenario).toBe(scenario);
-  expect(r.tables.length).toBeGreaterThan(0);
-  for (const t of r.tables) {
-    expect(t.rows.length).toBeGreaterThan(0);
-    for (const row of t.rows) expect(row).toHaveLength(t.columns.length);
-  }
-  for (const value of Object.values(r.headline)) expect(Number.isNaN(value)).toBe(false);
-}
 
 describe('scenarios at a tiny size', () => {
   it('overhead', async () => {

@@ -1,8 +1,8 @@
 /**
  * Every process the benchmark harness starts (backend replicas, workers) is tracked here until it
  * exits, so that none outlives the test that started it: a scenario stops its own processes, but a
- * test that fails or times out leaves them running. bench.test.ts calls {@link stopChildren}
- * after each test.
+ * test that fails or times out leaves them running. The harness's test files call
+ * {@link stopChildren} after each test (./harness-checks.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -7,10 +7,9 @@
  * tables, charts and headline figures. No speed is asserted here.
  */
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EchoClient } from '../support/grpc-servers.js';
 import { startBackendProcess } from './backends.js';
-import { stopChildren } from './child-processes.js';
 import {
   GRPC_CONTENDERS,
   GRPC_DEFAULT_SETTINGS,
@@ -18,19 +17,13 @@ import {
   makeGrpcContender,
   roundRobinServiceConfig,
 } from './grpc-contenders.js';
+import { expectPublishable, leaveNoChildProcesses } from './harness-checks.js';
 import type { ScenarioResult } from './result.js';
 import { grpcFailingReplica } from './scenarios/grpc-failing-replica.js';
 import { grpcOverhead } from './scenarios/grpc-overhead.js';
 import { grpcSlowReplica } from './scenarios/grpc-slow-replica.js';
 
-// No process outlives its test (as in bench.test.ts).
-afterEach(async (context) => {
-  const left = await stopChildren();
-  if (left > 0 && context.task.result?.state === 'pass') {
-    throw new Error(`the test left ${left} child process${left === 1 ? '' : 'es'} running`);
-  }
-});
-afterAll(() => stopChildren());
+leaveNoChildProcesses();
 
 /** One unary call to `address` on a fresh client: its status code (0 when OK). */
 async function call(address: string, deadlineMs = 2_000): Promise<grpc.status> {
@@ -179,22 +172,16 @@ describe('gRPC contenders', () => {
   });
 });
 
-/** Every scenario returns something publishable: tables with rows, charts, finite headline numbers. */
-function expectPublishable(r: ScenarioResult, scenario: string): void {
-  expect(r.scenario).toBe(scenario);
-  expect(r.tables.length).toBeGreaterThan(0);
-  for (const t of r.tables) {
-    expect(t.rows.length).toBeGreaterThan(0);
-    for (const row of t.rows) expect(row).toHaveLength(t.columns.length);
-  }
+/** Publishable (./harness-checks.ts), and with charts: every gRPC scenario draws some. */
+function expectPublishableWithCharts(r: ScenarioResult, scenario: string): void {
+  expectPublishable(r, scenario);
   expect(r.charts.length).toBeGreaterThan(0);
-  for (const value of Object.values(r.headline)) expect(Number.isNaN(value)).toBe(false);
 }
 
 describe('gRPC scenarios at a tiny size', () => {
   it('grpc-overhead: weft and the control against raw grpc-js, with the floor', async () => {
     const r = await grpcOverhead({ requests: 100, concurrency: 4, rounds: 1, warmUpMs: 50 });
-    expectPublishable(r, 'grpc-overhead');
+    expectPublishableWithCharts(r, 'grpc-overhead');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual(['grpc-js', 'grpc-js again (control)', 'weft']);
     expect(r.headline.weftThroughputRatio).toBeGreaterThan(0);
     expect(r.headline.controlThroughputRatio).toBeGreaterThan(0);
@@ -206,7 +193,7 @@ describe('gRPC scenarios at a tiny size', () => {
 
   it('grpc-slow-replica', async () => {
     const r = await grpcSlowReplica({ rate: 100, durationMs: 300, rounds: 1, warmUpMs: 100 });
-    expectPublishable(r, 'grpc-slow-replica');
+    expectPublishableWithCharts(r, 'grpc-slow-replica');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual(['weft', 'grpc-js round_robin']);
     expect(r.headline.weftSlowP999Ms).toBeGreaterThan(0);
     expect(r.headline.roundRobinSlowP999Ms).toBeGreaterThan(0);
@@ -214,7 +201,7 @@ describe('gRPC scenarios at a tiny size', () => {
 
   it('grpc-failing-replica: every contender meets both failures, and the extra load is measured', async () => {
     const r = await grpcFailingReplica({ rate: 100, durationMs: 300, warmUpMs: 100, rounds: 1 });
-    expectPublishable(r, 'grpc-failing-replica');
+    expectPublishableWithCharts(r, 'grpc-failing-replica');
     expect(r.tables).toHaveLength(2);
     // 1 round × 2 failures × 3 contenders, one row per contender and failure.
     const { runs, rows } = r.details as { runs: unknown[]; rows: Array<{ calls: number }> };

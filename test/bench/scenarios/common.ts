@@ -13,7 +13,14 @@ import {
   DEFAULT_SETTINGS,
   makeContender,
 } from '../contenders.js';
+import type { Send } from '../load.js';
 import { percentile, round } from '../stats.js';
+
+/** What a scenario needs of a contender, whatever its protocol: a call, and closing it. */
+export interface ClosableContender {
+  readonly send: Send;
+  close(): Promise<void>;
+}
 
 /** Run `body` with replicas started from `behaviours` (HTTP by default); they are stopped however it ends. */
 export async function withReplicas<T>(

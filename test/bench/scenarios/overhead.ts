@@ -15,21 +15,21 @@
  * to raw Pool in the same round (the machines are shared and noisy), with the interquartile
  * range to show how noisy it was. Raw Pool's own figures are the median over every round.
  */
-import { type ContenderName, LABELS } from '../contenders.js';
+import { LABELS } from '../contenders.js';
 import type { ScenarioResult } from '../result.js';
-import { median, round } from '../stats.js';
-import type { OverheadMessage, OverheadReply, OverheadWorkerArgs } from '../workers/overhead-worker.js';
-import { startWorker, withReplicas } from './common.js';
-import { type PairedRound, roundsOfPair, runPairedRounds, summarizePaired } from './paired-rounds.js';
+import type { OverheadWorkerArgs } from '../workers/overhead-worker.js';
+import {
+  controlKey,
+  failedCalls,
+  measureOverhead,
+  type OverheadRunOptions,
+  overheadChart,
+  overheadRows,
+  overheadTable,
+  processPairsFor,
+} from './overhead-method.js';
 
-export interface OverheadOptions {
-  /** Calls per contender per round. */
-  requests: number;
-  /** Calls in flight at once, and connections per contender. */
-  concurrency: number;
-  rounds: number;
-  /** Least time each process warms up before its first round, in ms (besides 20 000 calls). */
-  warmUpMs: number;
+export interface OverheadOptions extends OverheadRunOptions {
   /**
    * Which entries to measure (default: all). The headline needs the control (`undici-pool`),
    * `weft` and `weft-telemetry`, so those must be among them. The harness's test measures only
@@ -54,22 +54,15 @@ const ENTRIES: readonly Entry[] = [
   'cockatiel',
   'undici-fetch',
 ];
-const CONTROL = 'undici-pool-control';
-const keyOf = (e: Entry) => (e === 'undici-pool' ? CONTROL : e);
-const label = (key: string) =>
-  key === 'weft-telemetry'
-    ? 'weft + metrics + tracing'
-    : key === CONTROL
-      ? 'undici Pool again (control)'
-      : LABELS[key as ContenderName];
+const RAW = 'undici-pool';
+const CONTROL = controlKey(RAW);
+const ENTRY_LABELS: Record<Entry, string> = { ...LABELS, 'weft-telemetry': 'weft + metrics + tracing' };
 const worker = new URL('../workers/overhead-worker.ts', import.meta.url);
 /**
  * The observability issue's cost point: with metrics and tracing on (no SDK), weft keeps at least
  * this share of raw undici Pool's closed-loop throughput. Below it, `npm run bench` fails.
  */
 const TELEMETRY_FLOOR = 0.9;
-/** Fresh pairs of processes (contender, raw Pool) each contender's rounds are spread over. */
-const PROCESS_PAIRS = 2;
 
 /** The entries the headline is made of: the control, weft, and weft with metrics and tracing. */
 const HEADLINE_ENTRIES: readonly Entry[] = ['undici-pool', 'weft', 'weft-telemetry'];
@@ -79,96 +72,49 @@ export async function overhead(options: OverheadOptions): Promise<ScenarioResult
   const lacking = HEADLINE_ENTRIES.filter((e) => !entries.includes(e));
   if (lacking.length > 0)
     throw new Error(`overhead: entries must include ${lacking.join(', ')} (the headline's)`);
-  return withReplicas([{}], async (replicas) => {
-    const start = (contender: Entry | 'undici-pool') =>
-      startWorker<OverheadMessage, OverheadReply>(worker, {
-        contender,
-        address: replicas.addresses[0]!,
-        requests: options.requests,
-        concurrency: options.concurrency,
-        warmUpMs: options.warmUpMs,
-      } satisfies OverheadWorkerArgs);
-    const measured: Array<{ entry: Entry; rounds: PairedRound[] }> = [];
-    // Each process has its own JIT decisions and its own place on the cores, which shifts its
-    // figures as a whole, so the rounds are spread over several fresh pairs of processes.
-    const pairs = Math.min(PROCESS_PAIRS, options.rounds);
-    for (const entry of entries) {
-      const rounds: PairedRound[] = [];
-      for (let pair = 0; pair < pairs; pair++) {
-        const share = roundsOfPair(options.rounds, pairs, pair);
-        rounds.push(
-          ...(await runPairedRounds(
-            () => start('undici-pool'),
-            () => start(entry),
-            share,
-            rounds.length,
-          )),
-        );
-      }
-      measured.push({ entry, rounds });
-    }
-    const all = measured.flatMap((m) => m.rounds);
-    const rawRow = {
-      key: 'undici-pool',
-      label: label('undici-pool'),
-      rps: round(median(all.map((r) => r.rawRps)), 0),
-      cpuUsPerCall: round(median(all.map((r) => r.rawCpu)), 1),
-      throughputRatio: 1,
-      ratioP25: 1,
-      ratioP75: 1,
-      cpuRatio: 1,
-      perRoundRatios: [] as readonly number[],
-    };
-    const rows = [
-      rawRow,
-      ...measured.map(({ entry, rounds }) => ({
-        key: keyOf(entry),
-        label: label(keyOf(entry)),
-        ...summarizePaired(rounds),
-      })),
-    ];
-    const of = (key: string) => rows.find((x) => x.key === key)!;
-    return {
-      scenario: 'overhead',
-      summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; every client alone in a process of its own, warmed up for at least ${options.warmUpMs / 1_000} s, each contender paired with raw Pool in ${Math.min(PROCESS_PAIRS, options.rounds)} fresh pairs of processes`,
-      tables: [
-        {
-          columns: ['contender', 'req/s', 'µs CPU/call', 'throughput ÷ undici Pool', 'IQR', 'CPU ratio'],
-          rows: rows.map((x) => [
-            x.label,
-            x.rps,
-            x.cpuUsPerCall,
-            x.throughputRatio,
-            x.key === 'undici-pool' ? '' : `${x.ratioP25}–${x.ratioP75}`,
-            x.cpuRatio,
-          ]),
-        },
-      ],
-      charts: [
-        {
-          kind: 'bars',
-          title: 'Closed-loop throughput and CPU efficiency relative to raw undici Pool (median of rounds)',
-          unit: '× undici Pool',
-          groups: ['throughput', 'CPU efficiency (Pool CPU ÷ own CPU)'],
-          series: rows.map((x) => ({ name: x.label, values: [x.throughputRatio, x.cpuRatio] })),
-        },
-      ],
-      headline: {
-        weftThroughputRatio: of('weft').throughputRatio,
-        weftTelemetryThroughputRatio: of('weft-telemetry').throughputRatio,
-        controlThroughputRatio: of(CONTROL).throughputRatio,
-        weftCpuRatio: of('weft').cpuRatio,
-        weftTelemetryCpuRatio: of('weft-telemetry').cpuRatio,
-        failedCalls: all.reduce((sum, r) => sum + r.failed, 0),
-      },
-      floors: [
-        {
-          name: 'weftTelemetryThroughputRatio',
-          floor: TELEMETRY_FLOOR,
-          meaning: 'weft with metrics and tracing (no SDK), throughput ÷ raw undici Pool',
-        },
-      ],
-      details: { options, rows },
-    };
+  const measured = await measureOverhead(options, {
+    worker,
+    protocol: 'http',
+    raw: RAW,
+    entries,
   });
+  const rows = overheadRows(measured, RAW, ENTRY_LABELS);
+  const of = (key: string) => rows.find((x) => x.key === key)!;
+  return {
+    scenario: 'overhead',
+    summary: `${options.rounds} rounds of ${options.requests} closed-loop GETs per contender and raw undici Pool, ${options.concurrency} in flight, one backend process; every client alone in a process of its own, warmed up for at least ${options.warmUpMs / 1_000} s, each contender paired with raw Pool in ${processPairsFor(options.rounds)} fresh pairs of processes`,
+    tables: [
+      overheadTable(rows, RAW, [
+        'contender',
+        'req/s',
+        'µs CPU/call',
+        'throughput ÷ undici Pool',
+        'IQR',
+        'CPU ratio',
+      ]),
+    ],
+    charts: [
+      overheadChart(rows, {
+        title: 'Closed-loop throughput and CPU efficiency relative to raw undici Pool (median of rounds)',
+        unit: '× undici Pool',
+        cpuEfficiency: 'CPU efficiency (Pool CPU ÷ own CPU)',
+      }),
+    ],
+    headline: {
+      weftThroughputRatio: of('weft').throughputRatio,
+      weftTelemetryThroughputRatio: of('weft-telemetry').throughputRatio,
+      controlThroughputRatio: of(CONTROL).throughputRatio,
+      weftCpuRatio: of('weft').cpuRatio,
+      weftTelemetryCpuRatio: of('weft-telemetry').cpuRatio,
+      failedCalls: failedCalls(measured),
+    },
+    floors: [
+      {
+        name: 'weftTelemetryThroughputRatio',
+        floor: TELEMETRY_FLOOR,
+        meaning: 'weft with metrics and tracing (no SDK), throughput ÷ raw undici Pool',
+      },
+    ],
+    details: { options, rows },
+  };
 }

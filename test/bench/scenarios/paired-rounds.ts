@@ -6,7 +6,7 @@
  * round, with the interquartile range to show how noisy the run was.
  */
 import { median, percentile, round } from '../stats.js';
-import type { OverheadMessage, OverheadReply, OverheadSample } from '../workers/overhead-worker.js';
+import type { OverheadMessage, OverheadReply, OverheadSample } from '../workers/overhead-rounds.js';
 import type { LiveWorker } from './common.js';
 
 /** One round: the raw client's and the contender's figures, measured back to back. */
