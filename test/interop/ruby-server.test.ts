@@ -9,7 +9,7 @@
  *  - TLS and a host override: the gem's test CA, the server's certificate for *.test.google.fr,
  *    weft's `authority` as `:authority` and the name checked;
  *  - hedging on: two Ruby servers, every TestService method declared idempotent, and a hedge
- *    delay at the median, so backups are sent and the losing copy is cancelled on the server.
+ *    delay at the median, so backups are sent.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
