@@ -3,7 +3,8 @@
 //  1. the Node.js running npm's scripts satisfies package.json engines (scripts/check-node.mjs);
 //  2. the system programs the suite runs: dnsmasq (DNS discovery tests, Debian package
 //     dnsmasq-base), Chromium at /usr/bin/chromium (admin page test), openssl (TLS tests),
-//     protoc (a ts-proto generated gRPC client, Debian package protobuf-compiler).
+//     protoc (a ts-proto generated gRPC client, Debian package protobuf-compiler), the gRPC
+//     interop server and client of Debian's ruby-grpc (gRPC interop tests).
 //     Missing ones are installed with apt-get when running as root; otherwise it stops and prints
 //     the apt-get command to run;
 //  3. a Node.js below the floor for test/node-check.test.ts (scripts/old-node.mjs), installed
@@ -58,7 +59,30 @@ const SYSTEM_PACKAGES = [
     pkgs: ['protobuf-compiler'],
     usedBy: 'the gRPC test of a ts-proto generated client',
   },
+  {
+    what: "ruby-grpc's interop server and client",
+    present: rubyGrpcInterop,
+    pkgs: ['ruby', 'ruby-grpc'],
+    usedBy: 'the gRPC interop tests',
+  },
 ];
+
+/**
+ * Whether ruby finds the grpc gem and it holds the interop scripts the tests run (as
+ * test/support/ruby-interop.ts looks for them).
+ */
+function rubyGrpcInterop() {
+  if (!onPath('ruby')) return false;
+  const found = spawnSync('ruby', ['-e', 'print Gem::Specification.find_by_name("grpc").gem_dir'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 15_000,
+  });
+  if (found.status !== 0 || found.stdout === '') return false;
+  return ['server.rb', 'client.rb'].every((script) =>
+    existsSync(join(found.stdout, 'src/ruby/pb/test', script)),
+  );
+}
 
 function run(command, args) {
   say(`$ ${[command, ...args].join(' ')}`);
@@ -87,9 +111,9 @@ function systemPackages() {
   const install = `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs()}`;
   const how = !aptGet
     ? [
-        'apt-get is not available here: install dnsmasq, openssl, protoc and Chromium (as /usr/bin/chromium)',
-        "with this system's package manager (the Debian packages: dnsmasq-base chromium fonts-liberation",
-        'openssl protobuf-compiler),',
+        'apt-get is not available here: install dnsmasq, openssl, protoc, Chromium (as /usr/bin/chromium)',
+        "and the gRPC Ruby gem with its interop scripts with this system's package manager (the Debian",
+        'packages: dnsmasq-base chromium fonts-liberation openssl protobuf-compiler ruby ruby-grpc),',
       ]
     : root
       ? ['apt-get failed (see above); run it yourself:', `  ${install}`]

@@ -3,8 +3,8 @@
  * A weft error becomes the status a gRPC user expects for it (a deadline: DEADLINE_EXCEEDED; no
  * endpoint, an open breaker, a closed client, an exhausted budget: UNAVAILABLE; the caller's own
  * cancel: the code it cancelled with), with the error's message, which lists every attempt, as
- * its details. A failing status that came from a server keeps its code and metadata, and its
- * details gain weft's list of the attempts when there was more than one.
+ * its details. A failing status that came from a server reaches the caller as it came, with
+ * weft's list of the attempts in its metadata (`weft-attempts`) when there was more than one.
  */
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { type AttemptRecord, describeAttempts } from '../core/errors.js';
@@ -36,11 +36,19 @@ export function statusForError(error: unknown): StatusObject {
   };
 }
 
-/** A server's failing status, its details followed by weft's list of the attempts before it. */
+/** The metadata key weft adds to a failing status received after several attempts: the attempts, listed. */
+export const ATTEMPTS_METADATA_KEY = 'weft-attempts';
+
+/**
+ * A server's failing status, as it came (its details reach the caller unchanged), with weft's list
+ * of the attempts before it in the metadata (`weft-attempts`) when there was more than one.
+ */
 export function withAttempts(
   status: StatusObject,
   attempts: readonly AttemptRecord[] | undefined,
 ): StatusObject {
   if (status.code === Status.OK || attempts === undefined || attempts.length < 2) return status;
-  return { ...status, details: `${status.details} (weft attempts: ${describeAttempts(attempts)})` };
+  const metadata = status.metadata.clone();
+  metadata.set(ATTEMPTS_METADATA_KEY, describeAttempts(attempts));
+  return { ...status, metadata };
 }

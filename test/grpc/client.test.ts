@@ -113,7 +113,9 @@ describe('retries (gRFC A6)', () => {
     expect(idempotentError.code).toBe(grpc.status.UNAVAILABLE);
     // The proto says IDEMPOTENT: three attempts (the default maxAttempts), listed in the details.
     expect(failing.seen.filter((s) => s.method === 'IdempotentUnary')).toHaveLength(3);
-    expect(idempotentError.details).toMatch(/weft attempts: #1 .*UNAVAILABLE.*#2 .*#3/);
+    // The server's details as they came; weft's list of the attempts in the metadata.
+    expect(idempotentError.details).toBe('failed with UNAVAILABLE');
+    expect(String(idempotentError.metadata.get('weft-attempts')[0])).toMatch(/^#1 .*UNAVAILABLE.*#2 .*#3/);
   });
 
   it('per-method retryableStatusCodes retry a non-idempotent method, and a negative pushback stops them', async () => {
