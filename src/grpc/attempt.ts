@@ -122,8 +122,12 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
         ? req.callerDeadline
         : now + req.remainingMs;
     this.#deadlineAt = deadline;
-    const metadata = req.metadata.clone();
-    if (req.attempt > 1) metadata.set('grpc-previous-rpc-attempts', String(req.attempt - 1));
+    // grpc-js copies the metadata it starts a call with: a first attempt sends the call's own.
+    let metadata = req.metadata;
+    if (req.attempt > 1) {
+      metadata = metadata.clone();
+      metadata.set('grpc-previous-rpc-attempts', String(req.attempt - 1));
+    }
     let child: ChildCall;
     try {
       child = createCall(req.method.path, deadline, req.host);

@@ -8,6 +8,8 @@
  *   a call, even a non-idempotent one, because it never left the client.
  * - src/grpc/attempt.ts: grpc-js takes a message into its own buffer and calls the write callback
  *   at once, before any connection exists, so weft cannot use write callbacks to tell "sent".
+ * - src/grpc/attempt.ts: a call copies the metadata it is started with (a first attempt sends the
+ *   call's own, which retries then copy and mark), so a later change to it sends nothing.
  * - src/grpc/transport.ts: `getConnectivityState(false)` is TRANSIENT_FAILURE after a refused
  *   connection (weft's endpoint is `busy`), and READY after a call went through.
  * - src/grpc/channel.ts, src/grpc/call.ts: a generated client built with `channelOverride` calls
@@ -68,6 +70,28 @@ describe('grpc-js contract (src/grpc/attempt.ts, src/grpc/transport.ts)', () => 
     const { status } = await callOn(ch);
     expect(status.code).toBe(grpc.status.OK);
     expect(ch.getConnectivityState(false)).toBe(grpc.connectivityState.READY);
+  });
+});
+
+describe('grpc-js contract (src/grpc/attempt.ts: the metadata a call starts with)', () => {
+  it('is copied at start: a change made after start is not sent', async () => {
+    const b = await backends.start('a');
+    const ch = channel(`ipv4:${b.address}`);
+    const metadata = new grpc.Metadata();
+    metadata.set('x-seen', 'at-start');
+    await new Promise<void>((resolve) => {
+      const call = ch.createCall('/weft.test.Echo/Unary', Date.now() + 5_000, undefined, null, 0);
+      call.start(metadata, {
+        onReceiveMetadata() {},
+        onReceiveMessage() {},
+        onReceiveStatus: () => resolve(),
+      });
+      metadata.set('x-seen', 'after-start');
+      call.sendMessageWithContext({}, Buffer.from([10, 0]));
+      call.halfClose();
+      call.startRead();
+    });
+    expect(b.seen[0]!.metadata.get('x-seen')).toEqual(['at-start']);
   });
 });
 
