@@ -26,7 +26,11 @@ export function limitBounds(
   const minLimit = integerAtLeast(`${prefix}.minLimit`, given.minLimit, 1, defaults.minLimit);
   const maxLimit = integerAtLeast(`${prefix}.maxLimit`, given.maxLimit, 1, defaults.maxLimit);
   if (maxLimit < minLimit) {
-    throw new ConfigError(`${prefix}.maxLimit`, maxLimit, `expected at least ${prefix}.minLimit (${minLimit})`);
+    throw new ConfigError(
+      `${prefix}.maxLimit`,
+      maxLimit,
+      `expected at least ${prefix}.minLimit (${minLimit})`,
+    );
   }
   const initialLimit = integerAtLeast(`${prefix}.initialLimit`, given.initialLimit, 1, defaults.initialLimit);
   if (initialLimit < minLimit || initialLimit > maxLimit) {

@@ -22,7 +22,13 @@
  * recommends `WindowedLimit(Gradient2Limit)` for a server. docs/server.md, "Adaptive concurrency".
  */
 import { ConfigError } from '../../core/errors.js';
-import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../../core/options.js';
+import {
+  integerAtLeast,
+  numberInRange,
+  objectOption,
+  optionKeys,
+  positiveNumber,
+} from '../../core/options.js';
 import { limitBounds } from './bounds.js';
 import type { ConcurrencyLimit, LimitSample } from './limit.js';
 import { type WindowOptions, withWindowOption } from './windowed.js';
@@ -106,8 +112,17 @@ export function gradient2(options?: Gradient2Options): ConcurrencyLimit {
   }
   const longWindow = integerAtLeast('limit.longWindow', o.longWindow, 1, GRADIENT2_DEFAULTS.longWindow);
   const rttTolerance = positiveNumber('limit.rttTolerance', o.rttTolerance, GRADIENT2_DEFAULTS.rttTolerance);
-  if (rttTolerance < 1) throw new ConfigError('limit.rttTolerance', rttTolerance, 'expected a finite number >= 1');
-  const limit = new Gradient2Limit(bounds.initialLimit, bounds.minLimit, bounds.maxLimit, smoothing, queueSize, longWindow, rttTolerance);
+  if (rttTolerance < 1)
+    throw new ConfigError('limit.rttTolerance', rttTolerance, 'expected a finite number >= 1');
+  const limit = new Gradient2Limit(
+    bounds.initialLimit,
+    bounds.minLimit,
+    bounds.maxLimit,
+    smoothing,
+    queueSize,
+    longWindow,
+    rttTolerance,
+  );
   return withWindowOption('limit.window', limit, o.window, true);
 }
 

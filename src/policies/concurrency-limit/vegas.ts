@@ -25,7 +25,13 @@
  * (./windowed.ts, 1-second windows of ≥ 10 samples), as weft's server setup. docs/server.md.
  */
 import { ConfigError } from '../../core/errors.js';
-import { functionOption, integerAtLeast, numberInRange, objectOption, optionKeys } from '../../core/options.js';
+import {
+  functionOption,
+  integerAtLeast,
+  numberInRange,
+  objectOption,
+  optionKeys,
+} from '../../core/options.js';
 import { limitBounds } from './bounds.js';
 import type { ConcurrencyLimit, LimitSample } from './limit.js';
 import { type WindowOptions, withWindowOption } from './windowed.js';
@@ -89,9 +95,21 @@ export function vegas(options?: VegasOptions): ConcurrencyLimit {
   const bounds = limitBounds('limit', o, VEGAS_DEFAULTS);
   const smoothing = numberInRange('limit.smoothing', o.smoothing, 0, 1, VEGAS_DEFAULTS.smoothing);
   if (smoothing === 0) throw new ConfigError('limit.smoothing', smoothing, 'expected a number > 0 and <= 1');
-  const probeMultiplier = integerAtLeast('limit.probeMultiplier', o.probeMultiplier, 1, VEGAS_DEFAULTS.probeMultiplier);
+  const probeMultiplier = integerAtLeast(
+    'limit.probeMultiplier',
+    o.probeMultiplier,
+    1,
+    VEGAS_DEFAULTS.probeMultiplier,
+  );
   const random = functionOption<() => number>('limit.random', o.random, Math.random);
-  const limit = new VegasLimit(bounds.initialLimit, bounds.minLimit, bounds.maxLimit, smoothing, probeMultiplier, random);
+  const limit = new VegasLimit(
+    bounds.initialLimit,
+    bounds.minLimit,
+    bounds.maxLimit,
+    smoothing,
+    probeMultiplier,
+    random,
+  );
   return withWindowOption('limit.window', limit, o.window, true);
 }
 

@@ -68,9 +68,17 @@ export function windowedLimit(
   prefix = 'window',
 ): ConcurrencyLimit {
   const o = objectOption<WindowOptions>(prefix, options, WINDOW_OPTION_KEYS);
-  const minWindowMs = positiveNumber(`${prefix}.minWindowMs`, o.minWindowMs, WINDOWED_LIMIT_DEFAULTS.minWindowMs);
+  const minWindowMs = positiveNumber(
+    `${prefix}.minWindowMs`,
+    o.minWindowMs,
+    WINDOWED_LIMIT_DEFAULTS.minWindowMs,
+  );
   if (minWindowMs < SHORTEST_WINDOW_MS) {
-    throw new ConfigError(`${prefix}.minWindowMs`, minWindowMs, `expected a finite number >= ${SHORTEST_WINDOW_MS}`);
+    throw new ConfigError(
+      `${prefix}.minWindowMs`,
+      minWindowMs,
+      `expected a finite number >= ${SHORTEST_WINDOW_MS}`,
+    );
   }
   const maxWindowMs = positiveNumber(
     `${prefix}.maxWindowMs`,
@@ -84,7 +92,12 @@ export function windowedLimit(
       `expected at least ${prefix}.minWindowMs (${minWindowMs})`,
     );
   }
-  const minSamples = integerAtLeast(`${prefix}.minSamples`, o.minSamples, 10, WINDOWED_LIMIT_DEFAULTS.minSamples);
+  const minSamples = integerAtLeast(
+    `${prefix}.minSamples`,
+    o.minSamples,
+    10,
+    WINDOWED_LIMIT_DEFAULTS.minSamples,
+  );
   const discardRttBelowMs = o.discardRttBelowMs ?? WINDOWED_LIMIT_DEFAULTS.discardRttBelowMs;
   if (typeof discardRttBelowMs !== 'number' || !Number.isFinite(discardRttBelowMs) || discardRttBelowMs < 0) {
     throw new ConfigError(`${prefix}.discardRttBelowMs`, discardRttBelowMs, 'expected a finite number >= 0');
@@ -164,8 +177,7 @@ class WindowedLimit implements ConcurrencyLimit {
       inflight: this.#maxInflight,
       dropped: this.#dropped,
     };
-    this.#endMs =
-      endMs + Math.min(Math.max(2 * this.#minRttMs, this.#minWindowMs), this.#maxWindowMs);
+    this.#endMs = endMs + Math.min(Math.max(2 * this.#minRttMs, this.#minWindowMs), this.#maxWindowMs);
     this.#count = 0;
     this.#sumRttMs = 0;
     this.#minRttMs = Number.POSITIVE_INFINITY;

@@ -6,7 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
-import { type Gradient2Options, Gradient2Limit, gradient2 } from '../../../src/policies/concurrency-limit/gradient2.js';
+import {
+  Gradient2Limit,
+  type Gradient2Options,
+  gradient2,
+} from '../../../src/policies/concurrency-limit/gradient2.js';
 import { SaturatedServer, sample } from './samples.js';
 
 /** Gradient2 updating on every sample (no window), to follow its rule step by step. */

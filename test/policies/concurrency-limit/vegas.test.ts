@@ -7,7 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
-import { log10Step, type VegasOptions, VegasLimit, vegas } from '../../../src/policies/concurrency-limit/vegas.js';
+import {
+  log10Step,
+  VegasLimit,
+  type VegasOptions,
+  vegas,
+} from '../../../src/policies/concurrency-limit/vegas.js';
 import { SaturatedServer, sample } from './samples.js';
 
 /** Vegas updating on every sample; the probe is ~600 samples away unless `random` says otherwise. */

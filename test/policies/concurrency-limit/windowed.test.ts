@@ -32,7 +32,9 @@ describe('windowedLimit', () => {
     w.update(sample(20, 3, false, 985)); // ends at exactly 1 005: still inside
     expect(delegate.received).toEqual([]);
     w.update(sample(16, 2, false, 990)); // ends at 1 006: closes it, with itself: 11 samples
-    expect(delegate.received).toEqual([{ startMs: 990, rttMs: (10 * 20 + 16) / 11, inflight: 10, dropped: false }]);
+    expect(delegate.received).toEqual([
+      { startMs: 990, rttMs: (10 * 20 + 16) / 11, inflight: 10, dropped: false },
+    ]);
   });
 
   it('drops a window of fewer than 10 samples, keeps nothing of it, and reports any drop', () => {
