@@ -87,6 +87,10 @@ describe('vegas: the rule', () => {
     expect(v.estimatedLimit).toBe(22);
     v.update(sample(10, 20)); // new 28 → 24; 0.5 × 22 + 0.5 × 24
     expect(v.estimatedLimit).toBe(23);
+    const big = perSample({ initialLimit: 995 }); // maxLimit 1 000 by default
+    big.update(sample(10, 995));
+    big.update(sample(10, 995)); // 995 + 6 × 2 → 1 000
+    expect(big.estimatedLimit).toBe(1_000);
     const w = perSample({ minLimit: 20 });
     w.update(sample(10, 20));
     w.update(sample(10, 1, true)); // 19 → 20

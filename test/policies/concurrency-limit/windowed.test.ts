@@ -80,6 +80,18 @@ describe('windowedLimit', () => {
     expect(delegate.received[2]!.startMs).toBe(493);
   });
 
+  it("caps a window at 1 s by default however slow the requests, whatever the clock's origin", () => {
+    const delegate = recording();
+    const w = windowedLimit(delegate);
+    w.update(sample(600, 1, false, -5_000)); // ends −4 400: closes the first window, even below 0
+    // next end −4 400 + clamp(1 200, 1 000, 1 000) = −3 400
+    for (let i = 0; i < 10; i++) w.update(sample(600, 1, false, -4_100 + i)); // end −3 500 … −3 491
+    w.update(sample(600, 1, false, -4_000)); // ends −3 400: inside
+    expect(delegate.received).toHaveLength(0);
+    w.update(sample(600, 1, false, -3_999)); // ends −3 399: closes 12 samples
+    expect(delegate.received).toEqual([{ startMs: -3_999, rttMs: 600, inflight: 1, dropped: false }]);
+  });
+
   it('takes minSamples and discardRttBelowMs', () => {
     const delegate = recording();
     const w = windowedLimit(delegate, { minSamples: 12, discardRttBelowMs: 5 });
