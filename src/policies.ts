@@ -2,9 +2,11 @@
  * `weft/policies`: the building blocks of weft's stacks, for code that goes beyond the options of
  * `createHttpClient`: a filter or endpoint layer of your own (the `stack` and `endpointStack`
  * options), a policy used on its own (`circuitBreaker`, `failureAccrual`, `adaptiveThrottle`,
- * `RetryBudget`), the defaults each policy starts from, the headers weft writes and reads, and the
- * telemetry plugin contract. docs/custom-stacks.md shows them at work. What most users need
- * (clients, resolvers, strategies, errors, the ambient deadline, the admin page) is in `weft`.
+ * `RetryBudget`), a server's adaptive concurrency limits (`gradient2`, `vegas`, `aimd`,
+ * `fixedLimit`, and the `ConcurrencyLimiter` that enforces them), the defaults each policy starts
+ * from, the headers weft writes and reads, and the telemetry plugin contract. docs/custom-stacks.md
+ * shows them at work. What most users need (clients, resolvers, strategies, errors, the ambient
+ * deadline, the admin page) is in `weft`.
  */
 // First: on a Node.js below the floor, fail here with a clear error, before undici loads.
 import './node-check.js';
@@ -31,7 +33,6 @@ export { NACK_HEADER } from './http/protocol/classifier.js';
 export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/protocol/idempotency.js';
 export type { HeadersInput, HttpBody, HttpHeaders } from './http/protocol/request.js';
 export { DEFAULT_REPLAY_BUFFER_BYTES } from './http/transport/replayable-body.js';
-// The policies, their options and their defaults.
 export {
   ADAPTIVE_THROTTLE_DEFAULTS,
   type AdaptiveThrottleOptions,
@@ -42,6 +43,23 @@ export {
   type CircuitBreakerOptions,
   circuitBreaker,
 } from './policies/circuit-breaker.js';
+// The policies, their options and their defaults.
+// Adaptive concurrency limits for a server (docs/server.md, "Adaptive concurrency").
+export { AIMD_DEFAULTS, type AimdOptions, aimd } from './policies/concurrency-limit/aimd.js';
+export { fixedLimit } from './policies/concurrency-limit/fixed.js';
+export {
+  GRADIENT2_DEFAULTS,
+  type Gradient2Options,
+  gradient2,
+} from './policies/concurrency-limit/gradient2.js';
+export type { ConcurrencyLimit, LimitSample } from './policies/concurrency-limit/limit.js';
+export { ConcurrencyLimiter, type LimiterPermit } from './policies/concurrency-limit/limiter.js';
+export { VEGAS_DEFAULTS, type VegasOptions, vegas } from './policies/concurrency-limit/vegas.js';
+export {
+  WINDOWED_LIMIT_DEFAULTS,
+  type WindowOptions,
+  windowedLimit,
+} from './policies/concurrency-limit/windowed.js';
 export { DEFAULT_TOTAL_TIMEOUT_MS } from './policies/deadline.js';
 export {
   type AccrualEjection,

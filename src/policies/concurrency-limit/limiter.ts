@@ -23,6 +23,11 @@ export interface LimiterPermit {
   dropped(): void;
 }
 
+/**
+ * Admits requests up to a {@link ConcurrencyLimit} and feeds it what they measured: an
+ * adjustable semaphore with no queue (Netflix's `SimpleLimiter`). `tryAcquire()` gives a permit
+ * or undefined (reject the request at once); end each permit with `success`, `dropped` or `ignore`.
+ */
 export class ConcurrencyLimiter {
   readonly #limit: ConcurrencyLimit;
   readonly #clock: Clock;
