@@ -59,7 +59,10 @@ const COUNTS = Symbol.for('weft.admin.serverRejections');
 
 /** The process-wide table of counted servers, shared by every copy of weft. */
 function countsTable(): WeakMap<ObservedServer, RejectionCounts> {
-  const holder = globalThis as unknown as Record<symbol, WeakMap<ObservedServer, RejectionCounts> | undefined>;
+  const holder = globalThis as unknown as Record<
+    symbol,
+    WeakMap<ObservedServer, RejectionCounts> | undefined
+  >;
   let table = holder[COUNTS];
   if (table === undefined) {
     table = new WeakMap();

@@ -194,7 +194,17 @@ describe('servers on the admin page', () => {
       expect(await apiRow.locator('.bar.load .fill').getAttribute('class')).toBe('fill low');
       const batchRow = page.locator('section.servers tr[data-server="batch"]');
       expect(await batchRow.getAttribute('class')).toBe('draining');
-      expect(await cells(batchRow)).toEqual(['batch', 'draining', '0', '-', 'no limiter', '-', '-', '-', '-']);
+      expect(await cells(batchRow)).toEqual([
+        'batch',
+        'draining',
+        '0',
+        '-',
+        'no limiter',
+        '-',
+        '-',
+        '-',
+        '-',
+      ]);
       // The clients are still drawn after the servers.
       await page.locator('section.client[data-client="users"]').waitFor({ timeout: 5_000 });
       expect(errors).toEqual([]);

@@ -125,7 +125,9 @@ describe('prometheusServerMetrics', () => {
     const registry = new Registry();
     const server = fakeServer('api', { inflight: 3, limit: 20 });
     prometheusServerMetrics({ registry }).attach(server);
-    expect(await series(registry, 'weft_server_in_flight')).toEqual(['weft_server_in_flight{server="api"} 3']);
+    expect(await series(registry, 'weft_server_in_flight')).toEqual([
+      'weft_server_in_flight{server="api"} 3',
+    ]);
     expect(await series(registry, 'weft_server_concurrency_limit')).toEqual([
       'weft_server_concurrency_limit{server="api"} 20',
     ]);
@@ -134,7 +136,9 @@ describe('prometheusServerMetrics', () => {
     server.inflight = 17;
     server.limit = 24;
     server.draining = true;
-    expect(await series(registry, 'weft_server_in_flight')).toEqual(['weft_server_in_flight{server="api"} 17']);
+    expect(await series(registry, 'weft_server_in_flight')).toEqual([
+      'weft_server_in_flight{server="api"} 17',
+    ]);
     expect(await series(registry, 'weft_server_concurrency_limit')).toEqual([
       'weft_server_concurrency_limit{server="api"} 24',
     ]);
@@ -209,7 +213,9 @@ describe('prometheusServerMetrics', () => {
     expect(text).toContain('weft_server_in_flight{server="admin"} 0');
 
     admin.close?.();
-    expect(await series(registry, 'weft_server_in_flight')).toEqual(['weft_server_in_flight{server="api"} 1']);
+    expect(await series(registry, 'weft_server_in_flight')).toEqual([
+      'weft_server_in_flight{server="api"} 1',
+    ]);
     expect(await series(registry, 'weft_server_requests_total')).toEqual([
       'weft_server_requests_total{server="api",route="/",class="2xx"} 1',
     ]);

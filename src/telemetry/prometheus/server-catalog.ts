@@ -9,7 +9,7 @@
 import type { Registry, RegistryContentType } from 'prom-client';
 import { REJECTION_REASONS } from '../server-view.js';
 import { type MetricType, type Sample, ScrapedMetric } from './scraped-metric.js';
-import { STATUS_CLASSES, type ServerMetrics } from './server-metrics.js';
+import { type ServerMetrics, STATUS_CLASSES } from './server-metrics.js';
 
 /** One metric of the table. */
 interface ServerMetricSpec {

@@ -6,7 +6,12 @@
  * closed before a response, status 0). The gauges (in flight, limit, draining) are not counted
  * here: the catalogue reads them from the server itself.
  */
-import { type ObservedServer, REJECTION_REASONS, type RejectionReason, type ServerObserver } from '../server-view.js';
+import {
+  type ObservedServer,
+  REJECTION_REASONS,
+  type RejectionReason,
+  type ServerObserver,
+} from '../server-view.js';
 import { LatencyHistogram } from './histogram.js';
 import type { Labels } from './scraped-metric.js';
 
@@ -57,7 +62,10 @@ export class ServerMetrics implements ServerObserver {
   requestFinished(route: string, status: number, durationMs: number): void {
     let counts = this.routes.get(route);
     if (counts === undefined) {
-      counts = { byClass: new Float64Array(STATUS_CLASSES.length), latency: new LatencyHistogram(this.buckets) };
+      counts = {
+        byClass: new Float64Array(STATUS_CLASSES.length),
+        latency: new LatencyHistogram(this.buckets),
+      };
       this.routes.set(route, counts);
     }
     counts.byClass[statusClassIndex(status)]! += 1;

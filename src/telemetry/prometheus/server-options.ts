@@ -34,7 +34,9 @@ export const PROMETHEUS_SERVER_METRICS_OPTION_KEYS = optionKeys<PrometheusServer
  * incoming-deadline histogram, so a route's latency and the budget its callers gave it compare
  * bucket by bucket.
  */
-export const SERVER_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+export const SERVER_DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
 
 /** {@link PrometheusServerMetricsOptions}, validated, with the defaults filled in. */
 export interface PrometheusServerSettings {
