@@ -81,11 +81,14 @@ describe('servers in the admin JSON', () => {
     const second = adminServerTelemetry();
     const one = first.attach(api);
     const two = second.attach(api);
-    one.requestRejected?.('/', 'draining');
-    two.requestRejected?.('/', 'draining');
+    // The server calls every plugin's hooks for each rejection: two rejections, heard twice each.
+    for (let i = 0; i < 2; i++) {
+      one.requestRejected?.('/', 'draining');
+      two.requestRejected?.('/', 'draining');
+    }
     expect(adminState([], undefined, [api]).servers[0]?.rejected).toEqual({
       overload: 0,
-      draining: 1,
+      draining: 2,
       expired: 0,
     });
     const other = fakeServer('other');
