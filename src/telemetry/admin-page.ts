@@ -1,6 +1,8 @@
 /**
  * The admin page: one self-contained HTML document (inline CSS and JS, no external request, no
- * build step) that fetches `state.json` next to itself every second and draws, per client, a
+ * build step) that fetches `state.json` next to itself every second and draws the servers of the
+ * server half, when it was given any, as one table (state, in-flight, limit and algorithm, a load
+ * bar of in-flight over the limit, rejections by reason), then, per client, a
  * heading (name, protocol unless HTTP, a gRPC channel's connectivity, strategy), a line of facts and a table of endpoints with a cost bar (relative to the client's costliest), the
  * EWMA, and a success-rate bar (the last 30 s; red below 90%).
  * All data goes in through `textContent`; a Content-Security-Policy with the hashes of the inline
@@ -32,6 +34,7 @@ th { font-weight: 600; color: var(--muted); }
 td.num, th.num { text-align: right; }
 td.address { font-family: ui-monospace, monospace; }
 tr.ejected td { background: var(--bad-bg); color: var(--bad); }
+tr.draining td { background: var(--warn-bg); color: var(--warn); }
 tr.probing td { background: var(--warn-bg); color: var(--warn); }
 .state { font-weight: bold; }
 .state.alive { color: var(--ok); }
@@ -39,7 +42,7 @@ tr.probing td { background: var(--warn-bg); color: var(--warn); }
 .track { width: 10rem; height: .7rem; border: 1px solid var(--line); border-radius: 2px; }
 .fill { height: 100%; background: var(--bar); }
 .success .fill { background: var(--ok); }
-.success .fill.low { background: var(--bad); }
+.success .fill.low, .load .fill.low { background: var(--bad); }
 .bar span { min-width: 4.5rem; text-align: right; font-variant-numeric: tabular-nums; }
 td.num { font-variant-numeric: tabular-nums; }
 `;
@@ -54,6 +57,7 @@ const SCRIPT = `
   const here = location.pathname;
   const stateUrl = (here.endsWith('/') ? here : here + '/') + 'state.json';
   const root = document.getElementById('clients');
+  const serversRoot = document.getElementById('servers');
   const statusLine = document.getElementById('status');
   let lastGood = null;
 
@@ -149,8 +153,43 @@ const SCRIPT = `
     return t;
   };
 
+  const SERVER_HEAD = [['server'], ['state'], ['in-flight', 'num'], ['limit', 'num'], ['algorithm'], ['load'],
+    ['rejected: overload', 'num'], ['draining', 'num'], ['expired', 'num']];
+
+  // The servers of the server half, one row each; nothing at all when there are none.
+  const servers = (list) => {
+    if (!list || list.length === 0) return [];
+    const t = el('table', 'servers');
+    const headRow = el('tr');
+    for (const [name, className] of SERVER_HEAD) headRow.append(el('th', className, name));
+    const head = el('thead');
+    head.append(headRow);
+    const body = el('tbody');
+    t.append(head, body);
+    for (const s of list) {
+      const row = el('tr', s.draining ? 'draining' : '');
+      row.dataset.server = s.name;
+      row.append(el('td', 'name', s.name), el('td', 'state', s.draining ? 'draining' : 'serving'),
+        el('td', 'num inflight', s.inflight), el('td', 'num limit', s.limit === null ? '-' : s.limit),
+        el('td', 'algorithm', s.algorithm === null ? 'no limiter' : s.algorithm));
+      if (s.limit === null || s.limit <= 0) row.append(el('td', 'muted load', '-'));
+      else {
+        const used = s.inflight / s.limit;
+        row.append(bar('load', Math.min(100, 100 * used), used >= 1 ? 'fill low' : 'fill', (100 * used).toFixed(0) + '%'));
+      }
+      for (const reason of ['overload', 'draining', 'expired']) {
+        row.append(el('td', 'num rejected ' + reason, s.rejected === null ? '-' : s.rejected[reason]));
+      }
+      body.append(row);
+    }
+    const section = el('section', 'servers');
+    section.append(el('h2', '', 'servers'), t);
+    return [section];
+  };
+
   const render = (state) => {
     lastGood = state;
+    serversRoot.replaceChildren(...servers(state.servers));
     const sections = state.clients.map((client) => {
       const section = el('section', 'client');
       section.dataset.client = client.name;
@@ -223,7 +262,10 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <h1>weft admin</h1>
 <p id="status" role="status">loading...</p>
 </header>
-<main id="clients"></main>
+<main>
+<div id="servers"></div>
+<div id="clients"></div>
+</main>
 <noscript>This page needs JavaScript. The same data is served as JSON at state.json.</noscript>
 <script>${SCRIPT}</script>
 </body>

@@ -1,5 +1,6 @@
 /**
- * The admin endpoint's JSON: one plain, serializable snapshot of every client (its protocol and,
+ * The admin endpoint's JSON: one plain, serializable snapshot of every server of the server half
+ * (./admin-servers.ts) and every client (its protocol and,
  * for gRPC, its channel's connectivity; its endpoints with status, in-flight, cost, EWMA, success
  * rate, weight and failure accrual; retry budget; breaker; hedging; throttling; discovery and its
  * staleness). Ages are measured on the clock the clients run on (default: the
@@ -18,13 +19,18 @@ import {
   connectivityOf,
   protocolOf,
 } from './admin-clients.js';
+import { type AdminObservedServerState, isObservedServer, serverState } from './admin-servers.js';
+import type { ObservedServer } from './server-view.js';
 
 export type { AdminClient, AdminProtocol, GrpcClientLike } from './admin-clients.js';
+export type { AdminObservedServerState, AdminRejections } from './admin-servers.js';
 
 /** Everything the admin endpoint serves as JSON (`GET {basePath}state.json`). */
 export interface AdminState {
   /** Wall-clock time of the snapshot, ISO 8601 (UTC). */
   readonly generatedAt: string;
+  /** The servers of the server half, in the order given; empty when none was given. */
+  readonly servers: readonly AdminObservedServerState[];
   readonly clients: readonly AdminClientState[];
 }
 
@@ -120,15 +126,23 @@ export interface AdminAccrualState {
 
 /**
  * Read one {@link AdminState} from `clients`: weft clients, or generated gRPC clients that
- * `createGrpcClient` made. Cheap (no I/O); reading never disturbs a client (a gRPC channel is not
- * made to connect). Pass the clock the clients were built with if it is not the real one, so
- * that ages are right.
- * @throws TypeError naming the position of an entry that is no weft client.
+ * `createGrpcClient` made, and from `servers`, the servers of the server half as telemetry sees
+ * them. Cheap (no I/O); reading never disturbs a client (a gRPC channel is not made to connect).
+ * Pass the clock the clients were built with if it is not the real one, so that ages are right.
+ * @throws TypeError naming the position of an entry that is no weft client, or no server.
  */
-export function adminState(clients: readonly AdminClient[], clock: Clock = realClock): AdminState {
+export function adminState(
+  clients: readonly AdminClient[],
+  clock: Clock = realClock,
+  servers: readonly ObservedServer[] = [],
+): AdminState {
   const now = clock.now();
   return {
     generatedAt: new Date().toISOString(),
+    servers: servers.map((server, i) => {
+      if (!isObservedServer(server)) throw new TypeError(`servers[${i}] is not a server`);
+      return serverState(server);
+    }),
     clients: clients.map((client, i) => {
       const view = clientViewOf(client);
       if (view === undefined) throw new TypeError(`clients[${i}] is not a weft client`);

@@ -1,7 +1,7 @@
 /**
  * The admin endpoint: a node:http handler (mountable in Express, Fastify or a bare server) that
- * serves a live HTML page at `{basePath}` and the state of every client as JSON at
- * `{basePath}state.json`, and `startAdminServer`, which runs it standalone. Defaults: basePath
+ * serves a live HTML page at `{basePath}` and the state of every client, and of every server of
+ * the server half, as JSON at `{basePath}state.json`, and `startAdminServer`, which runs it standalone. Defaults: basePath
  * `/`, host 127.0.0.1, port 0 (any free port). Without a token it answers loopback requests only
  * (peer and Host header); with one, every request must carry it. Docs: docs/admin.md.
  */
@@ -14,7 +14,9 @@ import { ConfigError } from '../core/errors.js';
 import { clockOption, integerAtLeast, optionKeys, rejectUnknownKeys } from '../core/options.js';
 import { type AdminClient, clientViewOf } from './admin-clients.js';
 import { ADMIN_PAGE_CSP, ADMIN_PAGE_HTML } from './admin-page.js';
+import { serversOption } from './admin-servers.js';
 import { adminState } from './admin-state.js';
+import type { ObservedServer } from './server-view.js';
 
 /** Defaults of {@link createAdminHandler} and {@link startAdminServer}. */
 export const ADMIN_DEFAULTS = {
@@ -37,6 +39,12 @@ export interface AdminHandlerOptions {
    */
   readonly clients: readonly AdminClient[] | (() => readonly AdminClient[]);
   /**
+   * The servers of the server half to show beside the clients (in flight, limit, draining, and
+   * rejections once `adminServerTelemetry()` is attached to them), or a function called on every
+   * request that returns them. Default: none.
+   */
+  readonly servers?: readonly ObservedServer[] | (() => readonly ObservedServer[]);
+  /**
    * A shared secret. When set, every request must carry `Authorization: Bearer <token>` or
    * `?token=<token>` (the page passes its own `?token=` on to its fetches), from any peer. When
    * unset, only loopback peers with a loopback (or absent) Host header are answered. Printable
@@ -52,6 +60,7 @@ export interface AdminHandlerOptions {
 /** The keys of {@link AdminHandlerOptions}; any other key throws a ConfigError. */
 export const ADMIN_HANDLER_OPTION_KEYS = optionKeys<AdminHandlerOptions>({
   clients: true,
+  servers: true,
   token: true,
   basePath: true,
   clock: true,
@@ -75,8 +84,8 @@ export type AdminHandler = (
  * ```ts
  * app.use('/weft', createAdminHandler({ clients: [users, billing] })); // Express: page at /weft/
  * ```
- * @throws ConfigError naming `clients`, `token`, `basePath` or `clock` when one is invalid, or a
- * key that is none of them.
+ * @throws ConfigError naming `clients`, `servers`, `token`, `basePath` or `clock` when one is
+ * invalid, or a key that is none of them.
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   return adminHandler(options, ADMIN_HANDLER_OPTION_KEYS);
@@ -89,6 +98,7 @@ function adminHandler(options: AdminHandlerOptions, known: ReadonlySet<string>):
   }
   rejectUnknownKeys('', options, known);
   const readClients = clientsOption(options.clients);
+  const readServers = serversOption(options.servers);
   const expectedToken = tokenOption(options.token);
   const basePath = basePathOption(options.basePath);
   const clock = clockOption('clock', options.clock);
@@ -133,7 +143,9 @@ function adminHandler(options: AdminHandlerOptions, known: ReadonlySet<string>):
     try {
       const clients = readClients();
       if (!Array.isArray(clients)) throw new TypeError('the clients function did not return an array');
-      body = JSON.stringify(adminState(clients, clock));
+      const servers = readServers();
+      if (!Array.isArray(servers)) throw new TypeError('the servers function did not return an array');
+      body = JSON.stringify(adminState(clients, clock, servers));
     } catch (error) {
       send(
         req,
@@ -159,6 +171,7 @@ export interface AdminServerOptions extends AdminHandlerOptions {
 /** The keys of {@link AdminServerOptions}; any other key throws a ConfigError. */
 export const ADMIN_SERVER_OPTION_KEYS = optionKeys<AdminServerOptions>({
   clients: true,
+  servers: true,
   token: true,
   basePath: true,
   clock: true,

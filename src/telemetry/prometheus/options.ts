@@ -42,6 +42,20 @@ export function resolvePrometheusOptions(options: PrometheusMetricsOptions): Pro
   if (options !== null && typeof options === 'object') {
     rejectUnknownKeys('metrics', options, PROMETHEUS_METRICS_OPTION_KEYS);
   }
+  const registry = registryOption(options);
+  const prefix = prefixOption(options.prefix);
+  const perEndpoint = options.perEndpoint ?? true;
+  const buckets = bucketsOption(options.buckets, DEFAULT_BUCKETS);
+  return { registry, prefix, perEndpoint, buckets };
+}
+
+/**
+ * The registry of `options` (the clients' or the servers'). @throws ConfigError naming
+ * `metrics.registry` when `options` is no object or its registry is no prom-client Registry.
+ */
+export function registryOption(
+  options: { registry?: Registry<RegistryContentType> } | null | undefined,
+): Registry<RegistryContentType> {
   if (
     options === null ||
     typeof options !== 'object' ||
@@ -49,12 +63,21 @@ export function resolvePrometheusOptions(options: PrometheusMetricsOptions): Pro
   ) {
     throw new ConfigError('metrics.registry', options?.registry, 'expected a prom-client Registry');
   }
-  const prefix = options.prefix ?? 'weft_';
+  return options.registry;
+}
+
+/** The metric name prefix, default `weft_`. @throws ConfigError naming `metrics.prefix`. */
+export function prefixOption(value: unknown): string {
+  const prefix = value ?? 'weft_';
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     throw new ConfigError('metrics.prefix', prefix, 'expected a Prometheus metric name prefix');
   }
-  const perEndpoint = options.perEndpoint ?? true;
-  const buckets = options.buckets ?? DEFAULT_BUCKETS;
+  return prefix;
+}
+
+/** Histogram bounds in seconds, `fallback` when absent. @throws ConfigError naming `metrics.buckets`. */
+export function bucketsOption(value: unknown, fallback: readonly number[]): readonly number[] {
+  const buckets = value ?? fallback;
   if (
     !Array.isArray(buckets) ||
     buckets.length === 0 ||
@@ -62,5 +85,5 @@ export function resolvePrometheusOptions(options: PrometheusMetricsOptions): Pro
   ) {
     throw new ConfigError('metrics.buckets', buckets, 'expected increasing numbers > 0');
   }
-  return { registry: options.registry, prefix, perEndpoint, buckets };
+  return buckets;
 }
