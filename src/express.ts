@@ -15,6 +15,7 @@
 // First: on a Node.js below the floor, fail here with a clear error, before anything loads.
 import './node-check.js';
 
+export type { ConcurrencyLimit, LimitSample } from './policies/concurrency-limit/limit.js';
 export {
   type NextFunctionLike,
   type WeftErrorHandler,

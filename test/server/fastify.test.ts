@@ -3,6 +3,7 @@
  * its `config.weft.exclude`, the route template given to telemetry, a route's `handlerTimeout`
  * bounding the deadline, `fastify.close()` draining, and bad options failing the registration.
  */
+import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,7 +82,8 @@ describe('weftPlugin', () => {
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;
-    const inflight = send(port, { path: '/slow' });
+    // Without keep-alive: the server's close waits for open connections, idle ones included.
+    const inflight = send(port, { path: '/slow', agent: new Agent({ keepAlive: false }) });
     await expect.poll(() => app.weft.server.inflight).toBe(1);
     let closed = false;
     const closing = app.close().then(() => {
