@@ -23,7 +23,8 @@ const CLIENT = '^src/client/';
 /** Adapters to one thing outside weft each: a protocol, a server framework, a telemetry backend. */
 const TOP = '^src/(http|grpc|server|telemetry)/';
 /** The package's entries (package.json `exports`) and the load-time Node check they all import first. */
-const ENTRIES = '^src/(index|policies|admin|testing|prometheus|opentelemetry|grpc|node-check)\\.ts$';
+const ENTRIES =
+  '^src/(index|policies|admin|testing|prometheus|opentelemetry|grpc|express|fastify|node-check)\\.ts$';
 /** Ambient declarations for modules that ship no types (src/types/undici-readable.d.ts). */
 const TYPE_SHIMS = '^src/types/';
 /**
@@ -111,7 +112,8 @@ module.exports = {
       severity: 'error',
       comment:
         'The entries (src/index.ts, src/policies.ts, src/admin.ts, src/testing.ts, ' +
-        'src/prometheus.ts, src/opentelemetry.ts and the src/node-check.ts they load first) are ' +
+        'src/prometheus.ts, src/opentelemetry.ts, src/grpc.ts, src/express.ts, src/fastify.ts and ' +
+        'the src/node-check.ts they load first) are ' +
         'the top of the graph: they may import anything, and nothing but another entry imports ' +
         'them. A layer that imported an entry would depend on every layer the entry gathers.',
       from: { pathNot: ENTRIES },
@@ -155,6 +157,37 @@ module.exports = {
         "naming grpc-js's types would fail for a TypeScript user without it).",
       from: { path: ENTRIES, pathNot: '^src/grpc\\.ts$' },
       to: { path: packages('@grpc/grpc-js'), reachable: true },
+    },
+    {
+      name: 'express-only-in-server-express',
+      severity: 'error',
+      comment:
+        'express is an optional peer dependency: a user who does not serve with Express must be ' +
+        'able to load weft without it. Only the Express files of server/ import it (they need ' +
+        "none of its code today: they are typed with node:http's types, which Express's extend), " +
+        'and only the weft/express entry loads them.',
+      from: { pathNot: ['^src/server/express', '^src/express\\.ts$'] },
+      to: { path: packages('express|@types/express|express-serve-static-core') },
+    },
+    {
+      name: 'fastify-only-in-server-fastify',
+      severity: 'error',
+      comment:
+        'fastify is an optional peer dependency, and fastify-plugin is for the Fastify plugin ' +
+        'alone: only the Fastify files of server/ import them, and only the weft/fastify entry ' +
+        'loads those files.',
+      from: { pathNot: ['^src/server/fastify', '^src/fastify\\.ts$'] },
+      to: { path: packages('fastify|fastify-plugin') },
+    },
+    {
+      name: 'server-frameworks-not-reachable-from-the-other-entries',
+      severity: 'error',
+      comment:
+        'Every entry but weft/express loads without express, and every entry but weft/fastify ' +
+        "without fastify and fastify-plugin, types included (a .d.ts naming a framework's types " +
+        'would fail for a TypeScript user without it).',
+      from: { path: ENTRIES, pathNot: '^src/(express|fastify)\\.ts$' },
+      to: { path: packages('express|fastify|fastify-plugin'), reachable: true },
     },
     {
       name: 'optional-peers-not-reachable-from-the-root-entries',

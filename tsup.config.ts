@@ -9,6 +9,8 @@ export default defineConfig({
     prometheus: 'src/prometheus.ts',
     opentelemetry: 'src/opentelemetry.ts',
     grpc: 'src/grpc.ts',
+    express: 'src/express.ts',
+    fastify: 'src/fastify.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -11,6 +11,8 @@ import { FLAKY_LABEL, SLOW_LABEL } from './demo/backends.js';
 import { type DemoSummary, runDemo } from './demo/demo.js';
 import { runGrpcDemo } from './grpc-demo.js';
 import { main as quickStart } from './quick-start.js';
+import { main as serverExpress } from './server-express.js';
+import { main as serverFastify } from './server-fastify.js';
 import {
   deadlineBeforeSlowReply,
   ejectedEndpoint,
@@ -241,4 +243,23 @@ describe('gRPC demo', () => {
     expect(weft!.slowShare).toBeLessThan(roundRobin!.slowShare);
     expect(lines.join('\n')).toContain('slow replica share');
   });
+});
+
+describe('server half examples', () => {
+  it.each([
+    ['Express', serverExpress],
+    ['Fastify', serverFastify],
+  ])(
+    '%s: the deadline shrinks on its way to the backend; a draining replica loses no call',
+    async (_name, run) => {
+      const lines: string[] = [];
+      const result = await run((text) => lines.push(text));
+      expect(result.backendReceivedMs).toBeGreaterThan(0);
+      expect(result.backendReceivedMs).toBeLessThanOrEqual(result.budgetMs - 20);
+      expect(result.failedWhileDraining).toBe(0);
+      expect(result.servedWhileDraining).toEqual({ 'replica-2': result.callsWhileDraining });
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toContain('0 failed');
+    },
+  );
 });

@@ -120,6 +120,10 @@ describe('the built package on a Node.js below the floor', () => {
       './opentelemetry cjs',
       './grpc esm',
       './grpc cjs',
+      './express esm',
+      './express cjs',
+      './fastify esm',
+      './fastify cjs',
     ]);
     for (const [subpath, format, file] of BUILT) {
       const order = evaluationOrder(file);

@@ -186,6 +186,8 @@ describe('the public API in src/', () => {
       './prometheus',
       './opentelemetry',
       './grpc',
+      './express',
+      './fastify',
     ]);
   });
 

@@ -209,7 +209,7 @@ describe('every factory rejects an unknown option', () => {
   it('createAdminHandler refuses what only startAdminServer takes', () => {
     const error = expectConfigError(() => createAdminHandler({ clients: [], port: 0 } as never), 'port');
     expect(error.message).toBe(
-      'unknown option `port`; the options are: `clients`, `token`, `basePath`, `clock`',
+      'unknown option `port`; the options are: `clients`, `servers`, `token`, `basePath`, `clock`',
     );
   });
 

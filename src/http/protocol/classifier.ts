@@ -23,11 +23,11 @@ import {
   SUCCESS,
 } from '../../core/classification.js';
 import { errorCode, errorCodeOrName, WeftError } from '../../core/errors.js';
+import { NACK_HEADER } from '../../core/nack.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
-/** Response header by which a server says it rejected the request without processing it. */
-export const NACK_HEADER = 'weft-nack';
+export { NACK_HEADER };
 
 /** Errors raised before a connection existed: the server never saw the request. */
 const CONNECT_ERRORS: ReadonlySet<string> = new Set([

@@ -1,13 +1,19 @@
 /**
- * What the server half tells telemetry (metrics, the admin page): each request it admitted and
- * how it ended, each request it rejected and why, and the limiter's state. The Express and
- * Fastify adapters call these hooks; `weft/prometheus` and the admin page implement them. Every
- * hook is optional and must never throw. `route` is the route's template (`/users/:id`), never the
- * raw path, so the number of series stays bounded.
+ * A server as telemetry sees it, and the hooks it calls: the contract between the server half's
+ * adapters (Express, Fastify: src/server/) and telemetry (`weft/prometheus`, the admin page).
+ * In core, because both sides sit on the top layer and may not import each other.
+ *
+ * The contract, as telemetry reads it: `route` is the route's template (`/users/:id`), never the
+ * raw path; a request is either admitted and then finished (`requestFinished`, once) or rejected
+ * without its handler (`requestRejected`, once), never both; every hook is optional and must
+ * never throw; the gauges (`inflight`, `limit`, `algorithm`, `draining`) are read when asked.
  */
 
 /** Why a request was answered without running its handler. */
 export type RejectionReason = 'overload' | 'draining' | 'expired';
+
+/** The reasons of {@link RejectionReason}, in the order telemetry publishes them. */
+export const REJECTION_REASONS: readonly RejectionReason[] = ['overload', 'draining', 'expired'];
 
 /** A server as telemetry sees it: enough to read gauges at scrape time. */
 export interface ObservedServer {
@@ -31,4 +37,13 @@ export interface ServerObserver {
   deadlineReceived?(remainingMs: number): void;
   /** The server closed. */
   close?(): void;
+}
+
+/**
+ * A server telemetry implementation, attached once to each server that lists it (the server
+ * half's counterpart of the clients' `TelemetryPlugin`): `attach` returns the hooks the server
+ * calls from then on.
+ */
+export interface ServerTelemetryPlugin {
+  attach(server: ObservedServer): ServerObserver;
 }

@@ -1,0 +1,219 @@
+/**
+ * Admission: the protocol-neutral core of weft's server half, run by the Express middleware and
+ * the Fastify plugin before anything else of a request (before its body is read). In order:
+ *
+ *   1. deadline   `weft-timeout-ms` (clamped to `maxIncomingTimeoutMs`); `0` means it had passed
+ *                 on arrival: answered 504 at once, never run (./rejection.ts says why not a nack)
+ *   2. draining   after `drain()`: nacked (503, `weft-nack`, `Retry-After: 0`, connection closed)
+ *   3. limit      no permit from the concurrency limiter: nacked (503, `weft-nack`, `Retry-After: 0`)
+ *   4. admitted   the handler runs inside the ambient context { deadline, clock, signal }: weft
+ *                 calls it makes get the time left and are cancelled through `signal` when the
+ *                 caller goes away (Finagle's interrupts) or the request has been answered (as
+ *                 grpc-js cancels a call's children when the call ends; Go's request context)
+ *
+ * An admitted request ends once: `finished` (the response was written) or `callerGone` (the
+ * connection closed first). Its permit then ends as the concurrency-limits library's gRPC
+ * interceptor ends it (next-wave.md §A3): dropped when the caller went away or the deadline
+ * passed (a 504, a DeadlineExceededError from the handler, or a response after the deadline),
+ * ignore when the handler threw anything else, success otherwise, whatever status it chose.
+ */
+import type { AmbientContext } from '../core/ambient.js';
+import type { Clock } from '../core/clock.js';
+import { parseDeadlineHeader } from '../core/deadline-header.js';
+import type { ObservedServer, ServerObserver } from '../core/server-observer.js';
+import { ConcurrencyLimiter, type LimiterPermit } from '../policies/concurrency-limit/limiter.js';
+import { DrainTracker } from './drain.js';
+import { Exclusion } from './exclusion.js';
+import type { ServerConfig } from './options.js';
+import {
+  DRAINING_NACK,
+  EXPIRED_ON_ARRIVAL,
+  isDeadlineExceeded,
+  OVERLOAD_NACK,
+  type Rejection,
+} from './rejection.js';
+import { attachTelemetry } from './telemetry.js';
+
+/**
+ * A bound the framework puts on the handler besides the caller's deadline (Fastify's
+ * `handlerTimeout`): the earlier of the two bounds outbound calls, and its signal cancels them.
+ */
+export interface HandlerBound {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+/** The reason calls still running are cancelled with once their request has been answered. */
+const ANSWERED = new DOMException('the incoming request has been answered', 'AbortError');
+
+/** One server's admission: its limiter, its draining, its telemetry; an {@link ObservedServer}. */
+export class ServerAdmission implements ObservedServer {
+  readonly name: string;
+  readonly #clock: Clock;
+  readonly #maxIncomingTimeoutMs: number;
+  readonly #limiter: ConcurrencyLimiter | undefined;
+  readonly #exclusion: Exclusion;
+  readonly #drain = new DrainTracker();
+  readonly #observer: ServerObserver | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(config: ServerConfig) {
+    this.name = config.name;
+    this.#clock = config.clock;
+    this.#maxIncomingTimeoutMs = config.maxIncomingTimeoutMs;
+    this.#limiter =
+      config.limit === undefined ? undefined : new ConcurrencyLimiter(config.limit, config.clock);
+    this.#exclusion = new Exclusion(config.exclude);
+    // Last: a plugin may read the gauges below as soon as it is attached.
+    this.#observer = attachTelemetry(config.telemetry, this);
+  }
+
+  /** Requests admitted and not yet finished. */
+  get inflight(): number {
+    return this.#drain.inflight;
+  }
+
+  /** The concurrency limit now; undefined with `limit: false`. */
+  get limit(): number | undefined {
+    return this.#limiter?.limit;
+  }
+
+  /** The limit's algorithm (`fixed`, `gradient2`, ...); undefined with `limit: false`. */
+  get algorithm(): string | undefined {
+    return this.#limiter?.algorithm;
+  }
+
+  /** Has draining begun? */
+  get draining(): boolean {
+    return this.#drain.draining;
+  }
+
+  /** Is the request at `path` (route template `route`, when known) left alone? */
+  excludes(path: string, route?: string): boolean {
+    return this.#exclusion.excludes(path, route);
+  }
+
+  /**
+   * Admit a request or answer it at once. `route` is its template when already known ('' if
+   * not), `deadlineHeader` its `weft-timeout-ms`.
+   */
+  admit(
+    route: string,
+    deadlineHeader: string | readonly string[] | undefined,
+    bound?: HandlerBound,
+  ): AdmittedRequest | Rejection {
+    const timeoutMs = parseDeadlineHeader(deadlineHeader, this.#maxIncomingTimeoutMs);
+    if (timeoutMs === 0) return this.#reject(route, EXPIRED_ON_ARRIVAL);
+    if (this.#drain.draining) return this.#reject(route, DRAINING_NACK);
+    let permit: LimiterPermit | undefined;
+    if (this.#limiter !== undefined) {
+      permit = this.#limiter.tryAcquire();
+      if (permit === undefined) return this.#reject(route, OVERLOAD_NACK);
+    }
+    if (timeoutMs !== undefined) this.#observer?.deadlineReceived?.(timeoutMs);
+    const now = this.#clock.now();
+    let deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : now + timeoutMs;
+    let signal: AbortSignal | undefined;
+    if (bound !== undefined) {
+      deadline = Math.min(deadline, now + bound.timeoutMs);
+      signal = bound.signal;
+    }
+    this.#drain.started();
+    return new AdmittedRequest(this, route, permit, now, deadline, signal);
+  }
+
+  /**
+   * Begin draining: from now on every new request is nacked. Resolves when the requests in
+   * flight have finished. Calling it again returns the same promise.
+   */
+  drain(): Promise<void> {
+    return this.#drain.drain();
+  }
+
+  /** Drain, then tell telemetry the server is closed. Calling it again returns the same promise. */
+  close(): Promise<void> {
+    this.#closed ??= this.drain().then(() => this.#observer?.close?.());
+    return this.#closed;
+  }
+
+  /** @internal An admitted request ended. */
+  ended(route: string, status: number, durationMs: number): void {
+    this.#drain.finished();
+    this.#observer?.requestFinished?.(route, status, durationMs);
+  }
+
+  /** @internal */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  #reject(route: string, rejection: Rejection): Rejection {
+    this.#observer?.requestRejected?.(route, rejection.kind);
+    return rejection;
+  }
+}
+
+/** An admitted request: the context its handler runs in, and how it ends (once). */
+export class AdmittedRequest {
+  /** What the handler's weft calls inherit: the deadline on the server's clock, and the signal. */
+  readonly context: AmbientContext;
+  /** The matched route's template ('' while unknown); an adapter that learns it later sets it. */
+  route: string;
+  readonly #admission: ServerAdmission;
+  readonly #permit: LimiterPermit | undefined;
+  readonly #startMs: number;
+  readonly #controller = new AbortController();
+  #threw = false;
+  #deadlineError = false;
+  #ended = false;
+
+  constructor(
+    admission: ServerAdmission,
+    route: string,
+    permit: LimiterPermit | undefined,
+    startMs: number,
+    deadline: number,
+    boundSignal: AbortSignal | undefined,
+  ) {
+    this.#admission = admission;
+    this.route = route;
+    this.#permit = permit;
+    this.#startMs = startMs;
+    const signal =
+      boundSignal === undefined
+        ? this.#controller.signal
+        : AbortSignal.any([this.#controller.signal, boundSignal]);
+    this.context = { deadline, clock: admission.clock, signal };
+  }
+
+  /** The handler threw (or passed on) `error`. */
+  handlerThrew(error: unknown): void {
+    this.#threw = true;
+    if (isDeadlineExceeded(error)) this.#deadlineError = true;
+  }
+
+  /** The response was written with `status`. */
+  finished(status: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const now = this.#admission.clock.now();
+    const late = this.#deadlineError || status === 504 || now >= this.context.deadline;
+    if (late) this.#permit?.dropped();
+    else if (this.#threw) this.#permit?.ignore();
+    else this.#permit?.success();
+    this.#controller.abort(ANSWERED);
+    this.#admission.ended(this.route, status, now - this.#startMs);
+  }
+
+  /** The connection closed before the response was written: the caller went away. */
+  callerGone(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const now = this.#admission.clock.now();
+    this.#permit?.dropped();
+    this.#controller.abort(
+      new DOMException('the caller of the incoming request went away (its connection closed)', 'AbortError'),
+    );
+    this.#admission.ended(this.route, 0, now - this.#startMs);
+  }
+}
