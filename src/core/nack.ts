@@ -7,3 +7,10 @@
 
 /** The response header of a nack. */
 export const NACK_HEADER = 'weft-nack';
+
+/**
+ * The reason of the classification a nack gets (`retryable`, requeue). A nack says the endpoint
+ * is alive and full, not failing: failure accrual counts it neither way (../policies/
+ * failure-accrual), while the load metric still sees a fast answer that did no work.
+ */
+export const NACK_REASON = 'nack';

@@ -4,10 +4,12 @@
  * sliding window, exact jittered ejection times and their growth to the cap, one probe at a time,
  * fail-open traffic, the shared ejection cap, close(), and option validation.
  */
+
 import { describe, expect, it } from 'vitest';
 import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { NACK_REASON } from '../../src/core/nack.js';
 import type { Service, ServiceStatus } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { createEndpoint } from '../../src/discovery/endpoint.js';
@@ -153,6 +155,21 @@ describe('failure accrual: consecutive failures', () => {
     expect(rate.service.status).toBe('open'); // 4 counted requests < minRequests 5
     await run(rate.service, rate.fake, [FAIL]);
     expect(rate.service.status).toBe('busy');
+  });
+});
+
+describe('failure accrual: nacks', () => {
+  it('does not count a nack (the endpoint is alive and full): it neither ejects nor breaks a streak', async () => {
+    const NACK = retryable(NACK_REASON, true, 0);
+    const { fake, service } = setup();
+    await run(service, fake, times(20, NACK));
+    expect(service.status).toBe('open');
+    expect(service.accrual.consecutiveFailures).toBe(0);
+    await run(service, fake, [...times(4, FAIL), NACK]);
+    expect(service.accrual.consecutiveFailures).toBe(4);
+    // A requeue that is not a nack (a refused connection) still counts.
+    await run(service, fake, [retryable('ECONNREFUSED', true)]);
+    expect(service.status).toBe('busy');
   });
 });
 

@@ -23,7 +23,7 @@ import {
   SUCCESS,
 } from '../../core/classification.js';
 import { errorCode, errorCodeOrName, WeftError } from '../../core/errors.js';
-import { NACK_HEADER } from '../../core/nack.js';
+import { NACK_HEADER, NACK_REASON } from '../../core/nack.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -70,7 +70,7 @@ export const defaultHttpClassifier: Classifier<HttpRequest, HttpResponse> = (
     if (isPlainSuccess(res)) return SUCCESS;
     const status = res.statusCode;
     if (res.headers[NACK_HEADER] !== undefined) {
-      return retryable('nack', true, parseRetryAfter(res.headers['retry-after']));
+      return retryable(NACK_REASON, true, parseRetryAfter(res.headers['retry-after']));
     }
     if (!RETRYABLE_STATUS.has(status)) return failure(`status ${status}`);
     return idempotent

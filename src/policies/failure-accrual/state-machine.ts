@@ -36,6 +36,7 @@ import { attemptClassName, type ResponseClass } from '../../core/classification.
 import type { Clock } from '../../core/clock.js';
 import type { CallContext } from '../../core/context.js';
 import type { ListenerSet } from '../../core/events.js';
+import { NACK_REASON } from '../../core/nack.js';
 import type { Service, ServiceStatus } from '../../core/service.js';
 import type { EjectionBudget, EjectionCandidate } from '../ejection-budget.js';
 import type { AccrualConfig } from './options.js';
@@ -92,6 +93,9 @@ const IGNORED = 2;
 type AccrualOutcome = typeof SUCCEEDED | typeof FAILED | typeof IGNORED;
 
 function accrualOutcome(c: ResponseClass | undefined, failed: boolean): AccrualOutcome {
+  // A nack: the endpoint is alive and full. Ejecting it would leave its share to the others, full
+  // too, and a requeue would find no endpoint with room (test/server/e2e-chain.test.ts).
+  if (c?.reason === NACK_REASON) return IGNORED;
   const kind = attemptClassName(c, failed);
   return kind === 'ignorable' ? IGNORED : kind === 'success' ? SUCCEEDED : FAILED;
 }
