@@ -226,6 +226,8 @@ export async function overload(options: OverloadOptions): Promise<ScenarioResult
   const unloaded = (f: ProtectionFigures) => f.steps[0]!;
   const goodputShare = (f: ProtectionFigures) => round(peak(f).goodputPerS / capacityPerS, 3);
   const p99Ratio = (f: ProtectionFigures) => round(peak(f).latency.p99 / unloaded(f).latency.p99, 2);
+  /** A p99 for a table: none (`—`) where no call got through. */
+  const shown = (value: number) => (Number.isNaN(value) ? '—' : value);
   const of = (p: Protection) => measured.find((m) => m.protection === p)!;
 
   const summaryTable: ResultTable = {
@@ -244,9 +246,9 @@ export async function overload(options: OverloadOptions): Promise<ScenarioResult
       LABELS[f.protection],
       peak(f).goodputPerS,
       goodputShare(f),
-      unloaded(f).latency.p99,
-      peak(f).latency.p99,
-      p99Ratio(f),
+      shown(unloaded(f).latency.p99),
+      shown(peak(f).latency.p99),
+      shown(p99Ratio(f)),
       `${round(peak(f).failedShare * 100, 2)}%`,
       f.steps.reduce((sum, s) => sum + s.wastedWork, 0),
       peak(f).limits.join(', '),
@@ -256,7 +258,7 @@ export async function overload(options: OverloadOptions): Promise<ScenarioResult
     columns: ['offered', ...measured.flatMap((f) => [`${LABELS[f.protection]}: goodput/s`, 'p99 (ms)'])],
     rows: o.steps.map((load, i) => [
       `${load}× (${round(capacityPerS * load, 0)}/s)`,
-      ...measured.flatMap((f) => [f.steps[i]!.goodputPerS, f.steps[i]!.latency.p99]),
+      ...measured.flatMap((f) => [f.steps[i]!.goodputPerS, shown(f.steps[i]!.latency.p99)]),
     ]),
   };
   const charts: ChartSpec[] = [
