@@ -7,7 +7,9 @@
  */
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { renderChart } from './charts.js';
 import { expectPublishable, leaveNoChildProcesses } from './harness-checks.js';
+import type { ScenarioResult } from './result.js';
 import { type LiveWorker, pause, startWorker } from './scenarios/common.js';
 import { overload } from './scenarios/overload.js';
 import { serverOverhead } from './scenarios/server-overhead.js';
@@ -151,10 +153,17 @@ describe('the autocannon worker', () => {
   }, 30_000);
 });
 
+/** Publishable, and every chart renders as SVG (as `npm run bench -- all` writes them). */
+function expectPublishableWithCharts(r: ScenarioResult, scenario: string): void {
+  expectPublishable(r, scenario);
+  expect(r.charts.length).toBeGreaterThan(0);
+  for (const chart of r.charts) expect(renderChart(chart)).toContain('<svg');
+}
+
 describe('server scenarios at a tiny size', () => {
   it('overload: every protection ramps through every step, goodput never above the offered load', async () => {
     const r = await overload({ durationS: 0.4, steps: [0.25, 1], slots: 2, workMs: 10, warmUpS: 0.2 });
-    expectPublishable(r, 'overload');
+    expectPublishableWithCharts(r, 'overload');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual([
       'weft plugin + weft client',
       'weft plugin + weft client, failureAccrual: false',
@@ -182,7 +191,7 @@ describe('server scenarios at a tiny size', () => {
 
   it('server-overhead: weft against bare, for Express and Fastify, with a floor each', async () => {
     const r = await serverOverhead({ rounds: 1, durationS: 0.3, connections: 2, warmUpS: 0.2 });
-    expectPublishable(r, 'server-overhead');
+    expectPublishableWithCharts(r, 'server-overhead');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual([
       'Express (bare)',
       'Express + weftMiddleware',
