@@ -20,7 +20,9 @@ import { grpcSlowReplica } from './scenarios/grpc-slow-replica.js';
 import { heavyTail } from './scenarios/heavy-tail.js';
 import { memory } from './scenarios/memory.js';
 import { overhead } from './scenarios/overhead.js';
+import { overload } from './scenarios/overload.js';
 import { pickCost } from './scenarios/pick-cost.js';
+import { serverOverhead } from './scenarios/server-overhead.js';
 import { slowReplica } from './scenarios/slow-replica.js';
 import { totalOutage } from './scenarios/total-outage.js';
 
@@ -88,6 +90,14 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
     grpcSlowReplica({ rate: rate(400), durationMs: durationMs(5), rounds: rounds(2) }),
   'grpc-failing-replica': () =>
     grpcFailingReplica({ rate: rate(400), durationMs: durationMs(4), rounds: rounds(2) }),
+  overload: () => overload({ durationS: durationMs(3) / 1_000 }),
+  'server-overhead': () =>
+    serverOverhead({
+      rounds: rounds(6),
+      durationS: durationMs(2) / 1_000,
+      connections: concurrency(10),
+      warmUpS: 2,
+    }),
 };
 /** Not part of `all`: a developer's tool (what each layer of weft costs). */
 const tools: Record<string, () => Promise<ScenarioResult>> = {
