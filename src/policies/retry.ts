@@ -24,6 +24,7 @@ import type { CallContext } from '../core/context.js';
 import { RetryBudgetExhaustedError } from '../core/errors.js';
 import { type Event, ListenerSet } from '../core/events.js';
 import { promiseToEndAttempts, promiseToFinishCall } from '../core/frame-elision.js';
+import { NACK_REASON } from '../core/nack.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -222,7 +223,9 @@ function planRetry<Req, Res>(
     decide(ctx, recorded, `not retried: Retry-After ${Math.round(pushback)}ms beyond the cap`);
     return false;
   }
-  const delay = Math.max(backoff.duration, pushback);
+  // A nack goes elsewhere after the pause it names (weft's server half says 0): the replica is
+  // full, not failing, and another can take it now (Finagle requeues nacks at once too).
+  const delay = verdict.reason === NACK_REASON ? pushback : Math.max(backoff.duration, pushback);
   const now = options.clock.now();
   if (now + delay >= ctx.deadline) {
     decide(ctx, recorded, 'not retried: the deadline would pass');

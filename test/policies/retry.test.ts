@@ -2,11 +2,13 @@
  * The retry filter on the virtual clock, between a deadline and the attempt filter: what is
  * retried and what is not, backoff and Retry-After timing, the deadline, the budget, replay.
  */
+
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultClientStack } from '../../src/client/default-stack.js';
 import { failure, IGNORABLE, type ResponseClass, retryable, SUCCESS } from '../../src/core/classification.js';
 import { CallContext } from '../../src/core/context.js';
 import { RetryBudgetExhaustedError } from '../../src/core/errors.js';
+import { NACK_REASON } from '../../src/core/nack.js';
 import { composeFilters, contextFilter } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { retryFilter } from '../../src/policies/retry.js';
@@ -126,6 +128,18 @@ describe('retry filter', () => {
     await capped.clock.advanceAsync(5_000);
     expect(await second.result).toEqual({ value: 'response 1 (attempt header -)' });
     expect(capped.times).toEqual([0]);
+  });
+
+  it("requeues a nack after the pause it names, without the backoff's wait", async () => {
+    const h = harness([
+      { cls: retryable(NACK_REASON, true, 0) },
+      { cls: retryable(NACK_REASON, true, 30) },
+      { cls: SUCCESS },
+    ]);
+    const { result } = h.run();
+    await h.clock.advanceAsync(1_000);
+    await result;
+    expect(h.times).toEqual([0, 0, 30]);
   });
 
   it('never sleeps past the deadline', async () => {
