@@ -11,7 +11,8 @@
  *   committed (headers or a message came), any other    failure: A6 never sends a committed call again
  *   `grpc-retry-pushback-ms` negative or malformed       failure: the server said not to retry (A6)
  *   UNAVAILABLE, nothing of the request written          retryable + requeue, any method
- *   UNAVAILABLE, RESOURCE_EXHAUSTED                      retryable if idempotent, else failure
+ *   UNAVAILABLE, RESOURCE_EXHAUSTED, a CANCELLED that weft did not cause (a lost connection)
+ *                                                        retryable if idempotent, else failure
  *   a per-attempt timeout                                as HTTP: requeue if nothing was written,
  *                                                        retryable if idempotent, else failure
  *   DEADLINE_EXCEEDED from the server, INTERNAL, UNKNOWN, DATA_LOSS, anything else
@@ -111,7 +112,12 @@ function classifyStatus(
   if (ANSWERS.has(code)) return SUCCESS;
   if (pushback === false) return failure(`${reason} (pushback: do not retry)`);
   if (code === Status.UNAVAILABLE && !res.written) return retryable(reason, true, pushback);
-  if ((code === Status.UNAVAILABLE || code === Status.RESOURCE_EXHAUSTED) && idempotent) {
+  // A CANCELLED nobody here asked for is a stream the connection lost (grpc-js 1.10 reports a
+  // reset so; 1.14 says UNAVAILABLE): like UNAVAILABLE, another attempt may do.
+  if (
+    (code === Status.UNAVAILABLE || code === Status.CANCELLED || code === Status.RESOURCE_EXHAUSTED) &&
+    idempotent
+  ) {
     return retryable(reason, false, pushback);
   }
   return failure(reason);

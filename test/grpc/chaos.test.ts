@@ -121,7 +121,8 @@ describe('gRPC chaos: what the servers saw', () => {
     const error = (await unary(c, 'unary', { message: 'charge-1' }).catch(
       (e: unknown) => e,
     )) as grpc.ServiceError;
-    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    // UNAVAILABLE on grpc-js 1.14; 1.10 reports the lost connection as CANCELLED.
+    expect([grpc.status.UNAVAILABLE, grpc.status.CANCELLED]).toContain(error.code);
     expect(processed).toEqual(['charge-1']);
     expect(processing.seen.map(messageOf)).toEqual(['charge-1']);
     expect(healthy.seen).toHaveLength(0);
