@@ -153,16 +153,24 @@ export class ServerAdmission implements ObservedServer {
   }
 }
 
-/** An admitted request: the context its handler runs in, and how it ends (once). */
-export class AdmittedRequest {
-  /** What the handler's weft calls inherit: the deadline on the server's clock, and the signal. */
-  readonly context: AmbientContext;
+/**
+ * An admitted request: the context its handler runs in (it is that context: the deadline, the
+ * clock and a signal), and how it ends (once). The signal is made on first read: most requests
+ * make no outbound weft call, and an AbortController and its abort cost a few microseconds each.
+ */
+export class AdmittedRequest implements AmbientContext {
+  /** The deadline on the server's clock, for the handler's weft calls. */
+  readonly deadline: number;
   /** The matched route's template ('' while unknown); an adapter that learns it later sets it. */
   route: string;
   readonly #admission: ServerAdmission;
   readonly #permit: LimiterPermit | undefined;
   readonly #startMs: number;
-  readonly #controller = new AbortController();
+  readonly #boundSignal: AbortSignal | undefined;
+  #controller: AbortController | undefined;
+  #signal: AbortSignal | undefined;
+  /** Why the request ended, once it has (the signal then reads as aborted with it). */
+  #endReason: unknown;
   #threw = false;
   #deadlineError = false;
   #ended = false;
@@ -179,11 +187,29 @@ export class AdmittedRequest {
     this.route = route;
     this.#permit = permit;
     this.#startMs = startMs;
-    const signal =
-      boundSignal === undefined
-        ? this.#controller.signal
-        : AbortSignal.any([this.#controller.signal, boundSignal]);
-    this.context = { deadline, clock: admission.clock, signal };
+    this.deadline = deadline;
+    this.#boundSignal = boundSignal;
+  }
+
+  /** What the handler's weft calls inherit (this request itself: deadline, clock, signal). */
+  get context(): AmbientContext {
+    return this;
+  }
+
+  /** The server's clock. */
+  get clock(): Clock {
+    return this.#admission.clock;
+  }
+
+  /** Aborted when the caller goes away or the response is written (made on first read). */
+  get signal(): AbortSignal {
+    if (this.#signal !== undefined) return this.#signal;
+    const controller = new AbortController();
+    if (this.#ended) controller.abort(this.#endReason);
+    this.#controller = controller;
+    const bound = this.#boundSignal;
+    this.#signal = bound === undefined ? controller.signal : AbortSignal.any([controller.signal, bound]);
+    return this.#signal;
   }
 
   /** The handler threw (or passed on) `error`. */
@@ -195,25 +221,29 @@ export class AdmittedRequest {
   /** The response was written with `status`. */
   finished(status: number): void {
     if (this.#ended) return;
-    this.#ended = true;
     const now = this.#admission.clock.now();
-    const late = this.#deadlineError || status === 504 || now >= this.context.deadline;
+    const late = this.#deadlineError || status === 504 || now >= this.deadline;
     if (late) this.#permit?.dropped();
     else if (this.#threw) this.#permit?.ignore();
     else this.#permit?.success();
-    this.#controller.abort(ANSWERED);
+    this.#end(ANSWERED);
     this.#admission.ended(this.route, status, now - this.#startMs);
   }
 
   /** The connection closed before the response was written: the caller went away. */
   callerGone(): void {
     if (this.#ended) return;
-    this.#ended = true;
     const now = this.#admission.clock.now();
     this.#permit?.dropped();
-    this.#controller.abort(
+    this.#end(
       new DOMException('the caller of the incoming request went away (its connection closed)', 'AbortError'),
     );
     this.#admission.ended(this.route, 0, now - this.#startMs);
+  }
+
+  #end(reason: unknown): void {
+    this.#ended = true;
+    this.#endReason = reason;
+    this.#controller?.abort(reason);
   }
 }
