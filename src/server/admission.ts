@@ -23,7 +23,7 @@ import { parseDeadlineHeader } from '../core/deadline-header.js';
 import type { ObservedServer, ServerObserver } from '../core/server-observer.js';
 import { ConcurrencyLimiter, type LimiterPermit } from '../policies/concurrency-limit/limiter.js';
 import { DrainTracker } from './drain.js';
-import { Exclusion } from './exclusion.js';
+import { Exclusion, pathOf } from './exclusion.js';
 import type { ServerConfig } from './options.js';
 import {
   DRAINING_NACK,
@@ -88,9 +88,11 @@ export class ServerAdmission implements ObservedServer {
     return this.#drain.draining;
   }
 
-  /** Is the request at `path` (route template `route`, when known) left alone? */
-  excludes(path: string, route?: string): boolean {
-    return this.#exclusion.excludes(path, route);
+  /** Is the request for `url` (route template `route`, when known) left alone? */
+  excludes(url: string | undefined, route?: string): boolean {
+    const exclusion = this.#exclusion;
+    // Nothing excluded (the common case): no path to cut out of the URL.
+    return !exclusion.empty && exclusion.excludes(pathOf(url), route);
   }
 
   /**

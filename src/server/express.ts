@@ -17,7 +17,6 @@ import { runWithAmbientContext } from '../core/ambient.js';
 import { DEADLINE_HEADER } from '../core/deadline-header.js';
 import type { ObservedServer } from '../core/server-observer.js';
 import { AdmittedRequest, ServerAdmission } from './admission.js';
-import { pathOf } from './exclusion.js';
 import { admittedOf, endOnClose, followResponse, writeRejection } from './node-response.js';
 import { checkServerOptions, type WeftServerOptions } from './options.js';
 import { DEADLINE_EXCEEDED_RESPONSE, isDeadlineExceeded } from './rejection.js';
@@ -71,7 +70,7 @@ interface ExpressRequestLike extends IncomingMessage {
 export function weftMiddleware(options: WeftExpressOptions = {}): WeftMiddleware {
   const admission = new ServerAdmission(checkServerOptions(options, 'express'));
   const middleware = (req: IncomingMessage, res: ServerResponse, next: NextFunctionLike): void => {
-    if (!admission.excludes(pathOf(req.url))) {
+    if (!admission.excludes(req.url)) {
       // The route is not known yet: Express matches it after this middleware.
       const verdict = admission.admit('', req.headers[DEADLINE_HEADER]);
       if (!(verdict instanceof AdmittedRequest)) {

@@ -26,7 +26,6 @@ import { runWithAmbientContext } from '../core/ambient.js';
 import { DEADLINE_HEADER } from '../core/deadline-header.js';
 import type { ObservedServer } from '../core/server-observer.js';
 import { AdmittedRequest, type HandlerBound, ServerAdmission } from './admission.js';
-import { pathOf } from './exclusion.js';
 import { admittedOf, followResponse } from './node-response.js';
 import { checkServerOptions, SERVER_OPTION_KEYS, type WeftServerOptions } from './options.js';
 import { DEADLINE_EXCEEDED_RESPONSE, isDeadlineExceeded } from './rejection.js';
@@ -79,7 +78,7 @@ const installWeft: FastifyPluginCallback<WeftFastifyOptions> = (fastify, options
 
   fastify.addHook('onRequest', (request, reply, next) => {
     const route = request.routeOptions;
-    if (route.config?.weft?.exclude === true || admission.excludes(pathOf(request.raw.url), route.url)) {
+    if (route.config?.weft?.exclude === true || admission.excludes(request.raw.url, route.url)) {
       next();
       return;
     }
