@@ -263,7 +263,8 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
     this.#req.readsWanted = Math.max(0, this.#req.readsWanted - 1);
     if (this.#sink !== undefined) this.#sink.onReceiveMessage(message);
     else if (this.#queuedCount++ === 0) this.#queuedMessage = message;
-    else (this.#queuedMore ??= []).push(message);
+    else if (this.#queuedMore === undefined) this.#queuedMore = [message];
+    else this.#queuedMore.push(message);
     if (this.#req.method.responseStream) this.#settle();
   }
 

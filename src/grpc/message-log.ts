@@ -80,7 +80,8 @@ export class MessageLog {
     if (this.#bytes > this.#limit) this.overflowed = true;
     const entry: Entry = { message, flags, callback: undefined };
     if (this.#length === 0) this.#first = entry;
-    else (this.#rest ??= []).push(entry);
+    else if (this.#rest === undefined) this.#rest = [entry];
+    else this.#rest.push(entry);
     this.#length++;
     if (callback !== undefined) {
       // Under the bound the message is safe here: the caller may go on. Past it, backpressure
@@ -130,7 +131,8 @@ export class MessageLog {
   addReader(reader: LogReader): void {
     if (this.#has(reader)) return;
     if (this.#reader === undefined) this.#reader = reader;
-    else (this.#otherReaders ??= []).push(reader);
+    else if (this.#otherReaders === undefined) this.#otherReaders = [reader];
+    else this.#otherReaders.push(reader);
   }
 
   /** The attempts in flight (a copy). */
