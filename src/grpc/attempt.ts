@@ -78,7 +78,10 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
   /** Who hears the child once the caller took the response; until then, its events are queued. */
   #sink: InterceptingListener | undefined;
   #queuedMetadata: Metadata | undefined;
-  #queuedMessages: unknown[] | undefined;
+  /** The queued messages: the first inline (a unary response has one), later ones in an array. */
+  #queuedMessage: unknown = undefined;
+  #queuedCount = 0;
+  #queuedMore: unknown[] | undefined;
   #onEnd: EndListener | undefined;
   readonly #onWritten: () => void;
 
@@ -159,11 +162,16 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
   deliverTo(sink: InterceptingListener): void {
     this.#sink = sink;
     const metadata = this.#queuedMetadata;
-    const messages = this.#queuedMessages;
+    const count = this.#queuedCount;
+    const first = this.#queuedMessage;
+    const more = this.#queuedMore;
     this.#queuedMetadata = undefined;
-    this.#queuedMessages = undefined;
+    this.#queuedMessage = undefined;
+    this.#queuedCount = 0;
+    this.#queuedMore = undefined;
     if (metadata !== undefined) sink.onReceiveMetadata(metadata);
-    if (messages !== undefined) for (const message of messages) sink.onReceiveMessage(message);
+    if (count > 0) sink.onReceiveMessage(first);
+    for (let i = 0; i < count - 1; i++) sink.onReceiveMessage(more![i]);
     if (this.status !== undefined) sink.onReceiveStatus(this.status);
   }
 
@@ -254,10 +262,9 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
     this.#req.responseStarted = true;
     this.#req.readsWanted = Math.max(0, this.#req.readsWanted - 1);
     if (this.#sink !== undefined) this.#sink.onReceiveMessage(message);
-    else {
-      this.#queuedMessages ??= [];
-      this.#queuedMessages.push(message);
-    }
+    else if (this.#queuedCount++ === 0) this.#queuedMessage = message;
+    else if (this.#queuedMore === undefined) this.#queuedMore = [message];
+    else this.#queuedMore.push(message);
     if (this.#req.method.responseStream) this.#settle();
   }
 

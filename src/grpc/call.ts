@@ -158,7 +158,7 @@ export class WeftGrpcCall implements InterceptingListener {
     req.readsWanted++;
     const attempt = this.#attempt;
     if (attempt !== undefined) attempt.startRead();
-    else for (const reader of req.messages.readers()) reader.startRead();
+    else req.messages.startRead();
   }
 
   cancelWithStatus(code: number, details: string): void {

@@ -90,8 +90,11 @@ export class GrpcEndpoint implements Service<GrpcRequest, GrpcResponse>, Attempt
 
   call(req: GrpcRequest, ctx: CallContext): Promise<GrpcResponse> {
     this.#inFlight++;
-    const { promise, resolve, reject } = Promise.withResolvers<GrpcResponse>();
-    new GrpcAttempt(req, ctx, this.#address, this, resolve, reject).start(this.#createCall);
+    const promise = new Promise<GrpcResponse>(captureSettlers);
+    const attempt = new GrpcAttempt(req, ctx, this.#address, this, capturedResolve!, capturedReject!);
+    capturedResolve = undefined;
+    capturedReject = undefined;
+    attempt.start(this.#createCall);
     return promise;
   }
 
@@ -116,6 +119,18 @@ export class GrpcEndpoint implements Service<GrpcRequest, GrpcResponse>, Attempt
     });
     return this.#closing;
   }
+}
+
+/**
+ * An attempt's promise and its settling functions without a closure or a result object per
+ * attempt (as `Promise.withResolvers` makes): the executor, one function for every attempt, runs
+ * synchronously inside `new Promise` and leaves them here for the caller to take at once.
+ */
+let capturedResolve: ((response: GrpcResponse) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureSettlers(resolve: (response: GrpcResponse) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 function hostOf(authority: string): string {
