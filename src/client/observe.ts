@@ -16,9 +16,9 @@ export function observeFilter<Req, Res>(
   telemetry: ClientTelemetry,
   clock: Clock,
 ): Filter<Req, Res, CallContext> {
-  const observer: CallObserver = {
-    callFinished: (ctx, failed, outcome) => telemetry.callFinished?.(ctx, failed, outcome),
-  };
+  // The telemetry hears the end itself (no forwarding closure per call); none when it has no such hook.
+  const observer: CallObserver | undefined =
+    telemetry.callFinished === undefined ? undefined : (telemetry as CallObserver);
   return (req: Req, ctx: CallContext, next: Next<Req, Res, CallContext>): Promise<Res> => {
     // The client stamped the call's start; a context made elsewhere gets it here.
     if (Number.isNaN(ctx.callStart)) ctx.callStart = clock.now();

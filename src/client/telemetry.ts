@@ -57,22 +57,45 @@ export interface TelemetryPlugin {
   attach(client: ObservedClient, info: { readonly scheme: string }): ClientTelemetry;
 }
 
-/** One ClientTelemetry that forwards every hook to several (explicit parameters: no array per call). */
+/**
+ * One ClientTelemetry that forwards every hook to several (explicit parameters: no array per call).
+ * Which parts have the per-call hooks is read once, here: a part's hooks are its methods when attached.
+ */
 export function fanOut(parts: readonly ClientTelemetry[]): ClientTelemetry {
   return parts.length === 1 ? parts[0]! : new FanOut(parts);
 }
 
+/** The parts that have `hook`, in order: found once, so that a call visits only those. */
+function having(parts: readonly ClientTelemetry[], hook: keyof ClientTelemetry): readonly ClientTelemetry[] {
+  return parts.filter((p) => p[hook] !== undefined);
+}
+
 class FanOut implements ClientTelemetry {
-  constructor(private readonly parts: readonly ClientTelemetry[]) {}
+  // The hooks of every call and attempt go only to the parts that have them (Prometheus has no
+  // attemptStarted); the rare ones ask each part.
+  readonly #callStarted: readonly ClientTelemetry[];
+  readonly #callFinished: readonly ClientTelemetry[];
+  readonly #attemptStarted: readonly ClientTelemetry[];
+  readonly #attemptFinished: readonly ClientTelemetry[];
+
+  constructor(private readonly parts: readonly ClientTelemetry[]) {
+    this.#callStarted = having(parts, 'callStarted');
+    this.#callFinished = having(parts, 'callFinished');
+    this.#attemptStarted = having(parts, 'attemptStarted');
+    this.#attemptFinished = having(parts, 'attemptFinished');
+  }
 
   callStarted(req: unknown, ctx: CallInfo): void {
-    for (const p of this.parts) p.callStarted?.(req, ctx);
+    const parts = this.#callStarted;
+    for (let i = 0; i < parts.length; i++) parts[i]!.callStarted!(req, ctx);
   }
   callFinished(ctx: CallInfo, failed: boolean, outcome: unknown): void {
-    for (const p of this.parts) p.callFinished?.(ctx, failed, outcome);
+    const parts = this.#callFinished;
+    for (let i = 0; i < parts.length; i++) parts[i]!.callFinished!(ctx, failed, outcome);
   }
   attemptStarted(req: unknown, ctx: CallInfo, endpoint: Endpoint, cost: number): void {
-    for (const p of this.parts) p.attemptStarted?.(req, ctx, endpoint, cost);
+    const parts = this.#attemptStarted;
+    for (let i = 0; i < parts.length; i++) parts[i]!.attemptStarted!(req, ctx, endpoint, cost);
   }
   attemptFinished(
     ctx: CallInfo,
@@ -81,7 +104,9 @@ class FanOut implements ClientTelemetry {
     outcome: unknown,
     durationMs: number,
   ): void {
-    for (const p of this.parts) p.attemptFinished?.(ctx, endpoint, failed, outcome, durationMs);
+    const parts = this.#attemptFinished;
+    for (let i = 0; i < parts.length; i++)
+      parts[i]!.attemptFinished!(ctx, endpoint, failed, outcome, durationMs);
   }
   retried(ctx: CallInfo, requeue: boolean): void {
     for (const p of this.parts) p.retried?.(ctx, requeue);

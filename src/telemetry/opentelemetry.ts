@@ -114,6 +114,12 @@ class ClientTracing implements ClientTelemetry {
    * balancer's late `attemptFinished` brings the same response object when the stream ends.
    */
   readonly #endsWith = new WeakMap<object, Span>();
+  /**
+   * How many call spans {@link #endsWith} holds: while none (always, for HTTP), an attempt's end
+   * skips the lookup. A stream that is dropped unfinished leaves it above 0, which only costs the
+   * lookup again.
+   */
+  #waiting = 0;
 
   constructor(
     client: ObservedClient,
@@ -157,12 +163,14 @@ class ClientTracing implements ClientTelemetry {
 
   callFinished(ctx: CallContext, failed: boolean, outcome: unknown): void {
     const span = CALL_SPAN_SLOT.get(ctx);
+    if (span === undefined) return;
     CALL_SPAN_SLOT.set(ctx, undefined);
-    if (span === undefined || span === NOT_RECORDING) return;
+    if (span === NOT_RECORDING) return;
     if (span.isRecording()) span.setAttribute('weft.attempts', ctx.attempt);
     if (!failed && this.#protocol.endsLater(outcome)) {
       // The caller has its stream; the call is over when the stream is (see attemptFinished).
       this.#endsWith.set(outcome as object, span);
+      this.#waiting++;
       return;
     }
     this.#finishSpan(span, ctx, failed, outcome);
@@ -210,10 +218,11 @@ class ClientTracing implements ClientTelemetry {
       span.end();
     }
     // The end of a stream the call returned: the call's span ends with it.
-    if (typeof outcome !== 'object' || outcome === null) return;
+    if (this.#waiting === 0 || typeof outcome !== 'object' || outcome === null) return;
     const callSpan = this.#endsWith.get(outcome);
     if (callSpan === undefined) return;
     this.#endsWith.delete(outcome);
+    this.#waiting--;
     this.#finishSpan(callSpan, ctx, failed, outcome);
     callSpan.end();
   }
