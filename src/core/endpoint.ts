@@ -17,7 +17,20 @@ export interface Endpoint {
   readonly port: number;
   /** Relative weight for weighted pickers; default 1. */
   readonly weight: number;
+  /**
+   * The zone or locality the source reports (Kubernetes `zone`, a file's `zone`, Consul's
+   * node meta), kept for zone-aware routing; absent when the source has none.
+   */
+  readonly zone?: string;
+  /**
+   * What else the source knows of the instance (DNS SRV `priority`, Kubernetes `serving` /
+   * `terminating`, Consul tags...), read-only and never part of the identity.
+   */
+  readonly metadata?: EndpointMetadata;
 }
+
+/** Source-specific facts about an endpoint: flat, JSON-like values. */
+export type EndpointMetadata = Readonly<Record<string, string | number | boolean>>;
 
 /** What the balancer sees of discovery at one moment. Immutable; replaced on every change. */
 export interface EndpointSetSnapshot {

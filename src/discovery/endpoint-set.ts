@@ -74,7 +74,7 @@ export class DiscoveredEndpoints implements EndpointSource {
 
   /**
    * Call `listener` synchronously with each new snapshot whose kind, stale flag or endpoints
-   * (addresses and weights, in any order) changed. Not called with the current snapshot. A
+   * (addresses, weights, zones or metadata, in any order) changed. Not called with the current snapshot. A
    * listener that throws is reported as a process warning and does not affect the others.
    * Returns a function that removes the listener.
    */
@@ -207,14 +207,28 @@ function uniqueByAddress(endpoints: readonly Endpoint[]): readonly Endpoint[] {
   return Object.freeze(unique);
 }
 
-/** Same addresses with the same weights, in any order. Both lists are unique by address. */
+/**
+ * Same addresses with the same weights, zones and metadata, in any order. Both lists are unique
+ * by address.
+ */
 function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
-  const weights = new Map<string, number>();
-  for (const endpoint of b) weights.set(endpoint.address, endpoint.weight);
+  const byAddress = new Map<string, Endpoint>();
+  for (const endpoint of b) byAddress.set(endpoint.address, endpoint);
   for (const endpoint of a) {
-    if (weights.get(endpoint.address) !== endpoint.weight) return false;
+    const other = byAddress.get(endpoint.address);
+    if (other === undefined || other.weight !== endpoint.weight || other.zone !== endpoint.zone) return false;
+    if (!sameMetadata(endpoint.metadata, other.metadata)) return false;
   }
+  return true;
+}
+
+function sameMetadata(a: Endpoint['metadata'], b: Endpoint['metadata']): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
   return true;
 }

@@ -56,6 +56,41 @@ afterEach(() => {
 });
 
 describe('DiscoveredEndpoints', () => {
+  it('notifies when only a zone or metadata changes, not when an equal copy arrives', () => {
+    const { resolver, updates } = setup();
+    const zoned = (zone: string, priority: number) =>
+      createEndpoint('10.0.0.1', 80, 1, 'endpoint', { zone, metadata: { priority } });
+    resolver.bound(zoned('z1', 0));
+    resolver.bound(zoned('z1', 0));
+    expect(updates).toHaveLength(1);
+    resolver.bound(zoned('z2', 0));
+    expect(updates).toHaveLength(2);
+    expect(updates[1]?.endpoints[0]?.zone).toBe('z2');
+    resolver.bound(zoned('z2', 1));
+    expect(updates).toHaveLength(3);
+    expect(updates[2]?.endpoints[0]?.metadata).toEqual({ priority: 1 });
+    resolver.bound(createEndpoint('10.0.0.1', 80));
+    expect(updates).toHaveLength(4);
+  });
+
+  it('createEndpoint validates zone and metadata, naming the option', () => {
+    expect(() => createEndpoint('h', 1, 1, 'srv', { zone: '' })).toThrow(/srv\.zone/);
+    expect(() => createEndpoint('h', 1, 1, 'srv', { metadata: { x: {} as never } })).toThrow(
+      /srv\.metadata\.x/,
+    );
+    expect(() => createEndpoint('h', 1, 1, 'srv', { metadata: [] as never })).toThrow(/srv\.metadata/);
+    const endpoint = createEndpoint('h', 1, 1, 'srv', { zone: 'a', metadata: { priority: 2, ready: true } });
+    expect(endpoint).toEqual({
+      address: 'h:1',
+      host: 'h',
+      port: 1,
+      weight: 1,
+      zone: 'a',
+      metadata: { priority: 2, ready: true },
+    });
+    expect(Object.isFrozen(endpoint.metadata)).toBe(true);
+  });
+
   it('subscribes on construction and starts pending, stamped with the clock', () => {
     const { resolver, set } = setup(1_000);
     expect(resolver.listeners.size).toBe(1);
