@@ -11,6 +11,7 @@ export default defineConfig({
     grpc: 'src/grpc.ts',
     express: 'src/express.ts',
     fastify: 'src/fastify.ts',
+    discovery: 'src/discovery.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

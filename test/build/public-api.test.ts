@@ -188,6 +188,7 @@ describe('the public API in src/', () => {
       './grpc',
       './express',
       './fastify',
+      './discovery',
     ]);
   });
 
