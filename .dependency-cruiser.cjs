@@ -24,7 +24,7 @@ const CLIENT = '^src/client/';
 const TOP = '^src/(http|grpc|server|telemetry)/';
 /** The package's entries (package.json `exports`) and the load-time Node check they all import first. */
 const ENTRIES =
-  '^src/(index|policies|admin|testing|prometheus|opentelemetry|grpc|express|fastify|node-check)\\.ts$';
+  '^src/(index|policies|admin|testing|prometheus|opentelemetry|grpc|express|fastify|discovery|node-check)\\.ts$';
 /** Ambient declarations for modules that ship no types (src/types/undici-readable.d.ts). */
 const TYPE_SHIMS = '^src/types/';
 /**
@@ -112,7 +112,7 @@ module.exports = {
       severity: 'error',
       comment:
         'The entries (src/index.ts, src/policies.ts, src/admin.ts, src/testing.ts, ' +
-        'src/prometheus.ts, src/opentelemetry.ts, src/grpc.ts, src/express.ts, src/fastify.ts and ' +
+        'src/prometheus.ts, src/opentelemetry.ts, src/grpc.ts, src/express.ts, src/fastify.ts, src/discovery.ts and ' +
         'the src/node-check.ts they load first) are ' +
         'the top of the graph: they may import anything, and nothing but another entry imports ' +
         'them. A layer that imported an entry would depend on every layer the entry gathers.',
