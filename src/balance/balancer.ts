@@ -242,10 +242,13 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     const details = { destination: this.#destination, attempts: ctx.attempts };
     if (snapshot.kind === 'failed' && snapshot.error !== undefined) {
       const message = snapshot.error.message || snapshot.error.name;
-      return new NoEndpointsError(`discovery (${source}) has failed and has no endpoint set yet: ${message}`, {
-        ...details,
-        cause: snapshot.error,
-      });
+      return new NoEndpointsError(
+        `discovery (${source}) has failed and has no endpoint set yet: ${message}`,
+        {
+          ...details,
+          cause: snapshot.error,
+        },
+      );
     }
     return new NoEndpointsError(`discovery (${source}) has not answered yet`, {
       ...details,

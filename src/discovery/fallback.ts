@@ -101,7 +101,11 @@ export function fallbackResolver(
 
 function checkSources(sources: readonly Resolver[]): void {
   if (!Array.isArray(sources) || sources.length === 0)
-    throw new ConfigError('fallback.sources', sources, 'expected a non-empty array of resolvers, primary first');
+    throw new ConfigError(
+      'fallback.sources',
+      sources,
+      'expected a non-empty array of resolvers, primary first',
+    );
   const seen = new Map<string, number>();
   sources.forEach((source: unknown, i) => {
     const option = `fallback.sources[${i}]`;
@@ -232,7 +236,10 @@ class FallbackResolver implements Resolver {
       try {
         this.#unsubscribes.push(source.subscribe((state) => this.#receive(i, state)));
       } catch (error) {
-        this.#receive(i, { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) });
+        this.#receive(i, {
+          kind: 'failed',
+          error: error instanceof Error ? error : new Error(String(error)),
+        });
       }
     });
     this.#subscribing = false;
@@ -296,7 +303,8 @@ class FallbackResolver implements Resolver {
         parts.push(`${name} has not answered`);
       }
     }
-    const waiting = skipped < this.#states.length ? `; waiting for ${this.#sources[skipped]!.description}` : '';
+    const waiting =
+      skipped < this.#states.length ? `; waiting for ${this.#sources[skipped]!.description}` : '';
     return new AllSourcesFailedError(
       this.#sources.map((s) => s.description),
       errors,

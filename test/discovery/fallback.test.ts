@@ -53,11 +53,21 @@ function ports(state: EndpointSetState | undefined): number[] | string | undefin
 /** A fallback over `n` hand-driven sources, with what it published. */
 function setup(n = 2, options: { startupWaitMs?: number } = {}) {
   const clock = new VirtualClock();
-  const sources = Array.from({ length: n }, (_, i) => new HandResolver(i === 0 ? 'primary' : `fallback-${i}`));
+  const sources = Array.from(
+    { length: n },
+    (_, i) => new HandResolver(i === 0 ? 'primary' : `fallback-${i}`),
+  );
   const resolver = fallbackResolver(sources, { clock, ...options });
   const published: EndpointSetState[] = [];
   const last = () => published.at(-1);
-  return { clock, sources, resolver, published, last, start: () => resolver.subscribe((s) => published.push(s)) };
+  return {
+    clock,
+    sources,
+    resolver,
+    published,
+    last,
+    start: () => resolver.subscribe((s) => published.push(s)),
+  };
 }
 
 function serving(resolver: Resolver): string[] {
@@ -162,7 +172,9 @@ describe('fallbackResolver: choosing a trusted source', () => {
     expect(state?.kind).toBe('failed');
     const error = (state as { error: Error }).error;
     expect(error).toBeInstanceOf(AllSourcesFailedError);
-    expect(error.message).toBe('no discovery source can answer: primary failed (ECONNREFUSED); waiting for fallback-1');
+    expect(error.message).toBe(
+      'no discovery source can answer: primary failed (ECONNREFUSED); waiting for fallback-1',
+    );
     clock.advance(100);
     fallback.bind(2001);
     expect(ports(last())).toEqual([2001]);
@@ -177,7 +189,7 @@ describe('fallbackResolver: choosing a trusted source', () => {
     second.fail('SERVFAIL');
     expect(last()?.kind).toBe('failed'); // the third has not answered: it is still waited for
     clock.advance(DEFAULT_STARTUP_WAIT_MS);
-    const error = (last() as { error: AllSourcesFailedError }).error;
+    const error = (last() as { error: Error }).error as AllSourcesFailedError;
     expect(error.message).toBe(
       'no discovery source can answer: primary failed (etcd: connect ECONNREFUSED); fallback-1 failed (SERVFAIL); fallback-2 has not answered',
     );
@@ -244,7 +256,11 @@ describe('fallbackResolver: choosing a trusted source', () => {
     const seen: EndpointSetState[] = [];
     resolver.subscribe((s) => seen.push(s));
     expect(seen.map(ports)).toEqual([[2001]]);
-    expect(resolver.sources!()[0]).toMatchObject({ kind: 'failed', errors: 1, lastError: { message: 'cannot start' } });
+    expect(resolver.sources!()[0]).toMatchObject({
+      kind: 'failed',
+      errors: 1,
+      lastError: { message: 'cannot start' },
+    });
   });
 
   it('closes every source, unsubscribes, and cancels the start-up wait', () => {
@@ -283,7 +299,9 @@ describe('fallbackResolver: choosing a trusted source', () => {
       expect(error, option).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).option, option).toBe(option);
     }
-    expect(() => fallbackResolver([a, new HandResolver('a')])).toThrow(/give each source its own description/);
+    expect(() => fallbackResolver([a, new HandResolver('a')])).toThrow(
+      /give each source its own description/,
+    );
   });
 });
 
