@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fallbackResolver } from '../../src/discovery/fallback.js';
-import type { EndpointSetListener, Resolver } from '../../src/index.js';
+import type { EndpointSetListener, Resolver } from '../../src/discovery/resolver.js';
 import { staticResolver } from '../../src/index.js';
 import { startAdminServer } from '../../src/telemetry/admin.js';
 import { loopbackFixtures } from '../support/fixtures.js';

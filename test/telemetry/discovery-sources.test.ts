@@ -9,13 +9,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { fallbackResolver } from '../../src/discovery/fallback.js';
-import {
-  createEndpoint,
-  type EndpointSetListener,
-  type EndpointSetState,
-  type Resolver,
-  staticResolver,
-} from '../../src/index.js';
+import type { EndpointSetListener, EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import { createEndpoint, staticResolver } from '../../src/index.js';
 import { prometheusMetrics } from '../../src/prometheus.js';
 import { adminState } from '../../src/telemetry/admin-state.js';
 import { loopbackFixtures } from '../support/fixtures.js';
