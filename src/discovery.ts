@@ -1,7 +1,8 @@
 /**
  * `weft/discovery`: the discovery sources beyond the root entry's `staticResolver` and
  * `dnsResolver`, and what you need to write your own: the resolver contract, endpoints with zones
- * and metadata, and the reconnect backoff every source uses. Each source is advisory (a failing
+ * and metadata, the reconnect backoff every source uses, the fallback resolver (a primary source
+ * and fallbacks) and each source's status for telemetry. Each source is advisory (a failing
  * source keeps the last good set; docs/discovery.md).
  */
 export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
@@ -11,7 +12,13 @@ export {
   type EndpointExtras,
   type EndpointMetadata,
 } from './discovery/endpoint.js';
-export type { EndpointSetSnapshot } from './discovery/endpoint-set.js';
+export { discoverySourcesOf, type EndpointSetSnapshot } from './discovery/endpoint-set.js';
+export {
+  AllSourcesFailedError,
+  DEFAULT_STARTUP_WAIT_MS,
+  type FallbackResolverOptions,
+  fallbackResolver,
+} from './discovery/fallback.js';
 export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
@@ -19,6 +26,7 @@ export {
   type ReconnectBackoffOptions,
 } from './discovery/reconnect-backoff.js';
 export type { EndpointSetListener, EndpointSetState, Resolver } from './discovery/resolver.js';
+export type { SourceStatus } from './discovery/source-status.js';
 export {
   type StaticResolver,
   type StaticResolverOptions,

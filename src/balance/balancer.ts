@@ -61,6 +61,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   #nodes: BalancedNode<Req, Res>[] = [];
   #byAddress = new Map<string, BalancedNode<Req, Res>>();
   #draining = new Set<Promise<void>>();
+  /** Calls waiting for discovery's first set (#waitForEndpoints); empty once a set is bound. */
+  readonly #waiting = new Set<EndpointWaiter>();
   #closed = false;
 
   constructor(options: BalancerOptions<Req, Res>) {
@@ -96,7 +98,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
 
   call(req: Req, ctx: CallContext): Promise<Res> {
     if (this.#closed) return Promise.reject(new ClientClosedError({ destination: this.#destination }));
-    if (this.#endpoints.current.kind === 'pending') return this.#callWhenResolved(req, ctx);
+    const kind = this.#endpoints.current.kind;
+    if (kind === 'pending' || kind === 'failed') return this.#callWhenBound(req, ctx);
     return this.#dispatch(
       req,
       ctx,
@@ -183,13 +186,15 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   }
 
   /**
-   * The first calls of a client may come before discovery has answered: they wait for it, for as
-   * long as the call may wait. The deadline, the per-attempt timeout and an abort all cancel the
-   * call's token or signal, which ends the wait with a NoEndpointsError that says why.
+   * The first calls of a client may come before discovery has a set: while it has not answered,
+   * or has only failed (a source that cannot reach its server at start-up). They wait for the
+   * first `bound` or `negative` set, for as long as the call may wait. The deadline, the
+   * per-attempt timeout and an abort all cancel the call's token or signal, which ends the wait
+   * with a NoEndpointsError that names the source and, when it failed, carries its last error.
    */
-  async #callWhenResolved(req: Req, ctx: CallContext): Promise<Res> {
+  async #callWhenBound(req: Req, ctx: CallContext): Promise<Res> {
     try {
-      await this.#waitForDiscovery(ctx);
+      await this.#waitForEndpoints(ctx);
     } catch (error) {
       // Nobody will report this attempt unless a layer above awaits it: stop its timer here.
       throw attemptEndedAbove(ctx) ? error : ctx.endAttempt(error, true);
@@ -197,39 +202,57 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     return this.#dispatch(req, ctx, this.#clock.now());
   }
 
-  #waitForDiscovery(ctx: CallContext): Promise<void> {
+  #waitForEndpoints(ctx: CallContext): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const cancellation = ctx.cancellation;
       const signal = ctx.signal;
-      const onCancel = () => {
-        cleanup();
-        reject(
-          new NoEndpointsError(`discovery (${this.#endpoints.description}) has not answered yet`, {
-            destination: this.#destination,
-            cause: ctx.cancelledReason(),
-          }),
-        );
-      };
       const cleanup = () => {
+        this.#waiting.delete(waiter);
         cancellation?.removeListener('abort', onCancel);
         signal?.removeEventListener('abort', onCancel);
+      };
+      const onCancel = () => {
+        cleanup();
+        reject(this.#notBoundYet(ctx));
+      };
+      const waiter: EndpointWaiter = {
+        bound() {
+          cleanup();
+          resolve();
+        },
+        closed(error) {
+          cleanup();
+          reject(error);
+        },
       };
       if (ctx.cancelledReason() !== undefined) {
         onCancel();
         return;
       }
+      this.#waiting.add(waiter);
       cancellation?.once('abort', onCancel);
       signal?.addEventListener('abort', onCancel, { once: true });
-      this.#endpoints.ready().then(
-        () => {
-          cleanup();
-          resolve();
-        },
-        (error: unknown) => {
-          cleanup();
-          reject(error);
+    });
+  }
+
+  /** Why a call that waited for discovery's first set gave up: the source and what it last said. */
+  #notBoundYet(ctx: CallContext): NoEndpointsError {
+    const snapshot = this.#endpoints.current;
+    const source = this.#endpoints.description;
+    const details = { destination: this.#destination, attempts: ctx.attempts };
+    if (snapshot.kind === 'failed' && snapshot.error !== undefined) {
+      const message = snapshot.error.message || snapshot.error.name;
+      return new NoEndpointsError(
+        `discovery (${source}) has failed and has no endpoint set yet: ${message}`,
+        {
+          ...details,
+          cause: snapshot.error,
         },
       );
+    }
+    return new NoEndpointsError(`discovery (${source}) has not answered yet`, {
+      ...details,
+      cause: ctx.cancelledReason(),
     });
   }
 
@@ -284,6 +307,9 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     }
     this.#nodes = next;
     this.#byAddress = byAddress;
+    if (this.#waiting.size > 0 && (snapshot.kind === 'bound' || snapshot.kind === 'negative')) {
+      for (const waiter of [...this.#waiting]) waiter.bound();
+    }
   }
 
   /**
@@ -314,6 +340,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsubscribe();
+    for (const waiter of [...this.#waiting])
+      waiter.closed(new ClientClosedError({ destination: this.#destination }));
     const nodes = this.#nodes;
     this.#nodes = [];
     this.#byAddress = new Map();
@@ -321,7 +349,12 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   }
 }
 
-/** A short name for what went wrong: an error code (ECONNREFUSED, WEFT_ATTEMPT_TIMEOUT) or the error's name. */
+/** A call waiting for discovery's first set: told when one is bound, or when the balancer closes. */
+interface EndpointWaiter {
+  bound(): void;
+  closed(error: Error): void;
+}
+
 /**
  * A node as the balancer holds it: it also owns the bookkeeping of each attempt sent to it, until
  * the attempt ends (`ctx.attemptOwner`), so the attempt needs no other reference to its node.
@@ -344,6 +377,7 @@ class BalancedNode<Req, Res> implements EndpointNode<Req, Res>, AttemptOwner {
   }
 }
 
+/** A short name for what went wrong: an error code (ECONNREFUSED, WEFT_ATTEMPT_TIMEOUT) or the error's name. */
 function describeFailure(error: unknown): string {
   return (error !== null && typeof error === 'object' ? errorCodeOrName(error) : undefined) ?? String(error);
 }

@@ -4,13 +4,17 @@
  * "advisory" discovery): a failing or suddenly empty source keeps the last good set, marked
  * stale; only a `negative` answer (the name does not exist) empties the pool. It sits beside the
  * request path: `current` is a prebuilt snapshot, so reading it on every request costs nothing.
+ * It also keeps the source's status for telemetry (`sources()`, ./source-status.ts), counted from
+ * the states it receives, unless the resolver lists its own sources (a fallback resolver).
  */
 import { type Clock, realClock } from '../core/clock.js';
 import type { EndpointSetSnapshot, EndpointSource } from '../core/endpoint.js';
 import { ClientClosedError } from '../core/errors.js';
-import { type Event, ListenerSet } from '../core/events.js';
+import { type Event, ListenerSet, reportHookError } from '../core/events.js';
 import type { Endpoint } from './endpoint.js';
 import type { EndpointSetState, Resolver } from './resolver.js';
+import type { SourceStatus } from './source-status.js';
+import { SourceStatusTracker } from './source-status-tracker.js';
 
 export type { EndpointSetSnapshot } from '../core/endpoint.js';
 
@@ -22,6 +26,20 @@ interface Waiter {
 const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 
 const EMPTY_SET_REASON = 'the resolver returned an empty set; keeping the last non-empty set';
+
+/** The set each snapshot came from, for {@link discoverySourcesOf}. */
+const SNAPSHOT_SETS = new WeakMap<EndpointSetSnapshot, DiscoveredEndpoints>();
+
+/**
+ * The status of each discovery source behind `snapshot`, a snapshot a client published
+ * (`client.discovery()`): one per source of a fallback resolver, in order, or the one source of
+ * any other resolver. Read when called, not when the snapshot was made; undefined for an object
+ * that no client's discovery made. This is how telemetry and the admin page reach a client's
+ * sources through the snapshot every client already exposes.
+ */
+export function discoverySourcesOf(snapshot: EndpointSetSnapshot): readonly SourceStatus[] | undefined {
+  return SNAPSHOT_SETS.get(snapshot)?.sources();
+}
 
 /**
  * The endpoint set published by one {@link Resolver}, with Finagle's Addr semantics:
@@ -48,17 +66,24 @@ export class DiscoveredEndpoints implements EndpointSource {
   #lastGoodAt: number | undefined;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** The resolver's status, from the states it published; used unless it lists its own sources. */
+  readonly #tracker: SourceStatusTracker;
+  /** When this set subscribed: a lone source serves from then on. */
+  readonly #createdAt: number;
 
   constructor(resolver: Resolver, clock: Clock = realClock) {
     this.#resolver = resolver;
     this.#clock = clock;
     this.#listeners = new ListenerSet(`endpoint set ${resolver.description}`);
+    this.#tracker = new SourceStatusTracker(resolver.description);
+    this.#createdAt = clock.now();
     this.#snapshot = Object.freeze({
       kind: 'pending',
       endpoints: NO_ENDPOINTS,
       stale: false,
-      updatedAt: clock.now(),
+      updatedAt: this.#createdAt,
     });
+    SNAPSHOT_SETS.set(this.#snapshot, this);
     this.#unsubscribe = resolver.subscribe((state) => this.#apply(state));
   }
 
@@ -111,6 +136,22 @@ export class DiscoveredEndpoints implements EndpointSource {
     });
   }
 
+  /**
+   * The status of each source, for telemetry: the resolver's own list when it has one
+   * (`Resolver.sources`, a fallback resolver), else the resolver as one source, always serving,
+   * with the counts of the states this set received. Off the request path; allocates.
+   */
+  sources(): readonly SourceStatus[] {
+    if (this.#resolver.sources !== undefined) {
+      try {
+        return this.#resolver.sources();
+      } catch (error) {
+        reportHookError(`sources() of ${this.description}`, error);
+      }
+    }
+    return [this.#tracker.status(this.#createdAt, this.#clock.now())];
+  }
+
   /** Unsubscribe, close the resolver and drop the listeners. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -132,6 +173,7 @@ export class DiscoveredEndpoints implements EndpointSource {
     const previous = this.#snapshot;
     if (state.kind === 'pending') return;
     const now = this.#clock.now();
+    this.#tracker.record(state, now);
     let next: EndpointSetSnapshot;
     switch (state.kind) {
       case 'bound': {
@@ -161,6 +203,7 @@ export class DiscoveredEndpoints implements EndpointSource {
         break;
     }
     this.#snapshot = next;
+    SNAPSHOT_SETS.set(next, this);
     if (previous.kind === 'pending') {
       for (const waiter of [...this.#waiters]) waiter.resolve(next);
     }

@@ -3,9 +3,11 @@
  * `pending` until the first answer, then `bound` (the endpoints), `negative` (the name
  * authoritatively does not exist) or `failed` (the source could not be asked). Resolvers only
  * report; what a state means for traffic (a failure keeps the last set) is decided in
- * ./endpoint-set.ts, once for every resolver.
+ * ./endpoint-set.ts, once for every resolver. A resolver made of other resolvers (./fallback.ts)
+ * also lists its sources (`sources()`), for telemetry and the admin page.
  */
 import type { Endpoint } from './endpoint.js';
+import type { SourceStatus } from './source-status.js';
 
 /**
  * One state a resolver publishes: `pending` before its first answer, `bound` with the endpoints,
@@ -36,4 +38,11 @@ export interface Resolver {
   subscribe(listener: EndpointSetListener): () => void;
   /** Stop all work (timers, sockets). Idempotent. */
   close(): void;
+  /**
+   * Optional, for resolvers made of other resolvers (`fallbackResolver`): the status of each
+   * source, in order, and which one is serving. Telemetry and the admin page show one line per
+   * source. A resolver without it is shown as one source, whose counts the client keeps from
+   * the states it publishes: a single source has nothing to implement.
+   */
+  sources?(): readonly SourceStatus[];
 }

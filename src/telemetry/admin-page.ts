@@ -3,7 +3,9 @@
  * build step) that fetches `state.json` next to itself every second and draws the servers of the
  * server half, when it was given any, as one table (state, in-flight, limit and algorithm, a load
  * bar of in-flight over the limit, rejections by reason), then, per client, a
- * heading (name, protocol unless HTTP, a gRPC channel's connectivity, strategy), a line of facts and a table of endpoints with a cost bar (relative to the client's costliest), the
+ * heading (name, protocol unless HTTP, a gRPC channel's connectivity, strategy), a line of facts, a
+ * line per discovery source (serving or not and since when, state, stale, updates, errors, last
+ * error), and a table of endpoints with a cost bar (relative to the client's costliest), the
  * EWMA, and a success-rate bar (the last 30 s; red below 90%).
  * All data goes in through `textContent`; a Content-Security-Policy with the hashes of the inline
  * style and script (and `connect-src 'self'`) keeps the page from loading anything else.
@@ -28,6 +30,10 @@ h2 .connectivity.warn { color: var(--warn); }
 .facts { margin: 0 0 .5rem; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; }
 .facts .bad { color: var(--bad); font-weight: bold; }
 .facts .warn { color: var(--warn); font-weight: bold; }
+ul.sources { margin: 0 0 .5rem; padding-left: 1.25rem; }
+li.source.serving { color: var(--ok); }
+li.source .bad { color: var(--bad); font-weight: bold; }
+li.source .warn { color: var(--warn); font-weight: bold; }
 table { border-collapse: collapse; min-width: 48rem; }
 th, td { text-align: left; padding: .25rem .75rem .25rem 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); }
@@ -92,6 +98,25 @@ const SCRIPT = `
     const ejected = client.endpoints.filter((e) => label(e.accrual) === 'ejected').length;
     add(ejected + ' of ' + client.endpoints.length + ' ejected', ejected > 0 ? 'bad' : '');
     return line;
+  };
+
+  // One line per discovery source: which one serves and since when, its state, counts, last error.
+  const sources = (client) => {
+    const list = el('ul', 'sources');
+    for (const s of client.discovery.sources || []) {
+      const item = el('li', s.serving ? 'source serving' : 'source');
+      item.dataset.source = s.description;
+      item.dataset.serving = String(s.serving);
+      const add = (text, className) => item.append(el('span', className, text));
+      add(s.description + ': ' + (s.serving ? 'serving for ' + seconds(s.servingForMs) : 'not serving') + ', ');
+      add(s.kind, s.kind === 'failed' || s.kind === 'negative' ? 'bad' : '');
+      if (s.stale) add(', STALE' + (s.staleForMs === null ? '' : ' for ' + seconds(s.staleForMs)), 'warn');
+      add(', ' + s.updates + ' update' + (s.updates === 1 ? '' : 's') + ', ' + s.errors + ' error' + (s.errors === 1 ? '' : 's') +
+        (s.updatedAgoMs === null ? ', no answer yet' : ', last ' + seconds(s.updatedAgoMs) + ' ago'));
+      if (s.lastError) add(', last error: ' + s.lastError, s.kind === 'failed' ? 'bad' : '');
+      list.append(item);
+    }
+    return list;
   };
 
   const HEAD = [['address'], ['status'], ['state'], ['in-flight', 'num'], ['cost'], ['EWMA', 'num'],
@@ -200,7 +225,7 @@ const SCRIPT = `
         title.append(el('span', client.connectivity === 'READY' ? 'connectivity' : 'connectivity warn', client.connectivity + ' '));
       }
       title.append(el('span', 'muted', client.strategy));
-      section.append(title, facts(client), table(client));
+      section.append(title, facts(client), sources(client), table(client));
       return section;
     });
     if (sections.length === 0) sections.push(el('p', 'muted', 'no clients'));

@@ -2,14 +2,15 @@
  * The admin endpoint's JSON: one plain, serializable snapshot of every server of the server half
  * (./admin-servers.ts) and every client (its protocol and,
  * for gRPC, its channel's connectivity; its endpoints with status, in-flight, cost, EWMA, success
- * rate, weight and failure accrual; retry budget; breaker; hedging; throttling; discovery and its
- * staleness). Ages are measured on the clock the clients run on (default: the
+ * rate, weight and failure accrual; retry budget; breaker; hedging; throttling; discovery, its
+ * staleness and each of its sources: which one serves, since when, its counts and last error). Ages are measured on the clock the clients run on (default: the
  * real clock); non-finite numbers become `null`, so the JSON is always valid. Schema: docs/admin.md.
  */
 
 import type { ClientView, EndpointStats } from '../client/client-view.js';
 import { type Clock, realClock } from '../core/clock.js';
-import type { EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import { discoverySourcesOf, type EndpointSetSnapshot } from '../discovery/endpoint-set.js';
+import type { SourceStatus } from '../discovery/source-status.js';
 import type { CircuitState } from '../policies/circuit-breaker.js';
 import type { AccrualStateName } from '../policies/failure-accrual.js';
 import {
@@ -76,6 +77,32 @@ export interface AdminDiscoveryState {
   readonly updatedAgoMs: number;
   /** Milliseconds since the source last confirmed the endpoints in use; null when it never did. */
   readonly boundAgoMs: number | null;
+  /** Each source: one for a lone resolver, one per source of a fallback resolver, in order. */
+  readonly sources: readonly AdminDiscoverySourceState[];
+}
+
+/** One discovery source of a client (src/discovery/source-status.ts). */
+export interface AdminDiscoverySourceState {
+  /** The source's description, e.g. `dns:api.internal:8080`. */
+  readonly description: string;
+  /** The kind of the source's last state: `pending`, `bound`, `negative` or `failed`. */
+  readonly kind: SourceStatus['kind'];
+  /** Whether the client's endpoints come from this source. */
+  readonly serving: boolean;
+  /** Milliseconds since it began serving; null when it does not serve. */
+  readonly servingForMs: number | null;
+  /** True while its last good set is kept unconfirmed (it failed, or answered empty, after a good set). */
+  readonly stale: boolean;
+  /** Milliseconds since it last confirmed the set it keeps, while stale; null otherwise. */
+  readonly staleForMs: number | null;
+  /** States it published, repeats included. */
+  readonly updates: number;
+  /** Failed states it published. */
+  readonly errors: number;
+  /** The message of its last failure, kept after it recovers; null if it never failed. */
+  readonly lastError: string | null;
+  /** Milliseconds since it last published a state; null before its first answer. */
+  readonly updatedAgoMs: number | null;
 }
 
 /** Hedging counts of one client. */
@@ -189,6 +216,24 @@ function discoveryState(snapshot: EndpointSetSnapshot, now: number): AdminDiscov
     error: snapshot.error === undefined ? null : String(snapshot.error.message || snapshot.error),
     updatedAgoMs: Math.max(0, Math.round(now - snapshot.updatedAt)),
     boundAgoMs: snapshot.boundAt === undefined ? null : Math.max(0, Math.round(now - snapshot.boundAt)),
+    sources: (discoverySourcesOf(snapshot) ?? []).map(sourceState),
+  };
+}
+
+/** One source, its ages measured on the clock its status was read on. */
+function sourceState(s: SourceStatus): AdminDiscoverySourceState {
+  const ago = (at: number | undefined) => (at === undefined ? null : Math.max(0, Math.round(s.readAt - at)));
+  return {
+    description: s.description,
+    kind: s.kind,
+    serving: s.serving,
+    servingForMs: ago(s.servingSince),
+    stale: s.stale,
+    staleForMs: s.stale ? ago(s.confirmedAt) : null,
+    updates: s.updates,
+    errors: s.errors,
+    lastError: s.lastError === undefined ? null : String(s.lastError.message || s.lastError),
+    updatedAgoMs: ago(s.lastUpdateAt),
   };
 }
 

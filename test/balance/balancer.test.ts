@@ -1,13 +1,14 @@
 /**
  * The balancer over a live endpoint set: history survives updates, endpoints that leave are
- * closed without failing their in-flight calls, calls wait for a pending resolver within the
- * deadline, and an empty or negative set fails fast with a typed error.
+ * closed without failing their in-flight calls, calls wait for a pending or failing resolver within
+ * the deadline (then fail naming the source), and an empty or negative set fails fast with a
+ * typed error.
  */
 import { describe, expect, it } from 'vitest';
 import { Balancer } from '../../src/balance/balancer.js';
 import { p2cPeakEwma, roundRobin } from '../../src/balance/strategies.js';
 import { CallContext } from '../../src/core/context.js';
-import { DeadlineExceededError, NoEndpointsError } from '../../src/core/errors.js';
+import { ClientClosedError, DeadlineExceededError, NoEndpointsError } from '../../src/core/errors.js';
 import type { Service, ServiceStatus } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import type { Endpoint } from '../../src/discovery/endpoint.js';
@@ -216,15 +217,81 @@ describe('Balancer', () => {
     await balancer.close();
   });
 
-  it('fails with the resolver error as cause when discovery failed before any answer', async () => {
+  it('makes calls wait while discovery has only failed: a source that fails 3 times, then binds', async () => {
+    // Before issue 17 such a call failed at once ("failed and no endpoint set was ever resolved").
+    const resolver = new ManualResolver();
+    const clock = new VirtualClock();
+    const { balancer, made } = setup(resolver, clock);
+    const withDeadline = deadlineFilter<string, string>({ clock, inheritAmbient: false });
+    const c = ctx();
+    c.budgetMs = 2_000;
+    const outcome = withDeadline('req', c, (req, cc) => balancer.call(req, cc));
+    for (let i = 1; i <= 3; i++) {
+      await clock.advanceAsync(300);
+      resolver.publish({ kind: 'failed', error: new Error(`connect ECONNREFUSED (try ${i})`) });
+    }
+    expect(made.size).toBe(0);
+    await clock.advanceAsync(300);
+    resolver.publish({
+      kind: 'bound',
+      endpoints: [{ address: '127.0.0.1:1001', host: '127.0.0.1', port: 1001, weight: 1 }],
+    });
+    await clock.advanceAsync(0);
+    made.get('127.0.0.1:1001')!.pending[0]!('after the outage');
+    await expect(outcome).resolves.toBe('after the outage');
+    expect(c.attemptStart).toBe(1_200);
+    await balancer.close();
+  });
+
+  it('fails a call at its deadline when the source never binds, naming the source, with its last error as cause', async () => {
+    const resolver = new ManualResolver();
+    const clock = new VirtualClock();
+    const { balancer } = setup(resolver, clock);
+    const withDeadline = deadlineFilter<string, string>({ clock, inheritAmbient: false });
+    const last = new Error('connect ECONNREFUSED 127.0.0.1:2379');
+    resolver.publish({ kind: 'failed', error: new Error('first failure') });
+    const c = ctx();
+    c.budgetMs = 500;
+    const outcome = withDeadline('req', c, (req, cc) => balancer.call(req, cc)).catch((e: unknown) => e);
+    await clock.advanceAsync(250);
+    resolver.publish({ kind: 'failed', error: last });
+    let settled = false;
+    void outcome.then(() => {
+      settled = true;
+    });
+    await clock.advanceAsync(249);
+    expect(settled).toBe(false);
+    await clock.advanceAsync(1);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    const cause = (error as DeadlineExceededError).cause as NoEndpointsError;
+    expect(cause).toBeInstanceOf(NoEndpointsError);
+    expect(cause.message).toContain('discovery (manual) has failed and has no endpoint set yet');
+    expect(cause.message).toContain('ECONNREFUSED 127.0.0.1:2379');
+    expect(cause.cause).toBe(last);
+    await balancer.close();
+  });
+
+  it('ends the wait at once when the source says the name does not exist', async () => {
     const resolver = new ManualResolver();
     const { balancer } = setup(resolver);
-    const cause = new Error('SERVFAIL');
-    resolver.publish({ kind: 'failed', error: cause });
-    const error = await balancer.call('req', ctx()).catch((e: unknown) => e);
+    resolver.publish({ kind: 'failed', error: new Error('SERVFAIL') });
+    const outcome = balancer.call('req', ctx()).catch((e: unknown) => e);
+    await Promise.resolve();
+    resolver.publish({ kind: 'negative', reason: 'NXDOMAIN' });
+    const error = await outcome;
     expect(error).toBeInstanceOf(NoEndpointsError);
-    expect((error as Error).cause).toBe(cause);
+    expect((error as Error).message).toContain('does not exist (NXDOMAIN)');
     await balancer.close();
+  });
+
+  it('rejects the calls still waiting for discovery when it closes', async () => {
+    const resolver = new ManualResolver();
+    const { balancer } = setup(resolver);
+    resolver.publish({ kind: 'failed', error: new Error('SERVFAIL') });
+    const outcome = balancer.call('req', ctx()).catch((e: unknown) => e);
+    await balancer.close();
+    expect(await outcome).toBeInstanceOf(ClientClosedError);
   });
 
   it('keeps sending to the last set when discovery fails later', async () => {

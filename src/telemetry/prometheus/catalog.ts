@@ -8,6 +8,8 @@
  */
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { ObservedClient } from '../../client/telemetry.js';
+import { discoverySourcesOf } from '../../discovery/endpoint-set.js';
+import type { SourceStatus } from '../../discovery/source-status.js';
 import { CLASSES, type ClientMetrics } from './client-metrics.js';
 import {
   GrpcClientMetrics,
@@ -69,6 +71,29 @@ function perEndpointGauge(name: string, help: string, read: (e: ObservedEndpoint
 function endpointLabels(c: ClientMetrics, endpoint: string, extra?: Labels): Labels {
   const labels: Labels = c.perEndpoint ? { ...c.labels, endpoint } : { ...c.labels };
   return extra === undefined ? labels : { ...labels, ...extra };
+}
+
+/**
+ * A series per discovery source of the client (label `source`: its description): one for a lone
+ * resolver, one per source of a fallback resolver. Read from the statuses discovery keeps
+ * (src/discovery/source-status.ts), whose times are on their own clock (`readAt`).
+ */
+function perSource(
+  name: string,
+  help: string,
+  type: MetricType,
+  read: (s: SourceStatus) => number,
+): MetricSpec {
+  return {
+    name,
+    help,
+    type,
+    labelNames: ['client', 'protocol', 'source'],
+    collect: (c, out) => {
+      for (const s of discoverySourcesOf(c.client.discovery()) ?? [])
+        out.push({ labels: { ...c.labels, source: s.description }, value: read(s) });
+    },
+  };
 }
 
 /** `weft_requests_total` of an HTTP client: by class. */
@@ -253,6 +278,36 @@ export const CATALOG: readonly MetricSpec[] = [
     labelNames: ['client', 'protocol'],
     collect: perClient((c) => (c.client.discovery().stale ? 1 : 0)),
   },
+  perSource(
+    'discovery_source_updates_total',
+    'States each discovery source published, repeats included',
+    'counter',
+    (s) => s.updates,
+  ),
+  perSource(
+    'discovery_source_errors_total',
+    'Failed states each discovery source published (it could not be asked)',
+    'counter',
+    (s) => s.errors,
+  ),
+  perSource(
+    'discovery_source_stale_seconds',
+    'Seconds since the source last confirmed the set it keeps, while that set is stale (the source failed or answered empty); 0 while fresh',
+    'gauge',
+    (s) => (s.stale && s.confirmedAt !== undefined ? (s.readAt - s.confirmedAt) / 1000 : 0),
+  ),
+  perSource(
+    'discovery_serving',
+    "Whether the client's endpoints come from this source (1) or not (0)",
+    'gauge',
+    (s) => (s.serving ? 1 : 0),
+  ),
+  perSource(
+    'discovery_serving_seconds',
+    'Seconds since the source began serving; 0 while it does not serve',
+    'gauge',
+    (s) => (s.servingSince !== undefined ? (s.readAt - s.servingSince) / 1000 : 0),
+  ),
 ];
 
 /** Register every metric of the table into `registry` under `prefix`, reading `clients`. */
