@@ -47,6 +47,10 @@ export interface Dnsmasq {
    * records (it does not re-read them on SIGHUP). Queries during the restart go unanswered.
    */
   setSrv(records: SrvRecords): Promise<void>;
+  /** Freeze the process (SIGSTOP): queries time out until {@link resume}. */
+  pause(): void;
+  /** Let a paused process run again (SIGCONT). */
+  resume(): void;
   /** Stop the process and delete its files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -122,9 +126,16 @@ function control(binary: string, port: number, hostsFile: string, dir: string, f
       }
       throw lastError;
     },
+    pause() {
+      current.child.kill('SIGSTOP');
+    },
+    resume() {
+      current.child.kill('SIGCONT');
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
+      current.child.kill('SIGCONT'); // a paused process would not act on SIGTERM
       await kill(current.child, current.exited);
       await rm(dir, { recursive: true, force: true });
     },
