@@ -6,6 +6,7 @@
  * source keeps the last good set; docs/discovery.md).
  */
 export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
+export { DnsSrvLookupError, type DnsSrvResolverOptions, dnsSrvResolver } from './discovery/dns-srv.js';
 export {
   createEndpoint,
   type Endpoint,
@@ -19,6 +20,14 @@ export {
   type FallbackResolverOptions,
   fallbackResolver,
 } from './discovery/fallback.js';
+export {
+  type EndpointFileContent,
+  EndpointFileError,
+  type EndpointFileProblem,
+  type FileEndpoint,
+  type FileResolverOptions,
+  fileResolver,
+} from './discovery/file.js';
 export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
