@@ -23,7 +23,7 @@ import {
   nodeFileSystem,
 } from '../../src/discovery/file.js';
 import { parseEndpointFile } from '../../src/discovery/file-schema.js';
-import type { EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import type { EndpointSetState } from '../../src/discovery/resolver.js';
 
 const POLL_TIMEOUT_MS = 10_000;
 const AN_HOUR = 3_600_000;
