@@ -4,6 +4,13 @@
  * and metadata, and the reconnect backoff every source uses. Each source is advisory (a failing
  * source keeps the last good set; docs/discovery.md).
  */
+export {
+  ConsulApiError,
+  type ConsulResolverOptions,
+  consulResolver,
+  DEFAULT_CONSUL_ADDRESS,
+  DEFAULT_CONSUL_WAIT_SECONDS,
+} from './discovery/consul.js';
 export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
 export {
   createEndpoint,
@@ -12,6 +19,12 @@ export {
   type EndpointMetadata,
 } from './discovery/endpoint.js';
 export type { EndpointSetSnapshot } from './discovery/endpoint-set.js';
+export {
+  KubernetesApiError,
+  type KubernetesInClusterOptions,
+  type KubernetesResolverOptions,
+  kubernetesResolver,
+} from './discovery/kubernetes.js';
 export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
