@@ -6,7 +6,8 @@
  * "Implementation Details" for blocking queries: an index that goes backwards, or is 0, resets to
  * 0 (a fresh, non-blocking read); the loop is rate-limited to one query per 100 ms (consul-template
  * rate-limits its calls the same way). The catalog (`/v1/catalog/service/<name>`) decides whether
- * the name exists: unknown → `negative`. A known service with no passing instance → `bound([])`
+ * the name exists: unknown → `negative`. After a failure the next read is a fresh one, so the
+ * recovery shows at once. A known service with no passing instance → `bound([])`
  * by default, so the client keeps the last set, stale (advisory: a broken health check or agent is
  * more common than every instance dying at once); `nonePassing: 'negative'` makes it fail fast, as
  * Linkerd 1's consul namer does (empty → Neg). Errors → `failed`, retried after ReconnectBackoff.
@@ -176,6 +177,8 @@ class ConsulHealthResolver implements Resolver {
       } catch (error) {
         if (this.#closed) return;
         this.#publish({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) });
+        // The next query is a fresh read: a blocking one would hide the recovery until a change or its wait.
+        this.#index = 0;
         await this.#sleep(this.#backoff.next());
       }
     }

@@ -160,16 +160,19 @@ describe('consulResolver (contract)', () => {
     expect(server.healthQueries().every((q) => !q.query.has('index'))).toBe(true);
   });
 
-  it('errors are failed (the client keeps the last set) and the resolver comes back', async () => {
+  it('errors are failed (the client keeps the last set), and the recovery shows at once, not after a wait', async () => {
     const server = await startConsul();
     server.register('api', { id: 'api-1', node: 'n1', nodeAddress: '10.0.0.1', port: 8080 });
-    const w = watch({ waitSeconds: 1 });
+    const w = watch({}); // wait 60 s: a blocking retry would hide the recovery for a minute
     await w.until('bound', bound('10.0.0.1:8080'));
+    await w.until('a blocking query', held(server));
     server.failNext.push(500, 500);
+    server.register('api', { id: 'api-2', node: 'n2', nodeAddress: '10.0.0.2', port: 8080 });
     const failed = await w.until('failed', (s) => s.kind === 'failed');
     expect((failed as { error: ConsulApiError }).error).toBeInstanceOf(ConsulApiError);
     expect((failed as { error: ConsulApiError }).error.status).toBe(500);
-    await w.until('bound again', bound('10.0.0.1:8080'));
+    await w.until('bound again', (s) => s.kind === 'bound' && w.states.filter((x) => x.kind === 'failed').length === 2);
+    expect(addresses(w.states[w.states.length - 1]!)).toEqual(['10.0.0.1:8080', '10.0.0.2:8080']);
   });
 
   it('a wrong ACL token or datacenter is failed, not negative', async () => {
