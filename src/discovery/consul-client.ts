@@ -6,7 +6,12 @@
  * blocking query does not cost a handshake. The caller gives each request its time limit (for a
  * blocking query: its `wait` plus what the server may add, see ./consul.ts).
  */
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /** Consul answered with an error status, or a request to it failed or timed out. */
@@ -17,7 +22,10 @@ export class ConsulApiError extends Error {
   readonly path: string;
 
   constructor(path: string, status: number | undefined, message: string, cause?: unknown) {
-    super(`Consul ${path}: ${status === undefined ? '' : `${status} `}${message}`, cause === undefined ? undefined : { cause });
+    super(
+      `Consul ${path}: ${status === undefined ? '' : `${status} `}${message}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = 'ConsulApiError';
     this.status = status;
     this.path = path;
@@ -117,7 +125,8 @@ export class ConsulApiClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const req of this.#inFlight) req.destroy(new ConsulApiError(req.path, undefined, 'the resolver was closed'));
+    for (const req of this.#inFlight)
+      req.destroy(new ConsulApiError(req.path, undefined, 'the resolver was closed'));
     this.#inFlight.clear();
     this.#agent.destroy();
   }

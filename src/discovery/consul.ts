@@ -194,7 +194,11 @@ class ConsulHealthResolver implements Resolver {
     const res = await this.#client.get(path, timeoutMs);
     const rows = checkList(path, res);
     if (res.index === undefined) {
-      throw new ConsulApiError(path, res.status, 'no X-Consul-Index header: the address does not answer blocking queries');
+      throw new ConsulApiError(
+        path,
+        res.status,
+        'no X-Consul-Index header: the address does not answer blocking queries',
+      );
     }
     // Consul's rules: an index that goes backwards, or 0, starts over from a fresh read.
     this.#index = res.index < this.#index || res.index <= 0 ? 0 : res.index;
@@ -282,7 +286,8 @@ function toEndpoint(row: unknown, zoneMetaKey: string | undefined): Endpoint | u
   const service = row.Service;
   const node = isObject(row.Node) ? row.Node : {};
   // `?passing` filters on the server; a row whose checks say otherwise is left out all the same.
-  if (Array.isArray(row.Checks) && row.Checks.some((c) => isObject(c) && c.Status !== 'passing')) return undefined;
+  if (Array.isArray(row.Checks) && row.Checks.some((c) => isObject(c) && c.Status !== 'passing'))
+    return undefined;
   const serviceAddress = typeof service.Address === 'string' ? service.Address : '';
   const host = serviceAddress !== '' ? serviceAddress : typeof node.Address === 'string' ? node.Address : '';
   const port = service.Port;
@@ -297,7 +302,8 @@ function toEndpoint(row: unknown, zoneMetaKey: string | undefined): Endpoint | u
   const metadata: Record<string, string> = {};
   if (typeof service.ID === 'string') metadata.id = service.ID;
   if (typeof node.Node === 'string') metadata.node = node.Node;
-  if (Array.isArray(service.Tags)) metadata.tags = service.Tags.filter((t) => typeof t === 'string').join(',');
+  if (Array.isArray(service.Tags))
+    metadata.tags = service.Tags.filter((t) => typeof t === 'string').join(',');
   for (const [key, value] of Object.entries(serviceMeta)) {
     if (typeof value === 'string') metadata[`meta.${key}`] = value;
   }
@@ -322,14 +328,22 @@ function validateConsulOptions(options: ConsulResolverOptions): ConsulConfig {
   } catch {
     throw new ConfigError('consul.address', addressText, 'expected an http:// or https:// URL');
   }
-  if ((address.protocol !== 'http:' && address.protocol !== 'https:') || address.search !== '' || address.hash !== '') {
+  if (
+    (address.protocol !== 'http:' && address.protocol !== 'https:') ||
+    address.search !== '' ||
+    address.hash !== ''
+  ) {
     throw new ConfigError('consul.address', addressText, 'expected an http:// or https:// URL without query');
   }
   const optionalText = (key: 'datacenter' | 'tag' | 'token' | 'ca' | 'zoneMetaKey'): string | undefined => {
     const value = raw[key];
     if (value === undefined) return undefined;
     if (typeof value !== 'string' || value === '') {
-      throw new ConfigError(`consul.${key}`, key === 'token' ? '(redacted)' : value, 'expected a non-empty string');
+      throw new ConfigError(
+        `consul.${key}`,
+        key === 'token' ? '(redacted)' : value,
+        'expected a non-empty string',
+      );
     }
     return value;
   };
@@ -349,7 +363,13 @@ function validateConsulOptions(options: ConsulResolverOptions): ConsulConfig {
     600_000,
     DEFAULT_CONSUL_REQUEST_TIMEOUT_MS,
   );
-  const minIntervalMs = integerInRange('consul.minIntervalMs', raw.minIntervalMs, 0, 60_000, DEFAULT_CONSUL_MIN_INTERVAL_MS);
+  const minIntervalMs = integerInRange(
+    'consul.minIntervalMs',
+    raw.minIntervalMs,
+    0,
+    60_000,
+    DEFAULT_CONSUL_MIN_INTERVAL_MS,
+  );
   const reconnect = objectOption<ReconnectBackoffOptions>('consul.reconnect', raw.reconnect);
   new ReconnectBackoff(reconnect, 'consul.reconnect');
   return {

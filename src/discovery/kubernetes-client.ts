@@ -8,7 +8,12 @@
  * API server answers a list from its watch cache); a watch may be silent until its own
  * `timeoutSeconds` plus 30 s, after which it is presumed dead (half-open TCP) and cut.
  */
-import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubernetesConnection } from './kubernetes-config.js';
 
@@ -26,7 +31,13 @@ export class KubernetesApiError extends Error {
   /** The request path, without the server. */
   readonly path: string;
 
-  constructor(path: string, status: number | undefined, reason: string | undefined, message: string, cause?: unknown) {
+  constructor(
+    path: string,
+    status: number | undefined,
+    reason: string | undefined,
+    message: string,
+    cause?: unknown,
+  ) {
     super(
       `Kubernetes API ${path}: ${status === undefined ? '' : `${status} `}${reason ? `${reason}: ` : ''}${message}`,
       cause === undefined ? undefined : { cause },
@@ -130,14 +141,24 @@ export class KubernetesApiClient {
           }
         }
         if (buffered.length > MAX_LINE_BYTES) {
-          fail(new KubernetesApiError(path, undefined, undefined, `a watch line exceeds ${MAX_LINE_BYTES} bytes`));
+          fail(
+            new KubernetesApiError(
+              path,
+              undefined,
+              undefined,
+              `a watch line exceeds ${MAX_LINE_BYTES} bytes`,
+            ),
+          );
         }
       });
       res.on('error', fail);
-      res.on('aborted', () => fail(new KubernetesApiError(path, undefined, undefined, 'the watch stream was cut')));
+      res.on('aborted', () =>
+        fail(new KubernetesApiError(path, undefined, undefined, 'the watch stream was cut')),
+      );
       res.on('end', () => {
         if (failed) return;
-        if (!res.complete) fail(new KubernetesApiError(path, undefined, undefined, 'the watch stream was cut'));
+        if (!res.complete)
+          fail(new KubernetesApiError(path, undefined, undefined, 'the watch stream was cut'));
         else resolve();
       });
     });
@@ -173,7 +194,12 @@ export class KubernetesApiClient {
       req.on('close', () => this.#inFlight.delete(req));
       req.setTimeout(silentLimitMs, () => {
         req.destroy(
-          new KubernetesApiError(path, undefined, undefined, `no data for ${silentLimitMs} ms; connection presumed dead`),
+          new KubernetesApiError(
+            path,
+            undefined,
+            undefined,
+            `no data for ${silentLimitMs} ms; connection presumed dead`,
+          ),
         );
       });
       req.on('response', resolve);
@@ -193,8 +219,12 @@ function readBody(res: IncomingMessage, path: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('error', (error) => reject(new KubernetesApiError(path, res.statusCode, undefined, error.message, error)));
-    res.on('aborted', () => reject(new KubernetesApiError(path, res.statusCode, undefined, 'the response was cut')));
+    res.on('error', (error) =>
+      reject(new KubernetesApiError(path, res.statusCode, undefined, error.message, error)),
+    );
+    res.on('aborted', () =>
+      reject(new KubernetesApiError(path, res.statusCode, undefined, 'the response was cut')),
+    );
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
@@ -212,6 +242,10 @@ export function statusError(path: string, status: number, body: unknown): Kubern
   const object = (parsed ?? {}) as { reason?: unknown; message?: unknown };
   const reason = typeof object.reason === 'string' ? object.reason : undefined;
   const message =
-    typeof object.message === 'string' ? object.message : typeof body === 'string' && body !== '' ? body.slice(0, 200) : 'error';
+    typeof object.message === 'string'
+      ? object.message
+      : typeof body === 'string' && body !== ''
+        ? body.slice(0, 200)
+        : 'error';
   return new KubernetesApiError(path, status, reason, message);
 }

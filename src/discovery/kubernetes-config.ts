@@ -88,7 +88,11 @@ export function loadKubernetesConnection(
   }
   if (inCluster !== undefined && inCluster !== false) {
     if (context !== undefined) {
-      throw new ConfigError('kubernetes.context', context, 'a context belongs to a kubeconfig, not to inCluster');
+      throw new ConfigError(
+        'kubernetes.context',
+        context,
+        'a context belongs to a kubeconfig, not to inCluster',
+      );
     }
     return fromInCluster(inCluster === true ? {} : inCluster, env);
   }
@@ -198,7 +202,11 @@ function fromKubeconfig(path: string, contextName: unknown, option: string): Kub
   const cert = file('client-certificate', 'client-certificate-data', user);
   const key = file('client-key', 'client-key-data', user);
   if ((cert === undefined) !== (key === undefined)) {
-    throw new ConfigError(option, path, `user "${String(userName)}" with both a client certificate and its key`);
+    throw new ConfigError(
+      option,
+      path,
+      `user "${String(userName)}" with both a client certificate and its key`,
+    );
   }
   const tokenFile = user.tokenFile;
   const token = user.token;

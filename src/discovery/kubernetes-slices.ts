@@ -115,7 +115,8 @@ function toEndpoint(address: string, port: number, entry: Json, terminating: boo
   if (typeof entry.nodeName === 'string' && entry.nodeName !== '') metadata.nodeName = entry.nodeName;
   if (typeof entry.hostname === 'string' && entry.hostname !== '') metadata.hostname = entry.hostname;
   const target = entry.targetRef;
-  if (isObject(target) && target.kind === 'Pod' && typeof target.name === 'string') metadata.pod = target.name;
+  if (isObject(target) && target.kind === 'Pod' && typeof target.name === 'string')
+    metadata.pod = target.name;
   if (terminating) metadata.terminating = true;
   const zone = typeof entry.zone === 'string' && entry.zone !== '' ? entry.zone : undefined;
   return createEndpoint(address, port, 1, 'kubernetes', {

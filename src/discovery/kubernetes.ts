@@ -228,7 +228,10 @@ class KubernetesEndpointSliceResolver implements Resolver {
         if (name !== undefined) slices.set(name, item);
       }
       resourceVersion = list.metadata.resourceVersion;
-      token = typeof list.metadata.continue === 'string' && list.metadata.continue !== '' ? list.metadata.continue : undefined;
+      token =
+        typeof list.metadata.continue === 'string' && list.metadata.continue !== ''
+          ? list.metadata.continue
+          : undefined;
       if (token === undefined) break;
     }
     this.#slices.clear();
@@ -424,11 +427,26 @@ function validateKubernetesOptions(options: KubernetesResolverOptions): Kubernet
   if (raw.context !== undefined && (typeof raw.context !== 'string' || raw.context === '')) {
     throw new ConfigError('kubernetes.context', raw.context, 'expected a context name');
   }
-  if (raw.inCluster !== undefined && typeof raw.inCluster !== 'boolean' && typeof raw.inCluster !== 'object') {
-    throw new ConfigError('kubernetes.inCluster', raw.inCluster, 'expected true, false or an object of paths');
+  if (
+    raw.inCluster !== undefined &&
+    typeof raw.inCluster !== 'boolean' &&
+    typeof raw.inCluster !== 'object'
+  ) {
+    throw new ConfigError(
+      'kubernetes.inCluster',
+      raw.inCluster,
+      'expected true, false or an object of paths',
+    );
   }
-  if (raw.namespace !== undefined && (typeof raw.namespace !== 'string' || !DNS_1123_LABEL.test(raw.namespace))) {
-    throw new ConfigError('kubernetes.namespace', raw.namespace, 'expected a namespace name (a DNS-1123 label)');
+  if (
+    raw.namespace !== undefined &&
+    (typeof raw.namespace !== 'string' || !DNS_1123_LABEL.test(raw.namespace))
+  ) {
+    throw new ConfigError(
+      'kubernetes.namespace',
+      raw.namespace,
+      'expected a namespace name (a DNS-1123 label)',
+    );
   }
   const connection = loadKubernetesConnection({
     ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),

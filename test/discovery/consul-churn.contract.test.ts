@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { consulResolver } from '../../src/discovery.js';
 import { createHttpClient, type HttpClient } from '../../src/index.js';
-import { type Backend, Backends, replyAfter } from '../support/http-servers.js';
 import { ConsulApiServer } from '../support/consul-api.js';
+import { type Backend, Backends, replyAfter } from '../support/http-servers.js';
 
 let consul: ConsulApiServer | undefined;
 let client: HttpClient | undefined;
@@ -101,7 +101,13 @@ describe('Consul resolver under churn (contract)', () => {
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(200);
     const snapshot = active.discovery();
-    expect(snapshot.stale, `${snapshot.error?.message ?? snapshot.reason} ${server.requests.slice(-8).map((r) => r.query.toString()).join(' | ')}`).toBe(false);
+    expect(
+      snapshot.stale,
+      `${snapshot.error?.message ?? snapshot.reason} ${server.requests
+        .slice(-8)
+        .map((r) => r.query.toString())
+        .join(' | ')}`,
+    ).toBe(false);
     expect(snapshot.kind).toBe('bound');
     const stableStats = active.endpoints().find((e) => e.address === stable.address);
     expect(stableStats?.attempts).toBe(stable.seen.length);

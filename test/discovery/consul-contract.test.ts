@@ -6,8 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { ConsulApiError, type ConsulResolverOptions, consulResolver, type Endpoint } from '../../src/discovery.js';
 import type { EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import {
+  ConsulApiError,
+  type ConsulResolverOptions,
+  consulResolver,
+  type Endpoint,
+} from '../../src/discovery.js';
 import { ConsulApiServer } from '../support/consul-api.js';
 
 let consul: ConsulApiServer | undefined;
@@ -42,7 +47,8 @@ function watch(options: Partial<ConsulResolverOptions>) {
       for (;;) {
         const state = last();
         if (state !== undefined && predicate(state)) return state;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(state)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(state)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },
@@ -51,8 +57,10 @@ function watch(options: Partial<ConsulResolverOptions>) {
 
 const addresses = (state: EndpointSetState) =>
   state.kind === 'bound' ? state.endpoints.map((e) => e.address).sort() : [];
-const bound = (...expected: string[]) => (s: EndpointSetState) =>
-  s.kind === 'bound' && JSON.stringify(addresses(s)) === JSON.stringify([...expected].sort());
+const bound =
+  (...expected: string[]) =>
+  (s: EndpointSetState) =>
+    s.kind === 'bound' && JSON.stringify(addresses(s)) === JSON.stringify([...expected].sort());
 const held = (server: ConsulApiServer) => () => server.heldCount === 1;
 
 describe('consulResolver (contract)', () => {
@@ -60,20 +68,50 @@ describe('consulResolver (contract)', () => {
     const server = await startConsul();
     server.token = 'secret';
     server.register('api', {
-      id: 'api-1', node: 'n1', nodeAddress: '10.0.0.1', port: 8080, tags: ['v2', 'blue'],
-      meta: { version: '2.1', zone: 'zone-a' }, weight: 3,
+      id: 'api-1',
+      node: 'n1',
+      nodeAddress: '10.0.0.1',
+      port: 8080,
+      tags: ['v2', 'blue'],
+      meta: { version: '2.1', zone: 'zone-a' },
+      weight: 3,
     });
-    server.register('api', { id: 'api-2', node: 'n2', nodeAddress: '10.0.0.2', address: '10.1.0.2', port: 8081, nodeMeta: { zone: 'zone-b' } });
-    server.register('api', { id: 'api-3', node: 'n3', nodeAddress: '10.0.0.3', port: 8080, status: 'critical' });
-    server.register('api', { id: 'api-4', node: 'n4', nodeAddress: '10.0.0.4', port: 8080, status: 'warning' });
+    server.register('api', {
+      id: 'api-2',
+      node: 'n2',
+      nodeAddress: '10.0.0.2',
+      address: '10.1.0.2',
+      port: 8081,
+      nodeMeta: { zone: 'zone-b' },
+    });
+    server.register('api', {
+      id: 'api-3',
+      node: 'n3',
+      nodeAddress: '10.0.0.3',
+      port: 8080,
+      status: 'critical',
+    });
+    server.register('api', {
+      id: 'api-4',
+      node: 'n4',
+      nodeAddress: '10.0.0.4',
+      port: 8080,
+      status: 'warning',
+    });
     const w = watch({ token: 'secret', datacenter: 'dc1', zoneMetaKey: 'zone' });
     expect(w.resolver.description).toBe('consul:api@dc1');
     const state = await w.until('the first set', bound('10.0.0.1:8080', '10.1.0.2:8081'));
-    const endpoints = (state as { endpoints: Endpoint[] }).endpoints;
+    const endpoints = (state as unknown as { endpoints: Endpoint[] }).endpoints;
     const one = endpoints.find((e) => e.host === '10.0.0.1')!;
     expect(one.weight).toBe(3);
     expect(one.zone).toBe('zone-a');
-    expect(one.metadata).toEqual({ id: 'api-1', node: 'n1', tags: 'v2,blue', 'meta.version': '2.1', 'meta.zone': 'zone-a' });
+    expect(one.metadata).toEqual({
+      id: 'api-1',
+      node: 'n1',
+      tags: 'v2,blue',
+      'meta.version': '2.1',
+      'meta.zone': 'zone-a',
+    });
     expect(endpoints.find((e) => e.host === '10.1.0.2')!.zone).toBe('zone-b');
     const first = server.healthQueries()[0]!;
     expect(first.token).toBe('secret');
@@ -132,7 +170,8 @@ describe('consulResolver (contract)', () => {
 
   it('an index that goes backwards resets to a fresh read, so later changes are not missed', async () => {
     const server = await startConsul();
-    for (let i = 0; i < 30; i++) server.register('other', { id: `o${i}`, node: 'n', nodeAddress: '10.9.0.1', port: 80 });
+    for (let i = 0; i < 30; i++)
+      server.register('other', { id: `o${i}`, node: 'n', nodeAddress: '10.9.0.1', port: 80 });
     server.register('api', { id: 'api-1', node: 'n1', nodeAddress: '10.0.0.1', port: 8080 });
     const w = watch({ waitSeconds: 1 });
     await w.until('bound', bound('10.0.0.1:8080'));
@@ -169,9 +208,12 @@ describe('consulResolver (contract)', () => {
     server.failNext.push(500, 500);
     server.register('api', { id: 'api-2', node: 'n2', nodeAddress: '10.0.0.2', port: 8080 });
     const failed = await w.until('failed', (s) => s.kind === 'failed');
-    expect((failed as { error: ConsulApiError }).error).toBeInstanceOf(ConsulApiError);
-    expect((failed as { error: ConsulApiError }).error.status).toBe(500);
-    await w.until('bound again', (s) => s.kind === 'bound' && w.states.filter((x) => x.kind === 'failed').length === 2);
+    expect((failed as unknown as { error: ConsulApiError }).error).toBeInstanceOf(ConsulApiError);
+    expect((failed as unknown as { error: ConsulApiError }).error.status).toBe(500);
+    await w.until(
+      'bound again',
+      (s) => s.kind === 'bound' && w.states.filter((x) => x.kind === 'failed').length === 2,
+    );
     expect(addresses(w.states[w.states.length - 1]!)).toEqual(['10.0.0.1:8080', '10.0.0.2:8080']);
   });
 
@@ -181,7 +223,7 @@ describe('consulResolver (contract)', () => {
     server.register('api', { id: 'api-1', node: 'n1', nodeAddress: '10.0.0.1', port: 8080 });
     const noToken = watch({});
     const denied = await noToken.until('failed', (s) => s.kind === 'failed');
-    expect((denied as { error: ConsulApiError }).error.status).toBe(403);
+    expect((denied as unknown as { error: ConsulApiError }).error.status).toBe(403);
     const wrongDc = watch({ token: 'secret', datacenter: 'dc9' });
     const noPath = await wrongDc.until('failed', (s) => s.kind === 'failed');
     expect((noPath as { error: Error }).error.message).toMatch(/No path to datacenter/);

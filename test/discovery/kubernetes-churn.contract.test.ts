@@ -59,7 +59,13 @@ function inCluster(server: KubeApiServer) {
   const caFile = join(dir, 'ca.crt');
   writeFileSync(tokenFile, TOKEN);
   writeFileSync(caFile, pki.ca);
-  return { host: '127.0.0.1', port: server.port, tokenFile, caFile, namespaceFile: join(dir, 'no-namespace') };
+  return {
+    host: '127.0.0.1',
+    port: server.port,
+    tokenFile,
+    caFile,
+    namespaceFile: join(dir, 'no-namespace'),
+  };
 }
 
 describe('Kubernetes resolver under churn (contract)', () => {
@@ -141,7 +147,12 @@ describe('Kubernetes resolver under churn (contract)', () => {
     server.createService('default', 'api');
     putBackend(server, 'only', backend);
     client = createHttpClient({
-      resolver: kubernetesResolver({ service: 'api', port: 'http', inCluster: inCluster(server), reconnect: { baseMs: 20, maxMs: 100 } }),
+      resolver: kubernetesResolver({
+        service: 'api',
+        port: 'http',
+        inCluster: inCluster(server),
+        reconnect: { baseMs: 20, maxMs: 100 },
+      }),
     });
     const active = client;
     const res = await active.request({ path: '/' });
@@ -154,7 +165,9 @@ describe('Kubernetes resolver under churn (contract)', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(NoEndpointsError);
-    expect((error as Error).message).toContain('Service default/api exists but has no ready endpoints for port http');
+    expect((error as Error).message).toContain(
+      'Service default/api exists but has no ready endpoints for port http',
+    );
     expect(backend.seen).toHaveLength(1);
   });
 });

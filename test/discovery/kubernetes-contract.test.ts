@@ -10,8 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { type Endpoint, kubernetesResolver, KubernetesApiError, type KubernetesResolverOptions } from '../../src/discovery.js';
 import type { EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import {
+  type Endpoint,
+  KubernetesApiError,
+  type KubernetesResolverOptions,
+  kubernetesResolver,
+} from '../../src/discovery.js';
 import { KubeApiServer, type KubePki, makeKubePki } from '../support/kube-api.js';
 
 const TOKEN = 'token-one';
@@ -102,7 +107,8 @@ function watch(options: Partial<KubernetesResolverOptions> & { kubeconfig?: stri
       for (;;) {
         const state = last();
         if (state !== undefined && predicate(state)) return state;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(state)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(state)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },
@@ -111,15 +117,20 @@ function watch(options: Partial<KubernetesResolverOptions> & { kubeconfig?: stri
 
 const addresses = (state: EndpointSetState) =>
   state.kind === 'bound' ? state.endpoints.map((e) => e.address).sort() : [];
-const bound = (...expected: string[]) => (s: EndpointSetState) =>
-  s.kind === 'bound' && JSON.stringify(addresses(s)) === JSON.stringify([...expected].sort());
+const bound =
+  (...expected: string[]) =>
+  (s: EndpointSetState) =>
+    s.kind === 'bound' && JSON.stringify(addresses(s)) === JSON.stringify([...expected].sort());
 
 describe('kubernetesResolver (contract)', () => {
   it('lists ready endpoints of the named port, with zone and metadata, over TLS with a bearer token', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
     server.putSlice('shop', 'api-a', 'api', {
-      ports: [{ name: 'http', port: 8080 }, { name: 'admin', port: 9090 }],
+      ports: [
+        { name: 'http', port: 8080 },
+        { name: 'admin', port: 9090 },
+      ],
       endpoints: [
         { address: '10.0.0.1', zone: 'zone-a', nodeName: 'node-1', pod: 'api-1' },
         { address: '10.0.0.2', ready: null }, // nil ready means ready
@@ -127,12 +138,20 @@ describe('kubernetesResolver (contract)', () => {
         { address: '10.0.0.4', ready: false, serving: true, terminating: true },
       ],
     });
-    server.putSlice('shop', 'api-b', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.1.1', zone: 'zone-b' }] });
-    server.putSlice('shop', 'other', 'web', { ports: [{ name: 'http', port: 80 }], endpoints: [{ address: '10.9.9.9' }] });
+    server.putSlice('shop', 'api-b', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.1.1', zone: 'zone-b' }],
+    });
+    server.putSlice('shop', 'other', 'web', {
+      ports: [{ name: 'http', port: 80 }],
+      endpoints: [{ address: '10.9.9.9' }],
+    });
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
     expect(w.resolver.description).toBe('kubernetes:shop/api:http');
     const state = await w.until('the first set', bound('10.0.0.1:8080', '10.0.0.2:8080', '10.0.1.1:8080'));
-    const first = (state as { endpoints: Endpoint[] }).endpoints.find((e) => e.host === '10.0.0.1');
+    const first = (state as unknown as { endpoints: Endpoint[] }).endpoints.find(
+      (e) => e.host === '10.0.0.1',
+    );
     expect(first?.zone).toBe('zone-a');
     expect(first?.metadata).toEqual({ nodeName: 'node-1', pod: 'api-1' });
     const list = server.seen('list')[0]!;
@@ -147,11 +166,21 @@ describe('kubernetesResolver (contract)', () => {
   it('follows slices added, modified and deleted, and picks the port by number', async () => {
     const server = await startApi();
     server.createService('default', 'api');
-    server.putSlice('default', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
-    const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)), namespace: 'default', port: 8080 });
+    server.putSlice('default', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
+    const w = watch({
+      kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)),
+      namespace: 'default',
+      port: 8080,
+    });
     await w.until('the first set', bound('10.0.0.1:8080'));
     await w.until('a watch', () => server.watchCount === 1);
-    server.putSlice('default', 'api-b', 'api', { ports: [{ port: 8080 }], endpoints: [{ address: '10.0.0.2' }] });
+    server.putSlice('default', 'api-b', 'api', {
+      ports: [{ port: 8080 }],
+      endpoints: [{ address: '10.0.0.2' }],
+    });
     await w.until('a slice added', bound('10.0.0.1:8080', '10.0.0.2:8080'));
     server.putSlice('default', 'api-a', 'api', {
       ports: [{ name: 'http', port: 8080 }],
@@ -168,23 +197,39 @@ describe('kubernetesResolver (contract)', () => {
     server.createService('shop', 'api');
     server.putSlice('shop', 'api-a', 'api', {
       ports: [{ name: 'http', port: 8080 }],
-      endpoints: [{ address: '10.0.0.1' }, { address: '10.0.0.2', ready: false, serving: true, terminating: true }],
+      endpoints: [
+        { address: '10.0.0.1' },
+        { address: '10.0.0.2', ready: false, serving: true, terminating: true },
+      ],
     });
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
     await w.until('the first set', bound('10.0.0.1:8080'));
     await w.until('a watch', () => server.watchCount === 1);
     server.putSlice('shop', 'api-a', 'api', {
       ports: [{ name: 'http', port: 8080 }],
-      endpoints: [{ address: '10.0.0.1', ready: false }, { address: '10.0.0.2', ready: false, serving: true, terminating: true }],
+      endpoints: [
+        { address: '10.0.0.1', ready: false },
+        { address: '10.0.0.2', ready: false, serving: true, terminating: true },
+      ],
     });
     const exists = await w.until('negative', (s) => s.kind === 'negative');
     expect(exists).toMatchObject({ kind: 'negative' });
-    expect((exists as { reason: string }).reason).toMatch(/^Service shop\/api exists but has no ready endpoints for port http \(1 EndpointSlices: 1 endpoints not ready, 1 terminating/);
+    expect((exists as { reason: string }).reason).toMatch(
+      /^Service shop\/api exists but has no ready endpoints for port http \(1 EndpointSlices: 1 endpoints not ready, 1 terminating/,
+    );
     server.deleteService('shop', 'api');
-    const gone = await w.until('does not exist', (s) => s.kind === 'negative' && s.reason.includes('does not exist'));
-    expect((gone as { reason: string }).reason).toBe('Service shop/api does not exist (the API server answered 404)');
+    const gone = await w.until(
+      'does not exist',
+      (s) => s.kind === 'negative' && s.reason.includes('does not exist'),
+    );
+    expect((gone as { reason: string }).reason).toBe(
+      'Service shop/api does not exist (the API server answered 404)',
+    );
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-c', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.9' }] });
+    server.putSlice('shop', 'api-c', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.9' }],
+    });
     await w.until('back', bound('10.0.0.9:8080'));
   });
 
@@ -192,7 +237,9 @@ describe('kubernetesResolver (contract)', () => {
     const server = await startApi();
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)), service: 'nope' });
     const state = await w.until('negative', (s) => s.kind === 'negative');
-    expect((state as { reason: string }).reason).toBe('Service shop/nope does not exist (the API server answered 404)');
+    expect((state as { reason: string }).reason).toBe(
+      'Service shop/nope does not exist (the API server answered 404)',
+    );
   });
 
   it('terminatingFallback uses serving, terminating endpoints only while none is ready', async () => {
@@ -200,25 +247,43 @@ describe('kubernetesResolver (contract)', () => {
     server.createService('shop', 'api');
     server.putSlice('shop', 'api-a', 'api', {
       ports: [{ name: 'http', port: 8080 }],
-      endpoints: [{ address: '10.0.0.1', ready: false, serving: true, terminating: true }, { address: '10.0.0.2', ready: false, serving: false, terminating: true }],
+      endpoints: [
+        { address: '10.0.0.1', ready: false, serving: true, terminating: true },
+        { address: '10.0.0.2', ready: false, serving: false, terminating: true },
+      ],
     });
-    const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)), terminatingFallback: true });
+    const w = watch({
+      kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)),
+      terminatingFallback: true,
+    });
     const state = await w.until('the terminating one', bound('10.0.0.1:8080'));
-    expect((state as { endpoints: Endpoint[] }).endpoints[0]?.metadata).toEqual({ terminating: true });
+    expect((state as unknown as { endpoints: Endpoint[] }).endpoints[0]?.metadata).toEqual({
+      terminating: true,
+    });
     await w.until('a watch', () => server.watchCount === 1);
-    server.putSlice('shop', 'api-b', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.3' }] });
+    server.putSlice('shop', 'api-b', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.3' }],
+    });
     await w.until('the ready one only', bound('10.0.0.3:8080'));
   });
 
   it('bookmarks move the resourceVersion on, so a watch restarted after compaction does not re-list', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+    server.putSlice('shop', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
     await w.until('the first set', bound('10.0.0.1:8080'));
     await w.until('a watch', () => server.watchCount === 1);
     // Changes elsewhere move the resourceVersion; only a bookmark tells this watch about them.
-    for (let i = 0; i < 5; i++) server.putSlice('shop', `web-${i}`, 'web', { ports: [{ port: 80 }], endpoints: [{ address: '10.1.0.1' }] });
+    for (let i = 0; i < 5; i++)
+      server.putSlice('shop', `web-${i}`, 'web', {
+        ports: [{ port: 80 }],
+        endpoints: [{ address: '10.1.0.1' }],
+      });
     server.bookmark();
     const bookmarkVersion = String(server.resourceVersion);
     await new Promise((r) => setTimeout(r, 100));
@@ -235,7 +300,10 @@ describe('kubernetesResolver (contract)', () => {
       const server = await startApi();
       server.goneAs = goneAs;
       server.createService('shop', 'api');
-      server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+      server.putSlice('shop', 'api-a', 'api', {
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [{ address: '10.0.0.1' }],
+      });
       const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
       await w.until('the first set', bound('10.0.0.1:8080'));
       await w.until('a watch', () => server.watchCount === 1);
@@ -243,7 +311,10 @@ describe('kubernetesResolver (contract)', () => {
       await w.until('failed', (s) => s.kind === 'failed');
       // While the watch is down: a change, then the history is compacted away.
       server.deleteSlice('shop', 'api-a');
-      server.putSlice('shop', 'api-b', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.2' }] });
+      server.putSlice('shop', 'api-b', 'api', {
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [{ address: '10.0.0.2' }],
+      });
       server.compact();
       await w.until('the new set', bound('10.0.0.2:8080'));
       expect(server.seen('list').length).toBe(2);
@@ -258,13 +329,19 @@ describe('kubernetesResolver (contract)', () => {
   it('a broken watch publishes failed, then reconnects from its resourceVersion and replays the changes', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+    server.putSlice('shop', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
     await w.until('the first set', bound('10.0.0.1:8080'));
     await w.until('a watch', () => server.watchCount === 1);
     server.failNext.watch.push(500, 503);
     server.resetWatches();
-    server.putSlice('shop', 'api-b', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.2' }] });
+    server.putSlice('shop', 'api-b', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.2' }],
+    });
     const failed = await w.until('failed', (s) => s.kind === 'failed');
     expect((failed as { error: Error }).error).toBeInstanceOf(KubernetesApiError);
     await w.until('the replayed change', bound('10.0.0.1:8080', '10.0.0.2:8080'));
@@ -280,11 +357,14 @@ describe('kubernetesResolver (contract)', () => {
   it('a failing list (403) is failed until the server answers', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+    server.putSlice('shop', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
     server.failNext.list.push(403, 403);
     const w = watch({ kubeconfig: file(kubeconfigYaml(server.url, `token: ${TOKEN}`)) });
     const failed = await w.until('failed', (s) => s.kind === 'failed');
-    expect((failed as { error: KubernetesApiError }).error.status).toBe(403);
+    expect((failed as unknown as { error: KubernetesApiError }).error.status).toBe(403);
     await w.until('bound', bound('10.0.0.1:8080'));
     expect(server.seen('list').length).toBe(3);
   });
@@ -314,7 +394,10 @@ describe('kubernetesResolver (contract)', () => {
   it('authenticates with a client certificate named by relative paths, and reads kubeconfig as JSON', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+    server.putSlice('shop', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
     file(pki.clientCert, 'client.crt');
     file(pki.clientKey, 'client.key');
     file(pki.ca, 'ca.crt');
@@ -322,7 +405,16 @@ describe('kubernetesResolver (contract)', () => {
       apiVersion: 'v1',
       kind: 'Config',
       'current-context': 'c',
-      clusters: [{ name: 'k', cluster: { server: `https://kube.weft.test:${server.port}`, 'certificate-authority': 'ca.crt', 'tls-server-name': 'kube.weft.test' } }],
+      clusters: [
+        {
+          name: 'k',
+          cluster: {
+            server: `https://kube.weft.test:${server.port}`,
+            'certificate-authority': 'ca.crt',
+            'tls-server-name': 'kube.weft.test',
+          },
+        },
+      ],
       contexts: [{ name: 'c', context: { cluster: 'k', user: 'u', namespace: 'shop' } }],
       users: [{ name: 'u', user: { 'client-certificate': 'client.crt', 'client-key': 'client.key' } }],
     };
@@ -336,10 +428,19 @@ describe('kubernetesResolver (contract)', () => {
   it('in-cluster: reads the token file before every request, so a rotated token is used', async () => {
     const server = await startApi();
     server.createService('shop', 'api');
-    server.putSlice('shop', 'api-a', 'api', { ports: [{ name: 'http', port: 8080 }], endpoints: [{ address: '10.0.0.1' }] });
+    server.putSlice('shop', 'api-a', 'api', {
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ address: '10.0.0.1' }],
+    });
     const tokenFile = file(`${TOKEN}\n`, 'token');
     const w = watch({
-      inCluster: { host: '127.0.0.1', port: server.port, tokenFile, caFile: file(pki.ca), namespaceFile: file('shop\n') },
+      inCluster: {
+        host: '127.0.0.1',
+        port: server.port,
+        tokenFile,
+        caFile: file(pki.ca),
+        namespaceFile: file('shop\n'),
+      },
     });
     expect(w.resolver.description).toBe('kubernetes:shop/api:http');
     await w.until('bound', bound('10.0.0.1:8080'));
@@ -347,7 +448,9 @@ describe('kubernetesResolver (contract)', () => {
     writeFileSync(tokenFile, 'token-two\n');
     server.tokens = new Set(['token-two']);
     server.endWatches();
-    await w.until('a watch with the new token', () => server.seen('watch').some((r) => r.authorization === 'Bearer token-two' && r.status === 200));
+    await w.until('a watch with the new token', () =>
+      server.seen('watch').some((r) => r.authorization === 'Bearer token-two' && r.status === 200),
+    );
     expect(w.states.every((s) => s.kind === 'bound')).toBe(true);
   });
 
@@ -365,7 +468,11 @@ describe('kubernetesResolver (contract)', () => {
 });
 
 describe('kubernetesResolver options (contract)', () => {
-  const base = () => ({ service: 'api', port: 'http', kubeconfig: file(kubeconfigYaml('https://127.0.0.1:1', `token: ${TOKEN}`)) });
+  const base = () => ({
+    service: 'api',
+    port: 'http',
+    kubeconfig: file(kubeconfigYaml('https://127.0.0.1:1', `token: ${TOKEN}`)),
+  });
   const bad: [string, Record<string, unknown>, string][] = [
     ['unknown key', { servce: 'x' }, 'kubernetes.servce'],
     ['service', { service: 'Api_1' }, 'kubernetes.service'],
@@ -375,7 +482,11 @@ describe('kubernetesResolver options (contract)', () => {
     ['addressType', { addressType: 'v4' }, 'kubernetes.addressType'],
     ['watchTimeoutSeconds', { watchTimeoutSeconds: 0 }, 'kubernetes.watchTimeoutSeconds'],
     ['reconnect', { reconnect: { baseMs: -1 } }, 'kubernetes.reconnect.baseMs'],
-    ['missing kubeconfig', { kubeconfig: join(tmpdir(), 'weft-no-such-kubeconfig') }, 'kubernetes.kubeconfig'],
+    [
+      'missing kubeconfig',
+      { kubeconfig: join(tmpdir(), 'weft-no-such-kubeconfig') },
+      'kubernetes.kubeconfig',
+    ],
     ['both sources', { inCluster: true }, 'kubernetes.inCluster'],
     ['unknown context', { context: 'nope' }, 'kubernetes.kubeconfig'],
   ];
@@ -394,12 +505,16 @@ describe('kubernetesResolver options (contract)', () => {
 
   it('refuses exec plugins, saying what to do instead', () => {
     const config = file(kubeconfigYaml('https://127.0.0.1:1', 'exec:\n  command: aws'));
-    expect(() => kubernetesResolver({ service: 'api', port: 'http', kubeconfig: config })).toThrow(/exec.*kubectl create token/);
+    expect(() => kubernetesResolver({ service: 'api', port: 'http', kubeconfig: config })).toThrow(
+      /exec.*kubectl create token/,
+    );
   });
 
   it('refuses YAML it does not read, naming the line', () => {
     const config = file('apiVersion: v1\nclusters: &anchor\n- name: x\n');
-    expect(() => kubernetesResolver({ service: 'api', port: 'http', kubeconfig: config })).toThrow(/line 2: anchors/);
+    expect(() => kubernetesResolver({ service: 'api', port: 'http', kubeconfig: config })).toThrow(
+      /line 2: anchors/,
+    );
   });
 
   it('takes the namespace from the kubeconfig context unless given', () => {

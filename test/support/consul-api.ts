@@ -133,7 +133,11 @@ export class ConsulApiServer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://consul');
     const token = req.headers['x-consul-token'];
-    this.requests.push({ path: url.pathname, query: url.searchParams, token: typeof token === 'string' ? token : undefined });
+    this.requests.push({
+      path: url.pathname,
+      query: url.searchParams,
+      token: typeof token === 'string' ? token : undefined,
+    });
     if (this.hang) return;
     const send = (status: number, body: unknown, index?: number) => {
       res.writeHead(status, {
@@ -142,9 +146,15 @@ export class ConsulApiServer {
       });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
-    if (this.token !== undefined && token !== this.token) return send(403, 'Permission denied');
+    if (this.token !== undefined && token !== this.token) {
+      send(403, 'Permission denied');
+      return;
+    }
     const dc = url.searchParams.get('dc');
-    if (dc !== null && dc !== this.datacenter) return send(500, 'No path to datacenter');
+    if (dc !== null && dc !== this.datacenter) {
+      send(500, 'No path to datacenter');
+      return;
+    }
     const health = /^\/v1\/health\/service\/([^/]+)$/.exec(url.pathname);
     const catalog = /^\/v1\/catalog\/service\/([^/]+)$/.exec(url.pathname);
     const tag = url.searchParams.get('tag');
@@ -160,11 +170,18 @@ export class ConsulApiServer {
         ServicePort: i.port,
         ServiceTags: i.tags ?? [],
       }));
-      return send(200, rows, this.indexOf(service));
+      send(200, rows, this.indexOf(service));
+      return;
     }
-    if (health === null) return send(404, 'Not found');
+    if (health === null) {
+      send(404, 'Not found');
+      return;
+    }
     const injected = this.failNext.shift();
-    if (injected !== undefined) return send(injected, 'injected failure');
+    if (injected !== undefined) {
+      send(injected, 'injected failure');
+      return;
+    }
     const service = decodeURIComponent(health[1]!);
     const answer = () => {
       const passingOnly = url.searchParams.has('passing');
@@ -205,7 +222,13 @@ export class ConsulApiServer {
   #healthRow(service: string, i: ConsulInstance & { modifyIndex: number }): object {
     const status = i.status ?? 'passing';
     return {
-      Node: { ID: `${i.node}-id`, Node: i.node, Address: i.nodeAddress, Datacenter: this.datacenter, Meta: i.nodeMeta ?? {} },
+      Node: {
+        ID: `${i.node}-id`,
+        Node: i.node,
+        Address: i.nodeAddress,
+        Datacenter: this.datacenter,
+        Meta: i.nodeMeta ?? {},
+      },
       Service: {
         ID: i.id,
         Service: service,
@@ -219,7 +242,13 @@ export class ConsulApiServer {
       },
       Checks: [
         { Node: i.node, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', ServiceID: '' },
-        { Node: i.node, CheckID: `service:${i.id}`, Name: `Service '${service}' check`, Status: status, ServiceID: i.id },
+        {
+          Node: i.node,
+          CheckID: `service:${i.id}`,
+          Name: `Service '${service}' check`,
+          Status: status,
+          ServiceID: i.id,
+        },
       ],
     };
   }

@@ -30,19 +30,67 @@ export interface KubePki {
 /** Make the certificates with openssl (the server's has an IP SAN, as API servers' do). */
 export function makeKubePki(): KubePki {
   const dir = mkdtempSync(join(tmpdir(), 'weft-kube-pki-'));
-  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const openssl = (args: string[]) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=weft kube test CA']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=weft kube test CA',
+    ]);
     for (const [name, cn, ext] of [
       ['server', 'kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:kube.weft.test'],
       ['client', 'weft-client', 'extendedKeyUsage=clientAuth'],
     ] as const) {
       writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+      openssl([
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+      ]);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '1',
+        '-extfile',
+        `${name}.ext`,
+      ]);
     }
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-    return { ca: read('ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'), clientCert: read('client.crt'), clientKey: read('client.key') };
+    return {
+      ca: read('ca.crt'),
+      serverCert: read('server.crt'),
+      serverKey: read('server.key'),
+      clientCert: read('client.crt'),
+      clientKey: read('client.key'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -102,7 +150,11 @@ export class KubeApiServer {
   /** How a too-old resourceVersion is answered: HTTP 410, or 200 then an ERROR event (code 410). */
   goneAs: 'status' | 'event' = 'event';
   /** The next list / watch / Service requests answer this status instead (then back to normal). */
-  readonly failNext: { list: number[]; watch: number[]; service: number[] } = { list: [], watch: [], service: [] };
+  readonly failNext: { list: number[]; watch: number[]; service: number[] } = {
+    list: [],
+    watch: [],
+    service: [],
+  };
   #rv = 100;
   #compactedBelow = 0;
   readonly #services = new Set<string>();
@@ -163,7 +215,8 @@ export class KubeApiServer {
     this.#services.delete(`${namespace}/${name}`);
     this.#rv++;
     for (const [key, slice] of this.#slices) {
-      if (slice.namespace === namespace && slice.service === name) this.deleteSlice(namespace, key.split('/')[1]!);
+      if (slice.namespace === namespace && slice.service === name)
+        this.deleteSlice(namespace, key.split('/')[1]!);
     }
   }
 
@@ -200,7 +253,10 @@ export class KubeApiServer {
     if (slice === undefined) return;
     this.#slices.delete(key);
     const rv = ++this.#rv;
-    const object = { ...slice.object, metadata: { ...(slice.object as { metadata: object }).metadata, resourceVersion: String(rv) } };
+    const object = {
+      ...slice.object,
+      metadata: { ...(slice.object as { metadata: object }).metadata, resourceVersion: String(rv) },
+    };
     this.#record({ rv, type: 'DELETED', namespace, service: slice.service, object });
   }
 
@@ -213,7 +269,9 @@ export class KubeApiServer {
   bookmark(): void {
     for (const w of this.#watchers) {
       if (!w.bookmarks) continue;
-      w.res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) } } })}\n`);
+      w.res.write(
+        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: String(this.#rv) } } })}\n`,
+      );
     }
   }
 
@@ -265,7 +323,12 @@ export class KubeApiServer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://kube');
     const record = (status: number) =>
-      this.requests.push({ path: url.pathname, query: url.searchParams, authorization: req.headers.authorization, status });
+      this.requests.push({
+        path: url.pathname,
+        query: url.searchParams,
+        authorization: req.headers.authorization,
+        status,
+      });
     const send = (status: number, body: object) => {
       record(status);
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -278,27 +341,40 @@ export class KubeApiServer {
     const service = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)$/.exec(url.pathname);
     if (service !== null) {
       const injected = this.failNext.service.shift();
-      if (injected !== undefined) return send(injected, status(injected, 'InternalError', 'injected'));
+      if (injected !== undefined) {
+        send(injected, status(injected, 'InternalError', 'injected'));
+        return;
+      }
       const [, ns, name] = service;
       if (!this.#services.has(`${ns}/${name}`)) {
-        return send(404, status(404, 'NotFound', `services "${name}" not found`));
+        send(404, status(404, 'NotFound', `services "${name}" not found`));
+        return;
       }
-      return send(200, { kind: 'Service', apiVersion: 'v1', metadata: { name, namespace: ns } });
+      send(200, { kind: 'Service', apiVersion: 'v1', metadata: { name, namespace: ns } });
+      return;
     }
     const slices = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.exec(url.pathname);
     const selector = url.searchParams.get('labelSelector') ?? '';
     if (slices === null || !selector.startsWith(`${LABEL}=`)) {
-      return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      return;
     }
     const namespace = slices[1]!;
     const serviceName = selector.slice(LABEL.length + 1);
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
       const injected = this.failNext.watch.shift();
-      if (injected !== undefined) return send(injected, status(injected, 'InternalError', 'injected'));
-      return this.#watch(url, namespace, serviceName, res, record);
+      if (injected !== undefined) {
+        send(injected, status(injected, 'InternalError', 'injected'));
+        return;
+      }
+      this.#watch(url, namespace, serviceName, res, record);
+      return;
     }
     const injected = this.failNext.list.shift();
-    if (injected !== undefined) return send(injected, status(injected, 'Forbidden', 'injected'));
+    if (injected !== undefined) {
+      send(injected, status(injected, 'Forbidden', 'injected'));
+      return;
+    }
     const all = [...this.#slices.values()]
       .filter((s) => s.namespace === namespace && s.service === serviceName)
       .map((s) => s.object);
@@ -314,7 +390,13 @@ export class KubeApiServer {
     });
   }
 
-  #watch(url: URL, namespace: string, service: string, res: ServerResponse, record: (status: number) => void): void {
+  #watch(
+    url: URL,
+    namespace: string,
+    service: string,
+    res: ServerResponse,
+    record: (status: number) => void,
+  ): void {
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     if (!Number.isInteger(from) || from < this.#compactedBelow) {
       if (this.goneAs === 'status') {
@@ -336,7 +418,12 @@ export class KubeApiServer {
         res.write(`${JSON.stringify({ type: change.type, object: change.object })}\n`);
       }
     }
-    const watcher: Watcher = { res, namespace, service, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
+    const watcher: Watcher = {
+      res,
+      namespace,
+      service,
+      bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+    };
     this.#watchers.add(watcher);
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? '1800');
     const timer = setTimeout(() => {
@@ -353,7 +440,11 @@ export class KubeApiServer {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ') && this.tokens.has(auth.slice('Bearer '.length))) return true;
     const socket = req.socket as TLSSocket;
-    return this.acceptClientCerts && socket.authorized === true && socket.getPeerCertificate().subject?.CN === 'weft-client';
+    return (
+      this.acceptClientCerts &&
+      socket.authorized === true &&
+      socket.getPeerCertificate().subject?.CN === 'weft-client'
+    );
   }
 }
 
