@@ -5,6 +5,13 @@
  * and fallbacks) and each source's status for telemetry. Each source is advisory (a failing
  * source keeps the last good set; docs/discovery.md).
  */
+export {
+  ConsulApiError,
+  type ConsulResolverOptions,
+  consulResolver,
+  DEFAULT_CONSUL_ADDRESS,
+  DEFAULT_CONSUL_WAIT_SECONDS,
+} from './discovery/consul.js';
 export { DnsLookupError, type DnsResolverOptions, dnsResolver } from './discovery/dns.js';
 export { DnsSrvLookupError, type DnsSrvResolverOptions, dnsSrvResolver } from './discovery/dns-srv.js';
 export {
@@ -28,6 +35,12 @@ export {
   type FileResolverOptions,
   fileResolver,
 } from './discovery/file.js';
+export {
+  KubernetesApiError,
+  type KubernetesInClusterOptions,
+  type KubernetesResolverOptions,
+  kubernetesResolver,
+} from './discovery/kubernetes.js';
 export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
