@@ -47,6 +47,12 @@ const SYSTEM_PACKAGES = [
     usedBy: 'the DNS discovery tests',
   },
   {
+    what: 'etcd',
+    present: () => onPath('etcd'),
+    pkgs: ['etcd-server'],
+    usedBy: 'the etcd discovery tests',
+  },
+  {
     what: '/usr/bin/chromium',
     present: () => existsSync('/usr/bin/chromium'),
     pkgs: ['chromium', 'fonts-liberation'],

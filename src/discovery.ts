@@ -13,6 +13,16 @@ export {
 } from './discovery/endpoint.js';
 export type { EndpointSetSnapshot } from './discovery/endpoint-set.js';
 export {
+  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  DEFAULT_ETCD_WATCH_TIMEOUT_MS,
+  type EtcdOperation,
+  EtcdRequestError,
+  type EtcdResolver,
+  type EtcdResolverOptions,
+  type EtcdSkippedKey,
+  etcdResolver,
+} from './discovery/etcd.js';
+export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
   ReconnectBackoff,

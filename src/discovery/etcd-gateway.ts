@@ -94,7 +94,9 @@ export function fetchGateway(requestTimeoutMs: number): EtcdGateway {
       const json = await post(endpoint, RANGE_PATH, body, 'range', withTimeout(signal, requestTimeoutMs));
       const answer = json as { header?: { revision?: unknown }; kvs?: unknown };
       const revision = revisionOf(answer.header?.revision, endpoint, 'range');
-      const kvs = Array.isArray(answer.kvs) ? answer.kvs.map((kv) => decodeKeyValue(kv, endpoint, 'range')) : [];
+      const kvs = Array.isArray(answer.kvs)
+        ? answer.kvs.map((kv) => decodeKeyValue(kv, endpoint, 'range'))
+        : [];
       return { revision, kvs };
     },
     watch: (endpoint, prefix, startRevision, signal) =>
@@ -121,7 +123,10 @@ async function* watchStream(
   const onAbort = (): void => headers.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(
-    () => headers.abort(new EtcdRequestError(endpoint, 'watch', `no answer within ${requestTimeoutMs}ms`, 'ETIMEDOUT')),
+    () =>
+      headers.abort(
+        new EtcdRequestError(endpoint, 'watch', `no answer within ${requestTimeoutMs}ms`, 'ETIMEDOUT'),
+      ),
     requestTimeoutMs,
   );
   timer.unref();
@@ -164,7 +169,13 @@ function decodeWatchLine(line: string, endpoint: string): EtcdWatchMessage {
   try {
     parsed = JSON.parse(line);
   } catch (error) {
-    throw new EtcdRequestError(endpoint, 'watch', `a line of the stream is not JSON: ${line.slice(0, 80)}`, undefined, error);
+    throw new EtcdRequestError(
+      endpoint,
+      'watch',
+      `a line of the stream is not JSON: ${line.slice(0, 80)}`,
+      undefined,
+      error,
+    );
   }
   const message = parsed as { result?: Record<string, unknown>; error?: unknown };
   if (message.error !== undefined) throw gatewayError(message.error, endpoint, 'watch');
@@ -178,7 +189,11 @@ function decodeWatchLine(line: string, endpoint: string): EtcdWatchMessage {
     }
     return { kind: 'canceled', reason: typeof result.cancel_reason === 'string' ? result.cancel_reason : '' };
   }
-  const revision = revisionOf((result.header as { revision?: unknown } | undefined)?.revision, endpoint, 'watch');
+  const revision = revisionOf(
+    (result.header as { revision?: unknown } | undefined)?.revision,
+    endpoint,
+    'watch',
+  );
   if (result.created === true) return { kind: 'created', revision };
   if (!Array.isArray(result.events) || result.events.length === 0) return { kind: 'progress', revision };
   const events = result.events.map((raw: unknown): EtcdEvent => {
@@ -208,7 +223,13 @@ async function post(
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new EtcdRequestError(endpoint, operation, `the answer is not JSON: ${text.slice(0, 80)}`, undefined, error);
+    throw new EtcdRequestError(
+      endpoint,
+      operation,
+      `the answer is not JSON: ${text.slice(0, 80)}`,
+      undefined,
+      error,
+    );
   }
 }
 
@@ -232,22 +253,43 @@ async function send(
 }
 
 /** An error status: the gateway's JSON error (`{"error","message","code"}`) when there is one. */
-async function statusError(response: Response, endpoint: string, operation: EtcdOperation): Promise<EtcdRequestError> {
+async function statusError(
+  response: Response,
+  endpoint: string,
+  operation: EtcdOperation,
+): Promise<EtcdRequestError> {
   const text = await response.text().catch(() => '');
   try {
     return gatewayError(JSON.parse(text), endpoint, operation, response.status);
   } catch {
-    return new EtcdRequestError(endpoint, operation, `HTTP ${response.status} ${text.slice(0, 80)}`.trim(), `HTTP ${response.status}`);
+    return new EtcdRequestError(
+      endpoint,
+      operation,
+      `HTTP ${response.status} ${text.slice(0, 80)}`.trim(),
+      `HTTP ${response.status}`,
+    );
   }
 }
 
-function gatewayError(raw: unknown, endpoint: string, operation: EtcdOperation, status?: number): EtcdRequestError {
+function gatewayError(
+  raw: unknown,
+  endpoint: string,
+  operation: EtcdOperation,
+  status?: number,
+): EtcdRequestError {
   const error = raw as { message?: unknown; code?: unknown; grpc_code?: unknown; error?: unknown };
-  const inner = typeof error.error === 'object' && error.error !== null ? (error.error as typeof error) : error;
+  const inner =
+    typeof error.error === 'object' && error.error !== null ? (error.error as typeof error) : error;
   const message = typeof inner.message === 'string' ? inner.message : JSON.stringify(raw).slice(0, 80);
   const grpc = inner.grpc_code ?? inner.code;
-  const code = typeof grpc === 'number' ? `grpc ${grpc}` : status !== undefined ? `HTTP ${status}` : undefined;
-  return new EtcdRequestError(endpoint, operation, status === undefined ? message : `HTTP ${status}: ${message}`, code);
+  const code =
+    typeof grpc === 'number' ? `grpc ${grpc}` : status !== undefined ? `HTTP ${status}` : undefined;
+  return new EtcdRequestError(
+    endpoint,
+    operation,
+    status === undefined ? message : `HTTP ${status}: ${message}`,
+    code,
+  );
 }
 
 /** A fetch failure as an EtcdRequestError naming the system error under undici's `TypeError: fetch failed`. */
@@ -277,7 +319,11 @@ function withTimeout(signal: AbortSignal, ms: number): AbortSignal {
 function decodeKeyValue(raw: unknown, endpoint: string, operation: EtcdOperation): EtcdKeyValue {
   const kv = raw as { key?: unknown; value?: unknown } | null;
   if (kv === null || typeof kv !== 'object' || typeof kv.key !== 'string') {
-    throw new EtcdRequestError(endpoint, operation, `a key-value without a key: ${JSON.stringify(raw)?.slice(0, 80)}`);
+    throw new EtcdRequestError(
+      endpoint,
+      operation,
+      `a key-value without a key: ${JSON.stringify(raw)?.slice(0, 80)}`,
+    );
   }
   return { key: fromBase64(kv.key), value: typeof kv.value === 'string' ? fromBase64(kv.value) : '' };
 }
@@ -285,7 +331,11 @@ function decodeKeyValue(raw: unknown, endpoint: string, operation: EtcdOperation
 function revisionOf(raw: unknown, endpoint: string, operation: EtcdOperation): number {
   const revision = typeof raw === 'string' ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(revision) || revision < 0) {
-    throw new EtcdRequestError(endpoint, operation, `the answer has no valid revision (${JSON.stringify(raw)})`);
+    throw new EtcdRequestError(
+      endpoint,
+      operation,
+      `the answer has no valid revision (${JSON.stringify(raw)})`,
+    );
   }
   return revision;
 }

@@ -67,7 +67,8 @@ function decodeWeft(record: Record<string, unknown>): DecodedInstance {
   const address = parseHostPort(record.address, 'address');
   if (typeof address === 'string') return invalid(address);
   const weight = record.weight === undefined ? 1 : record.weight;
-  if (typeof weight !== 'number') return invalid(`"weight" is ${JSON.stringify(weight)}; expected a number > 0`);
+  if (typeof weight !== 'number')
+    return invalid(`"weight" is ${JSON.stringify(weight)}; expected a number > 0`);
   const extras: { zone?: string; metadata?: EndpointMetadata } = {};
   if (record.zone !== undefined) extras.zone = record.zone as string;
   if (record.metadata !== undefined) extras.metadata = record.metadata as EndpointMetadata;
@@ -84,7 +85,8 @@ function parseHostPort(raw: unknown, field: string): { host: string; port: numbe
   if (match === null || host === undefined || !isValidHost(host) || (bracketed && isIP(host) !== 6)) {
     return `"${field}" is ${JSON.stringify(raw)}; expected "host:port" or "[ipv6]:port"`;
   }
-  if (!(port >= 1 && port <= 65535)) return `"${field}" is ${JSON.stringify(raw)}; the port must be 1 to 65535`;
+  if (!(port >= 1 && port <= 65535))
+    return `"${field}" is ${JSON.stringify(raw)}; the port must be 1 to 65535`;
   return { host, port };
 }
 
@@ -94,7 +96,11 @@ function flatMetadata(raw: unknown): EndpointMetadata | undefined {
   const kept: Record<string, string | number | boolean> = {};
   let any = false;
   for (const [key, value] of Object.entries(raw)) {
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
+    if (
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+    ) {
       kept[key] = value;
       any = true;
     }

@@ -14,9 +14,8 @@ import { clockOption, objectOption, optionKeys, positiveNumber } from '../core/o
 import { type EtcdGateway, fetchGateway } from './etcd-gateway.js';
 import { type EtcdResolver, EtcdWatchResolver } from './etcd-watch.js';
 import { ReconnectBackoff, type ReconnectBackoffOptions } from './reconnect-backoff.js';
-import type { Resolver } from './resolver.js';
 
-export { EtcdRequestError } from './etcd-gateway.js';
+export { type EtcdOperation, EtcdRequestError } from './etcd-gateway.js';
 export type { EtcdResolver, EtcdSkippedKey } from './etcd-watch.js';
 
 /** Timeout of a list request, and of the wait for a watch's first answer (ms): etcdctl's `--command-timeout`. */
@@ -56,7 +55,11 @@ export const ETCD_RESOLVER_OPTION_KEYS = optionKeys<EtcdResolverOptions>({
   clock: true,
 });
 
-const RECONNECT_OPTION_KEYS = optionKeys<ReconnectBackoffOptions>({ baseMs: true, maxMs: true, random: true });
+const RECONNECT_OPTION_KEYS = optionKeys<ReconnectBackoffOptions>({
+  baseMs: true,
+  maxMs: true,
+  random: true,
+});
 
 /**
  * A resolver for the instances registered in etcd under `options.prefix`. The first subscriber
@@ -87,9 +90,21 @@ export function createEtcdResolver(options: EtcdResolverOptions, gateway?: EtcdG
   const raw = objectOption<EtcdResolverOptions>('etcd', options, ETCD_RESOLVER_OPTION_KEYS);
   const endpoints = validateEndpoints(raw.endpoints);
   const prefix = validatePrefix(raw.prefix);
-  const requestTimeoutMs = positiveNumber('etcd.requestTimeoutMs', raw.requestTimeoutMs, DEFAULT_ETCD_REQUEST_TIMEOUT_MS);
-  const watchTimeoutMs = positiveNumber('etcd.watchTimeoutMs', raw.watchTimeoutMs, DEFAULT_ETCD_WATCH_TIMEOUT_MS);
-  const reconnect = objectOption<ReconnectBackoffOptions>('etcd.reconnect', raw.reconnect, RECONNECT_OPTION_KEYS);
+  const requestTimeoutMs = positiveNumber(
+    'etcd.requestTimeoutMs',
+    raw.requestTimeoutMs,
+    DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  );
+  const watchTimeoutMs = positiveNumber(
+    'etcd.watchTimeoutMs',
+    raw.watchTimeoutMs,
+    DEFAULT_ETCD_WATCH_TIMEOUT_MS,
+  );
+  const reconnect = objectOption<ReconnectBackoffOptions>(
+    'etcd.reconnect',
+    raw.reconnect,
+    RECONNECT_OPTION_KEYS,
+  );
   const backoff = new ReconnectBackoff(reconnect, 'etcd.reconnect');
   const clock = clockOption('etcd.clock', raw.clock);
   return new EtcdWatchResolver(
@@ -115,7 +130,11 @@ function validateEndpoints(raw: unknown): readonly string[] {
         throw new ConfigError(option, value, 'expected an http: or https: URL');
       }
       if (url.username !== '' || url.password !== '') {
-        throw new ConfigError(option, value, 'credentials in the URL are not supported (etcd auth is not implemented)');
+        throw new ConfigError(
+          option,
+          value,
+          'credentials in the URL are not supported (etcd auth is not implemented)',
+        );
       }
       if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
         throw new ConfigError(option, value, 'expected a scheme, host and port only (no path or query)');

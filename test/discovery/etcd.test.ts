@@ -13,9 +13,9 @@ import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../../src/discovery/endpoint-set.js';
 import {
   createEtcdResolver,
+  EtcdRequestError,
   type EtcdResolver,
   type EtcdResolverOptions,
-  EtcdRequestError,
   etcdResolver,
 } from '../../src/discovery/etcd.js';
 import { type EtcdGateway, fetchGateway } from '../../src/discovery/etcd-gateway.js';
@@ -25,12 +25,17 @@ import { type Etcd, startEtcd } from '../support/etcd.js';
 const POLL_TIMEOUT_MS = 10_000;
 
 /** Poll `read` every 10 ms until `done` holds; fail after POLL_TIMEOUT_MS (no speed assertion). */
-async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+async function eventually<T>(
+  read: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + POLL_TIMEOUT_MS;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -44,7 +49,11 @@ function record(resolver: Resolver): EndpointSetState[] {
 
 /** The state at `index`, once published. */
 async function stateAt(states: readonly EndpointSetState[], index: number): Promise<EndpointSetState> {
-  await eventually(() => states.length, (n) => n > index, `state #${index}`);
+  await eventually(
+    () => states.length,
+    (n) => n > index,
+    `state #${index}`,
+  );
   return states[index] as EndpointSetState;
 }
 
@@ -110,7 +119,11 @@ describe('etcdResolver options', () => {
     ['no endpoints', { ...valid, endpoints: [] }, 'etcd.endpoints'],
     ['endpoints not an array', { ...valid, endpoints: 'http://127.0.0.1:2379' }, 'etcd.endpoints'],
     ['an endpoint that is not a URL', { ...valid, endpoints: ['127.0.0.1:2379'] }, 'etcd.endpoints[0]'],
-    ['an endpoint with a path', { ...valid, endpoints: ['http://a:2379', 'http://b:2379/v3'] }, 'etcd.endpoints[1]'],
+    [
+      'an endpoint with a path',
+      { ...valid, endpoints: ['http://a:2379', 'http://b:2379/v3'] },
+      'etcd.endpoints[1]',
+    ],
     ['an endpoint with credentials', { ...valid, endpoints: ['http://u:p@a:2379'] }, 'etcd.endpoints[0]'],
     ['a grpc endpoint', { ...valid, endpoints: ['grpc://a:2379'] }, 'etcd.endpoints[0]'],
     ['a prefix without "/"', { ...valid, prefix: 'services/api' }, 'etcd.prefix'],
@@ -169,7 +182,10 @@ describe('etcdResolver against etcd', () => {
   /** A prefix no other test uses. */
   const freshPrefix = (): string => `services/test-${++prefixCount}/`;
 
-  function resolver(options: Partial<EtcdResolverOptions> & { prefix: string }, gateway?: EtcdGateway): EtcdResolver {
+  function resolver(
+    options: Partial<EtcdResolverOptions> & { prefix: string },
+    gateway?: EtcdGateway,
+  ): EtcdResolver {
     const created = createEtcdResolver(
       {
         endpoints: [etcd.url],
@@ -192,9 +208,20 @@ describe('etcdResolver against etcd', () => {
 
   it('lists the prefix: etcd naming values and weft values with weight and zone', async () => {
     const prefix = freshPrefix();
-    await etcd.put(`${prefix}a`, JSON.stringify({ Op: 0, Addr: '127.0.0.1:8001', Metadata: { version: 'v2', tags: ['x'] } }));
+    await etcd.put(
+      `${prefix}a`,
+      JSON.stringify({ Op: 0, Addr: '127.0.0.1:8001', Metadata: { version: 'v2', tags: ['x'] } }),
+    );
     await etcd.put(`${prefix}b`, JSON.stringify({ Addr: '[::1]:8002' })); // etcd 3.5's layout: no Op
-    await etcd.put(`${prefix}c`, JSON.stringify({ address: '127.0.0.3:8003', weight: 3, zone: 'eu-west-1a', metadata: { canary: true } }));
+    await etcd.put(
+      `${prefix}c`,
+      JSON.stringify({
+        address: '127.0.0.3:8003',
+        weight: 3,
+        zone: 'eu-west-1a',
+        metadata: { canary: true },
+      }),
+    );
     await etcd.put('services/test-other/x', naming('127.0.0.9:9999')); // another prefix: not ours
     const states = record(resolver({ prefix }));
     const bound = await stateAt(states, 0);
@@ -232,14 +259,30 @@ describe('etcdResolver against etcd', () => {
     closeAfter.push(set);
     expect(addresses(await set.ready())).toEqual(['127.0.0.1:8001']);
     await etcd.put(`${prefix}b`, naming('127.0.0.1:8002'));
-    await eventually(() => addresses(set.current).join(), (a) => a === '127.0.0.1:8001,127.0.0.1:8002', 'the put');
+    await eventually(
+      () => addresses(set.current).join(),
+      (a) => a === '127.0.0.1:8001,127.0.0.1:8002',
+      'the put',
+    );
     await etcd.put(`${prefix}a`, naming('127.0.0.1:8011')); // the same instance moves
-    await eventually(() => addresses(set.current).join(), (a) => a === '127.0.0.1:8002,127.0.0.1:8011', 'the update');
+    await eventually(
+      () => addresses(set.current).join(),
+      (a) => a === '127.0.0.1:8002,127.0.0.1:8011',
+      'the update',
+    );
     await etcd.delete(`${prefix}b`);
-    await eventually(() => addresses(set.current).join(), (a) => a === '127.0.0.1:8011', 'the delete');
+    await eventually(
+      () => addresses(set.current).join(),
+      (a) => a === '127.0.0.1:8011',
+      'the delete',
+    );
     await etcd.delete(`${prefix}a`);
     // The resolver publishes the empty set; the client keeps the last one, stale (advisory).
-    const last = await eventually(() => set.current, (s) => s.stale, 'the stale set');
+    const last = await eventually(
+      () => set.current,
+      (s) => s.stale,
+      'the stale set',
+    );
     expect(addresses(last)).toEqual(['127.0.0.1:8011']);
   });
 
@@ -257,7 +300,9 @@ describe('etcdResolver against etcd', () => {
     const states = record(r);
     const first = await stateAt(states, 0);
     expect(addresses(first)).toEqual(['127.0.0.1:8001']);
-    expect(skipped.sort()).toEqual(['bad-addr', 'not-json', 'op-delete', 'typo', 'zero-weight'].map((k) => prefix + k));
+    expect(skipped.sort()).toEqual(
+      ['bad-addr', 'not-json', 'op-delete', 'typo', 'zero-weight'].map((k) => prefix + k),
+    );
     expect(r.skippedKeys.get(`${prefix}not-json`)).toMatch(/not JSON/);
     expect(r.skippedKeys.get(`${prefix}bad-addr`)).toMatch(/"Addr" is "no-port"/);
     expect(r.skippedKeys.get(`${prefix}op-delete`)).toMatch(/only 0 \(Add\)/);
@@ -274,7 +319,9 @@ describe('etcdResolver against etcd', () => {
       'the watched changes',
     );
     expect(last?.kind === 'bound' && last.endpoints[0]?.weight).toBe(2);
-    expect([...r.skippedKeys.keys()].sort()).toEqual(['bad-addr', 'good', 'op-delete', 'zero-weight'].map((k) => prefix + k));
+    expect([...r.skippedKeys.keys()].sort()).toEqual(
+      ['bad-addr', 'good', 'op-delete', 'zero-weight'].map((k) => prefix + k),
+    );
     expect(skipped.filter((k) => k === `${prefix}good`)).toHaveLength(1);
   });
 
@@ -288,10 +335,18 @@ describe('etcdResolver against etcd', () => {
     closeAfter.push(set);
     const states = record(r);
     expect(addresses(await set.ready())).toEqual(['127.0.0.1:8001', '127.0.0.1:8002']);
-    await eventually(() => etcd.watchStreams(), (n) => n >= 1, 'the watch stream');
+    await eventually(
+      () => etcd.watchStreams(),
+      (n) => n >= 1,
+      'the watch stream',
+    );
 
     await front.down(); // the stream breaks; reconnects are refused
-    const failed = await eventually(() => states.find((s) => s.kind === 'failed'), (s) => s !== undefined, 'failed');
+    const failed = await eventually(
+      () => states.find((s) => s.kind === 'failed'),
+      (s) => s !== undefined,
+      'failed',
+    );
     expect(failed?.kind === 'failed' && failed.error).toBeInstanceOf(EtcdRequestError);
     expect(set.current).toMatchObject({ kind: 'bound', stale: true }); // the client keeps the last set
 
@@ -303,11 +358,19 @@ describe('etcdResolver against etcd', () => {
     await etcd.compact(await etcd.revision()); // the history of the outage is gone
     await front.up();
 
-    const healed = await eventually(() => set.current, (s) => !s.stale, 'the re-listed set');
+    const healed = await eventually(
+      () => set.current,
+      (s) => !s.stale,
+      'the re-listed set',
+    );
     expect(addresses(healed)).toEqual(['127.0.0.1:8004', '127.0.0.1:8012']);
     // And the new watch works.
     await etcd.put(`${prefix}e`, naming('127.0.0.1:8005'));
-    await eventually(() => addresses(set.current).length, (n) => n === 3, 'a put after the outage');
+    await eventually(
+      () => addresses(set.current).length,
+      (n) => n === 3,
+      'a put after the outage',
+    );
   });
 
   it('lists again, without failing, when a compaction cancels the watch before it starts', async () => {
@@ -336,7 +399,11 @@ describe('etcdResolver against etcd', () => {
       },
     };
     const states = record(resolver({ prefix }, gateway));
-    await eventually(() => addresses(states.at(-1)).join(), (a) => a === '127.0.0.1:8002,127.0.0.1:8003', 'the re-list');
+    await eventually(
+      () => addresses(states.at(-1)).join(),
+      (a) => a === '127.0.0.1:8002,127.0.0.1:8003',
+      'the re-list',
+    );
     expect(compacted).toHaveLength(1);
     expect(ranges).toBe(2);
     expect(states.map((s) => s.kind)).toEqual(['bound', 'bound']); // no failed in between
@@ -349,7 +416,12 @@ describe('etcdResolver against etcd', () => {
     const front = await proxy();
     await front.down(); // nothing listens on its port
     const clock = new VirtualClock();
-    const r = resolver({ prefix, endpoints: [front.url], clock, reconnect: { baseMs: 1_000, maxMs: 1_000, random: () => 1 } });
+    const r = resolver({
+      prefix,
+      endpoints: [front.url],
+      clock,
+      reconnect: { baseMs: 1_000, maxMs: 1_000, random: () => 1 },
+    });
     const states = record(r);
     const failed = await stateAt(states, 0);
     expect(failed.kind).toBe('failed');
@@ -368,7 +440,11 @@ describe('etcdResolver against etcd', () => {
     expect(front.accepted).toBe(0);
     expect(states).toHaveLength(1);
     clock.advance(1);
-    const bound = await eventually(() => states.at(-1), (s) => s?.kind === 'bound', 'bound');
+    const bound = await eventually(
+      () => states.at(-1),
+      (s) => s?.kind === 'bound',
+      'bound',
+    );
     expect(addresses(bound)).toEqual(['127.0.0.1:8001']);
   });
 
@@ -378,7 +454,11 @@ describe('etcdResolver against etcd', () => {
     const dead = await proxy();
     await dead.down();
     const states = record(resolver({ prefix, endpoints: [dead.url, etcd.url] }));
-    const bound = await eventually(() => states.at(-1), (s) => s?.kind === 'bound', 'bound from the second endpoint');
+    const bound = await eventually(
+      () => states.at(-1),
+      (s) => s?.kind === 'bound',
+      'bound from the second endpoint',
+    );
     expect(states[0]?.kind).toBe('failed');
     expect(addresses(bound)).toEqual(['127.0.0.1:8001']);
   });
@@ -401,31 +481,56 @@ describe('etcdResolver against etcd', () => {
     };
     const clock = new VirtualClock();
     const states = record(resolver({ prefix, clock, watchTimeoutMs: 60_000 }, gateway));
-    await eventually(() => watches, (n) => n === 1, 'the first watch');
-    await eventually(() => etcd.watchStreams(), (n) => n >= 1, 'the watch stream');
+    await eventually(
+      () => watches,
+      (n) => n === 1,
+      'the first watch',
+    );
+    await eventually(
+      () => etcd.watchStreams(),
+      (n) => n >= 1,
+      'the watch stream',
+    );
     clock.advance(59_999);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(ranges).toBe(1);
     clock.advance(1);
-    await eventually(() => watches, (n) => n === 2, 'the second cycle');
+    await eventually(
+      () => watches,
+      (n) => n === 2,
+      'the second cycle',
+    );
     expect(ranges).toBe(2);
     expect(states.map((s) => s.kind)).toEqual(['bound', 'bound']);
     await etcd.put(`${prefix}b`, naming('127.0.0.1:8002'));
-    await eventually(() => addresses(states.at(-1)).length, (n) => n === 2, 'a put seen by the second watch');
+    await eventually(
+      () => addresses(states.at(-1)).length,
+      (n) => n === 2,
+      'a put seen by the second watch',
+    );
   });
 
   it('close() ends the watch stream on the server and leaves no handle open', async () => {
     const handles = (): number =>
-      process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap' || name === 'Timeout').length;
+      process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap' || name === 'Timeout')
+        .length;
     const before = handles();
     const streamsBefore = await etcd.watchStreams();
     const prefix = freshPrefix();
     const r = etcdResolver({ endpoints: [etcd.url], prefix });
     const states = record(r);
     await stateAt(states, 0);
-    await eventually(() => etcd.watchStreams(), (n) => n === streamsBefore + 1, 'the watch stream open');
+    await eventually(
+      () => etcd.watchStreams(),
+      (n) => n === streamsBefore + 1,
+      'the watch stream open',
+    );
     r.close();
-    await eventually(() => etcd.watchStreams(), (n) => n === streamsBefore, 'the watch stream closed');
+    await eventually(
+      () => etcd.watchStreams(),
+      (n) => n === streamsBefore,
+      'the watch stream closed',
+    );
     await etcd.put(`${prefix}a`, naming('127.0.0.1:8001'));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(states).toHaveLength(1); // nothing published after close

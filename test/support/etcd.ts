@@ -179,7 +179,8 @@ async function waitUntilServing(child: ChildProcess, url: string, log: () => str
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) throw new Error(`etcd did not serve on ${url} within ${START_TIMEOUT_MS}ms:\n${log()}`);
+    if (Date.now() > deadline)
+      throw new Error(`etcd did not serve on ${url} within ${START_TIMEOUT_MS}ms:\n${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
