@@ -13,6 +13,7 @@ import { markdownTable, publish, republish } from './report.js';
 import { belowFloors, type ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
+import { churnEtcd } from './scenarios/churn-etcd.js';
 import { failingReplica } from './scenarios/failing-replica.js';
 import { grpcFailingReplica } from './scenarios/grpc-failing-replica.js';
 import { grpcOverhead } from './scenarios/grpc-overhead.js';
@@ -78,6 +79,7 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
   'pick-cost': () =>
     pickCost({ sizes: [10, 100, 1_000, 10_000], picks: requests(200_000), rounds: rounds(5) }),
   churn: () => churn({ rate: rate(1_000), durationMs: durationMs(5) }),
+  'churn-etcd': () => churnEtcd({ rate: rate(1_000), durationMs: durationMs(5) }),
   memory: () => memory({ requests: requests(1_000_000), concurrency: concurrency(32) }),
   'grpc-overhead': () =>
     grpcOverhead({

@@ -8,7 +8,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
+import { ConfigError, NoEndpointsError } from '../../src/core/errors.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../../src/discovery/endpoint-set.js';
 import {
@@ -20,6 +20,7 @@ import {
 } from '../../src/discovery/etcd.js';
 import { type EtcdGateway, fetchGateway } from '../../src/discovery/etcd-gateway.js';
 import type { EndpointSetState, Resolver } from '../../src/discovery/resolver.js';
+import { createHttpClient } from '../../src/index.js';
 import { type Etcd, startEtcd } from '../support/etcd.js';
 
 const POLL_TIMEOUT_MS = 10_000;
@@ -446,6 +447,31 @@ describe('etcdResolver against etcd', () => {
       'bound',
     );
     expect(addresses(bound)).toEqual(['127.0.0.1:8001']);
+  });
+
+  it('a client whose etcd is down at start-up fails its call with an error that names the source', async () => {
+    const dead = await proxy();
+    await dead.down();
+    const client = createHttpClient({
+      resolver: etcdResolver({ endpoints: [dead.url], prefix: 'services/nowhere/' }),
+      timeoutMs: 2_000,
+    });
+    try {
+      const error = await client.request({ path: '/' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NoEndpointsError);
+      expect((error as Error).message).toContain(
+        'etcd:services/nowhere/ failed and no endpoint set was ever resolved',
+      );
+      expect((error as Error).cause).toBeInstanceOf(EtcdRequestError);
+      expect(((error as Error).cause as Error).message).toBe(
+        `etcd range at ${dead.url} failed: ECONNREFUSED`,
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('moves on to the next etcd endpoint after a failure', async () => {
