@@ -320,6 +320,13 @@ describe('etcdResolver against etcd', () => {
       'the watched changes',
     );
     expect(last?.kind === 'bound' && last.endpoints[0]?.weight).toBe(2);
+    // The delete is the last change written: once the bad key is forgotten, all three were seen.
+    await eventually(
+      () => r.skippedKeys.has(`${prefix}not-json`),
+      (has) => !has,
+      'the delete',
+    );
+    expect(addresses(states.at(-1))).toEqual(['127.0.0.1:8003']);
     expect([...r.skippedKeys.keys()].sort()).toEqual(
       ['bad-addr', 'good', 'op-delete', 'zero-weight'].map((k) => prefix + k),
     );
@@ -540,8 +547,14 @@ describe('etcdResolver against etcd', () => {
     const handles = (): number =>
       process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap' || name === 'Timeout')
         .length;
+    // Every earlier test's resolver was closed in afterEach; let the server see their streams end.
+    await eventually(
+      () => etcd.watchStreams(),
+      (n) => n === 0,
+      'no watch stream from earlier tests',
+    );
     const before = handles();
-    const streamsBefore = await etcd.watchStreams();
+    const streamsBefore = 0;
     const prefix = freshPrefix();
     const r = etcdResolver({ endpoints: [etcd.url], prefix });
     const states = record(r);
