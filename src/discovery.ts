@@ -42,6 +42,16 @@ export {
   kubernetesResolver,
 } from './discovery/kubernetes.js';
 export {
+  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  DEFAULT_ETCD_WATCH_TIMEOUT_MS,
+  type EtcdOperation,
+  EtcdRequestError,
+  type EtcdResolver,
+  type EtcdResolverOptions,
+  type EtcdSkippedKey,
+  etcdResolver,
+} from './discovery/etcd.js';
+export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
   ReconnectBackoff,
