@@ -22,6 +22,16 @@ export {
 } from './discovery/endpoint.js';
 export { discoverySourcesOf, type EndpointSetSnapshot } from './discovery/endpoint-set.js';
 export {
+  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
+  DEFAULT_ETCD_WATCH_TIMEOUT_MS,
+  type EtcdOperation,
+  EtcdRequestError,
+  type EtcdResolver,
+  type EtcdResolverOptions,
+  type EtcdSkippedKey,
+  etcdResolver,
+} from './discovery/etcd.js';
+export {
   AllSourcesFailedError,
   DEFAULT_STARTUP_WAIT_MS,
   type FallbackResolverOptions,
@@ -41,16 +51,6 @@ export {
   type KubernetesResolverOptions,
   kubernetesResolver,
 } from './discovery/kubernetes.js';
-export {
-  DEFAULT_ETCD_REQUEST_TIMEOUT_MS,
-  DEFAULT_ETCD_WATCH_TIMEOUT_MS,
-  type EtcdOperation,
-  EtcdRequestError,
-  type EtcdResolver,
-  type EtcdResolverOptions,
-  type EtcdSkippedKey,
-  etcdResolver,
-} from './discovery/etcd.js';
 export {
   DEFAULT_RECONNECT_BASE_MS,
   DEFAULT_RECONNECT_MAX_MS,
