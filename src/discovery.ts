@@ -5,6 +5,8 @@
  * and fallbacks) and each source's status for telemetry. Each source is advisory (a failing
  * source keeps the last good set; docs/discovery.md).
  */
+import './node-check.js';
+
 export {
   ConsulApiError,
   type ConsulResolverOptions,

@@ -8,7 +8,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, NoEndpointsError } from '../../src/core/errors.js';
+import { ConfigError, DeadlineExceededError, NoEndpointsError } from '../../src/core/errors.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { DiscoveredEndpoints, type EndpointSetSnapshot } from '../../src/discovery/endpoint-set.js';
 import {
@@ -456,7 +456,7 @@ describe('etcdResolver against etcd', () => {
     expect(addresses(bound)).toEqual(['127.0.0.1:8001']);
   });
 
-  it('a client whose etcd is down at start-up fails its call with an error that names the source', async () => {
+  it("a client whose etcd is down at start-up waits within the call's deadline, then fails with an error that names the source", async () => {
     const dead = await proxy();
     await dead.down();
     const client = createHttpClient({
@@ -468,12 +468,16 @@ describe('etcdResolver against etcd', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(NoEndpointsError);
-      expect((error as Error).message).toContain(
-        'etcd:services/nowhere/ failed and no endpoint set was ever resolved',
+      // The call waits for discovery within its deadline (2 s), then fails: the deadline's error,
+      // whose cause names the source and carries the source's own last error.
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      const noEndpoints = (error as Error).cause;
+      expect(noEndpoints).toBeInstanceOf(NoEndpointsError);
+      expect((noEndpoints as Error).message).toContain(
+        'discovery (etcd:services/nowhere/) has failed and has no endpoint set yet',
       );
-      expect((error as Error).cause).toBeInstanceOf(EtcdRequestError);
-      expect(((error as Error).cause as Error).message).toBe(
+      expect((noEndpoints as Error).cause).toBeInstanceOf(EtcdRequestError);
+      expect(((noEndpoints as Error).cause as Error).message).toBe(
         `etcd range at ${dead.url} failed: ECONNREFUSED`,
       );
     } finally {
