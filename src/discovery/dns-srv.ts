@@ -25,6 +25,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { ConfigError, errorCode } from '../core/errors.js';
 import { ListenerSet, reportHookError } from '../core/events.js';
 import { objectOption, oneOf, optionKeys } from '../core/options.js';
+import type { DnsLookup } from './dns.js';
 import {
   ABSENT_CODES,
   createNodeDnsResolver,
@@ -127,13 +128,9 @@ export interface SrvAnswer {
  * default wraps node:dns `promises.Resolver`. Not part of the package's public API.
  * @internal
  */
-export interface DnsSrvLookup {
+export interface DnsSrvLookup extends DnsLookup {
   /** The SRV records of `name`; rejects with a node:dns error (`code`). */
   resolveSrv(name: string): Promise<readonly SrvAnswer[]>;
-  /** The A (4) or AAAA (6) records of `hostname` with their TTL in seconds. */
-  resolve(family: 4 | 6, hostname: string): Promise<readonly { address: string; ttl: number }[]>;
-  /** Cancel outstanding queries. */
-  cancel(): void;
 }
 
 /**
