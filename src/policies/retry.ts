@@ -112,7 +112,7 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
     // This frame awaits every attempt and the whole call: it reports both (see CallContext), so
     // neither the balancer nor the deadline needs a frame of its own.
     promiseToFinishCall(ctx);
-    return retrying(req, ctx, next, options, shared);
+    return firstTry(req, ctx, next, options, shared);
   };
   return Object.assign(filter, {
     onRetry: shared.retried.event,
@@ -121,25 +121,77 @@ export function retryFilter<Req, Res>(options: RetryFilterOptions<Req, Res>): Re
 }
 
 /**
- * The retry loop: the call's one async frame. It keeps few locals, since each one is saved and
- * restored at every await; what a retry needs is decided in {@link planRetry} and kept in a
- * {@link RetryState}, made on the first retry only.
+ * The first attempt, awaited without an async frame: most calls end with it, and an async
+ * function's frame is the largest object a call would make here. A retry goes on in
+ * {@link retrying}. This promise settles the whole call (see CallContext).
  */
-async function retrying<Req, Res>(
+function firstTry<Req, Res>(
   req: Req,
   ctx: CallContext,
   next: Next<Req, Res, CallContext>,
   options: RetryFilterOptions<Req, Res>,
   shared: RetryShared,
 ): Promise<Res> {
-  let state: RetryState | undefined;
+  ctx.classification = undefined;
+  promiseToEndAttempts(ctx);
+  // Attempts recorded from here on belong to this try (a hedged try records its copies itself).
+  const recorded = ctx.attempts?.length ?? 0;
+  let pending: Promise<Res>;
+  try {
+    pending = next(req, ctx);
+  } catch (error) {
+    pending = Promise.reject(error);
+  }
+  return pending.then(
+    (response) => afterFirstTry(req, ctx, next, options, shared, recorded, response, undefined, false),
+    (error: unknown) => afterFirstTry(req, ctx, next, options, shared, recorded, undefined, error, true),
+  );
+}
+
+function afterFirstTry<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res, CallContext>,
+  options: RetryFilterOptions<Req, Res>,
+  shared: RetryShared,
+  recorded: number,
+  response: Res | undefined,
+  error: unknown,
+  failed: boolean,
+): Res | Promise<Res> {
+  if (failed) error = ctx.endAttempt(error, true);
+  else ctx.endAttempt(response, false);
+  const state = afterAttempt(req, ctx, options, shared, undefined, recorded, response, error, failed);
+  if (state === undefined || !state.retry) return finish(ctx, state, response, error, failed);
+  return retrying(req, ctx, next, options, state);
+}
+
+/**
+ * The retry loop, from the wait before the first retry: the call's one async frame from then on.
+ * It keeps few locals, since each one is saved and restored at every await; what a retry needs
+ * is decided in {@link planRetry} and kept in the call's {@link RetryState}.
+ */
+async function retrying<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  next: Next<Req, Res, CallContext>,
+  options: RetryFilterOptions<Req, Res>,
+  state: RetryState,
+): Promise<Res> {
   for (;;) {
+    const delay = state.delay;
+    if (delay > 0) {
+      try {
+        await sleep(options.clock, delay, ctx);
+      } catch (cancelled) {
+        return settle<Res>(ctx, undefined, cancelled, true);
+      }
+    }
     ctx.classification = undefined;
     let response: Res | undefined;
     let error: unknown;
     let failed = false;
     promiseToEndAttempts(ctx);
-    // Attempts recorded from here on belong to this try (a hedged try records its copies itself).
     const recorded = ctx.attempts?.length ?? 0;
     try {
       response = await next(req, ctx);
@@ -149,38 +201,63 @@ async function retrying<Req, Res>(
     }
     if (failed) error = ctx.endAttempt(error, true);
     else ctx.endAttempt(response, false);
-    // Set when the attempt was reported just above (TypeScript cannot see that through the await).
-    const verdict = ctx.classification as ResponseClass | undefined;
-    if (verdict === undefined || verdict.kind !== 'retryable') {
-      if (verdict !== undefined && verdict.kind === 'failure')
-        decide(ctx, recorded, 'not retried: not retryable');
+    if (afterAttempt(req, ctx, options, state.shared, state, recorded, response, error, failed) === undefined)
       return settle(ctx, response, error, failed);
-    }
-    state ??= new RetryState(shared);
-    state.recorded = recorded;
-    state.error = error;
-    state.failed = failed;
-    if (!planRetry(req, ctx, options, state)) {
-      return state.finalError === undefined
-        ? settle(ctx, response, error, failed)
-        : settle<Res>(ctx, undefined, state.finalError, true);
-    }
-    if (!failed) options.adapter.discard(response as Res);
-    const delay = state.delay;
-    if (delay > 0) {
-      try {
-        await sleep(options.clock, delay, ctx);
-      } catch (cancelled) {
-        return settle<Res>(ctx, undefined, cancelled, true);
-      }
-    }
+    if (!state.retry) return finish(ctx, state, response, error, failed);
   }
+}
+
+/**
+ * After an attempt was reported (`ctx.classification` set): undefined when it was not retryable;
+ * otherwise the call's RetryState (made on the first retryable attempt), with `retry` saying
+ * whether it goes again (after `delay`). An attempt's response that will not be returned is
+ * discarded here.
+ */
+function afterAttempt<Req, Res>(
+  req: Req,
+  ctx: CallContext,
+  options: RetryFilterOptions<Req, Res>,
+  shared: RetryShared,
+  state: RetryState | undefined,
+  recorded: number,
+  response: Res | undefined,
+  error: unknown,
+  failed: boolean,
+): RetryState | undefined {
+  // Set when the attempt was reported (TypeScript cannot see that through the callers' awaits).
+  const verdict = ctx.classification as ResponseClass | undefined;
+  if (verdict === undefined || verdict.kind !== 'retryable') {
+    if (verdict !== undefined && verdict.kind === 'failure') decide(ctx, recorded, 'not retried: not retryable');
+    return undefined;
+  }
+  state ??= new RetryState(shared);
+  state.recorded = recorded;
+  state.error = error;
+  state.failed = failed;
+  state.retry = planRetry(req, ctx, options, state);
+  if (state.retry && !failed) options.adapter.discard(response as Res);
+  return state;
+}
+
+/** End the call after its last attempt: with that attempt's outcome, or the error the retry budget's refusal set. */
+function finish<Res>(
+  ctx: CallContext,
+  state: RetryState | undefined,
+  response: Res | undefined,
+  error: unknown,
+  failed: boolean,
+): Res {
+  return state?.finalError === undefined
+    ? settle(ctx, response, error, failed)
+    : settle<Res>(ctx, undefined, state.finalError, true);
 }
 
 /** What a call's retries carry from one to the next. */
 class RetryState {
   /** The backoff so far; undefined before the first retry's. */
   backoff: IBackoff<unknown> | undefined = undefined;
+  /** Whether {@link planRetry} allowed the last attempt to go again. */
+  retry = false;
   /** The wait before the retry that {@link planRetry} allowed, in ms. */
   delay = 0;
   /** The clock's reading when it was allowed. */
