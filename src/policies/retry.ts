@@ -227,7 +227,8 @@ function afterAttempt<Req, Res>(
   // Set when the attempt was reported (TypeScript cannot see that through the callers' awaits).
   const verdict = ctx.classification as ResponseClass | undefined;
   if (verdict === undefined || verdict.kind !== 'retryable') {
-    if (verdict !== undefined && verdict.kind === 'failure') decide(ctx, recorded, 'not retried: not retryable');
+    if (verdict !== undefined && verdict.kind === 'failure')
+      decide(ctx, recorded, 'not retried: not retryable');
     return undefined;
   }
   state ??= new RetryState(shared);
