@@ -61,8 +61,15 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
   written = false;
   cancelledHere = false;
   readonly endpoint: string;
-  readonly #req: GrpcRequest;
-  readonly #ctx: CallContext;
+  // The call's request and context, let go once the attempt is over and what it heard was
+  // delivered (#release): grpc-js and Node keep an ended call's objects, this attempt among them
+  // (it is the grpc-js call's listener), until its HTTP/2 stream is freed, some garbage
+  // collections later; through these fields they would keep the caller's whole call with them.
+  #req: GrpcRequest;
+  #ctx: CallContext;
+  #released = false;
+  /** The call's attempt records, kept when the context is let go. */
+  #records: readonly AttemptRecord[] | undefined = undefined;
   readonly #owner: AttemptOwner;
   #resolve: ((response: GrpcResponse) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
@@ -172,12 +179,19 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
     if (metadata !== undefined) sink.onReceiveMetadata(metadata);
     if (count > 0) sink.onReceiveMessage(first);
     for (let i = 0; i < count - 1; i++) sink.onReceiveMessage(more![i]);
-    if (this.status !== undefined) sink.onReceiveStatus(this.status);
+    if (this.status !== undefined) {
+      sink.onReceiveStatus(this.status);
+      this.#release();
+    }
   }
 
   /** Cancel the child (the caller's cancel after adoption, or a response weft discards). */
   cancel(code: number, details: string): void {
-    if (this.status !== undefined) return;
+    if (this.status !== undefined) {
+      // Over, and not adopted (a retried attempt's response): nothing will read it again.
+      if (this.#sink === undefined) this.#release();
+      return;
+    }
     this.cancelledHere = true;
     this.#child?.cancelWithStatus(code, details);
   }
@@ -190,7 +204,7 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
 
   /** The call's failed attempts so far (for the details of a failing status). */
   get attemptRecords(): readonly AttemptRecord[] | undefined {
-    return this.#ctx.attempts;
+    return this.#released ? this.#records : this.#ctx.attempts;
   }
 
   getPeer(): string {
@@ -280,6 +294,7 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
         const reason = this.#ctx.cancelledReason() ?? this.#timeoutError();
         this.#ctx.requestWritten ||= this.written;
         this.#fail(reason);
+        this.#release();
         return;
       }
       this.#settle();
@@ -289,6 +304,17 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
     const onEnd = this.#onEnd;
     this.#onEnd = undefined;
     onEnd?.(this);
+    this.#release();
+  }
+
+  /** Let go of the call's objects (see #req): the attempt is over and nothing reads them again. */
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#records = this.#ctx.attempts;
+    this.#req = RELEASED_REQUEST;
+    this.#ctx = RELEASED_CONTEXT;
+    this.#sink = undefined;
   }
 
   // --- cancellation --------------------------------------------------------------------------
@@ -338,6 +364,10 @@ export class GrpcAttempt implements GrpcResponse, LogReader, InterceptingListene
     source.removeEventListener('abort', this);
   }
 }
+
+/** What a released attempt's call fields hold: nothing reads them after #release. */
+const RELEASED_REQUEST = null as unknown as GrpcRequest;
+const RELEASED_CONTEXT = null as unknown as CallContext;
 
 function describe(reason: unknown): string {
   return reason instanceof Error ? reason.message : 'Cancelled by weft';
