@@ -7,9 +7,10 @@
  * grpc-js does, and the test checks with weak references and forced collections what stays
  * reachable from it.
  */
-import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { CallContext } from '../../src/core/context.js';
 import { type ChildCall, GrpcAttempt } from '../../src/grpc/attempt.js';
