@@ -234,6 +234,25 @@ describe('admission', () => {
   });
 });
 
+describe('the weft-timeout-ms header as admission reads it', () => {
+  it('reads plain digits on its fast path exactly as the general rule (trim, then 1 to 32 digits)', () => {
+    const { admission } = setup({ limit: false, maxIncomingTimeoutMs: 1e20 });
+    const deadline = (header: string) => {
+      const verdict = admission.admit('', header);
+      return verdict instanceof AdmittedRequest ? verdict.deadline : verdict.kind;
+    };
+    // Up to 15 digits the fast path adds them up; from 16 the general path reads them.
+    expect(deadline('000250')).toBe(250);
+    expect(deadline('123456789012345')).toBe(123456789012345);
+    expect(deadline('1234567890123456')).toBe(1234567890123456);
+    expect(deadline('0')).toBe('expired');
+    // Anything but digits leaves the fast path: trimmed, or ignored (no deadline).
+    expect(deadline(' 250')).toBe(250);
+    expect(deadline('250\t')).toBe(250);
+    for (const bad of ['25a', '/25', ':25', '-1', '2.5', '', ' ']) expect(deadline(bad)).toBe(Infinity);
+  });
+});
+
 describe('exclusion', () => {
   it('matches exact paths, route templates and RegExps, without the query', () => {
     const exclusion = new Exclusion(['/healthz', '/users/:id', /^\/metrics/g]);
