@@ -17,6 +17,11 @@ export interface LoadMetric {
    * read without changing any state.
    */
   peekEstimate?(now: number): number;
+  /**
+   * For metrics that keep one (Peak EWMA): set the latency estimate to one fresh sample, dropping
+   * the history (an endpoint that probation kept aside and a probe found healthy again).
+   */
+  revive?(now: number, rttMs: number): void;
   /** A request to this endpoint starts at `now`. */
   start(now: number): void;
   /**

@@ -56,6 +56,17 @@ export class PeakEwma implements LoadMetric {
     if (ok || rttMs > this.#estimate) this.#observe(rttMs, now);
   }
 
+  /**
+   * Start afresh from one sample, as if it were the first: the estimate becomes `rttMs`, whatever
+   * it was. Probation (./probation.ts) calls it when a probe of an endpoint it kept aside comes
+   * back within the healthy range, so the endpoint rejoins at the cost it has now instead of a
+   * peak that would take τ·ln(peak/rtt) to fade (Finagle's balancers revive a node the same way).
+   */
+  revive(now: number, rttMs: number): void {
+    this.#estimate = rttMs;
+    this.#stamp = now;
+  }
+
   /** Fold one RTT sample in: a peak is taken at once, anything lower is averaged in by elapsed time. */
   #observe(rttMs: number, now: number): void {
     const elapsed = now > this.#stamp ? now - this.#stamp : 0;

@@ -1,0 +1,216 @@
+/**
+ * Probation: keeps aside an endpoint whose RTT estimate is far above the best one's, so that P2C
+ * stops exploring it with callers' requests, and lets probes, not callers, find out when it is
+ * fast again. It belongs to the P2C picker of `p2cPeakEwma` (./p2c.ts reviews it on picks); the
+ * balancer (./balancer.ts) sends the probes and reports their samples.
+ *
+ * Why: Peak EWMA decays an idle endpoint's estimate toward 0 (every read is a zero sample), so a
+ * replica 50 ms slower than the others looks cheap again within 10–25 s and P2C sends it callers'
+ * requests until one comes back slow; the fast replicas' own peaks (a GC pause) fade just as
+ * slowly and make the slow one win comparisons. Measured: 1.4% of attempts went to a +50 ms
+ * replica, above the 0.1% a p99.9 can absorb. Finagle's answer for nodes that fail is to mark
+ * them busy and probe them; Prequal (NSDI 2024) keeps "hot" replicas out of selection while any
+ * "cold" one is left and learns their state from probes rather than from callers' requests. This
+ * does the same for latency:
+ *
+ *          review (every 100 ms, on a pick)               review or a sample in range
+ *   normal ──── estimate > threshold, a minority ────▶ on probation ─────────────────────▶ normal
+ *                                                       │  ▲
+ *                                     probe (≤ 1/s, ≤ 1%│  │ sample above the threshold: stays
+ *                                     of calls, budget) ▼  │
+ *                                                   a mirrored copy
+ *
+ *   threshold = max(ratio × best, best + minExtraMs), best = the lowest estimate among open nodes.
+ *   Estimates, not costs, are compared, so load (pending requests) cannot flap a node in and out.
+ *   At most a minority (⌈n/2⌉ − 1 nodes: 1 of 3 or 4, none of 2) is on probation at once, the
+ *   slowest first, so a slow-down of the whole fleet is not mistaken for outliers.
+ *   A node on probation is avoided like a tried one (./endpoint-node.ts): picked only when no
+ *   other open node is usable (fail open).
+ *   A probe is a copy of an idempotent call with a body in memory, sent to the node on probation
+ *   beside the call and discarded when it answers (the caller never waits for it), at most every
+ *   `probeIntervalMs` and every `minCallsPerProbe` calls, each taking a retry-budget token.
+ *   A sample at or below the threshold (a probe's, or any request's) ends probation at once and
+ *   sets the estimate to that sample (Finagle-style revival: ./peak-ewma.ts `revive`), so a healed
+ *   node is back within about one probe interval. Without eligible calls there are no probes: the
+ *   estimate's own decay then ends probation once it falls below the threshold (after
+ *   τ·ln(estimate/threshold), 15 s for 51 ms against 11 ms).
+ *
+ * Defaults (weft's choices; see docs/load-balancing.md): ratio 3, minExtraMs 10, probeIntervalMs
+ * 1000, minCallsPerProbe 100 (so at most 1% of calls are mirrored), review every 100 ms.
+ */
+import { WeftError } from '../core/errors.js';
+import type { EndpointNode } from './endpoint-node.js';
+
+/** Settings of probation (`p2cPeakEwma({ probation })`). */
+export interface ProbationOptions {
+  /** A node is slow when its estimate is above `ratio` × the best. Default 3. */
+  ratio?: number;
+  /** ... and above the best + `minExtraMs`. Default 10 ms. */
+  minExtraMs?: number;
+  /** Least time between probes, per client, in ms. Default 1000. */
+  probeIntervalMs?: number;
+  /** Least calls between probes, per client. Default 100 (at most 1% of calls). */
+  minCallsPerProbe?: number;
+}
+
+/** Probation's defaults (weft's choices; docs/load-balancing.md). */
+export const PROBATION_DEFAULTS = {
+  ratio: 3,
+  minExtraMs: 10,
+  probeIntervalMs: 1_000,
+  minCallsPerProbe: 100,
+} as const;
+
+/** How often, at most, the nodes are reviewed (on a pick), in ms. */
+export const REVIEW_INTERVAL_MS = 100;
+
+/** Counters for tests and dashboards. */
+export interface ProbationStats {
+  /** Times a node was put on probation. */
+  entered: number;
+  /** Times a node left probation because its decayed estimate fell below the threshold. */
+  decayed: number;
+  /** Times a sample in the healthy range ended probation (a probe's, usually). */
+  revived: number;
+  /** Probes handed out. */
+  probes: number;
+}
+
+export class Probation {
+  readonly #ratio: number;
+  readonly #minExtraMs: number;
+  readonly #probeIntervalMs: number;
+  readonly #minCallsPerProbe: number;
+  #nextReview = Number.NEGATIVE_INFINITY;
+  /** The estimate above which a node is kept aside, from the last review (Infinity: none is). */
+  #threshold = Number.POSITIVE_INFINITY;
+  /** The nodes on probation as of the last review (some may have been revived since). */
+  #kept: EndpointNode[] = [];
+  /** Nodes on probation now. */
+  #count = 0;
+  #callsSinceProbe = 0;
+  #nextProbe = Number.NEGATIVE_INFINITY;
+  #turn = 0;
+  readonly stats: ProbationStats = { entered: 0, decayed: 0, revived: 0, probes: 0 };
+
+  constructor(options: Required<ProbationOptions>) {
+    this.#ratio = options.ratio;
+    this.#minExtraMs = options.minExtraMs;
+    this.#probeIntervalMs = options.probeIntervalMs;
+    this.#minCallsPerProbe = options.minCallsPerProbe;
+  }
+
+  /** The estimate above which a node is slow, as of the last review (Infinity before one). */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  /** How many nodes are on probation now. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** A pick is about to happen: count the call, and review the nodes if the last review is 100 ms old. */
+  beforePick(nodes: readonly EndpointNode[], now: number): void {
+    this.#callsSinceProbe++;
+    if (now >= this.#nextReview) this.review(nodes, now);
+  }
+
+  /** Recompute the threshold and who is on probation. O(n), at most every 100 ms. */
+  review(nodes: readonly EndpointNode[], now: number): void {
+    this.#nextReview = now + REVIEW_INTERVAL_MS;
+    let best = Number.POSITIVE_INFINITY;
+    let open = 0;
+    for (const node of nodes) {
+      if (node.service.status !== 'open') continue;
+      open++;
+      const estimate = node.load.peekEstimate?.(now) ?? 0;
+      if (estimate < best) best = estimate;
+    }
+    const limit = Math.ceil(nodes.length / 2) - 1;
+    this.#threshold =
+      limit > 0 && open > 1 ? Math.max(best * this.#ratio, best + this.#minExtraMs) : Number.POSITIVE_INFINITY;
+    const slow: Array<{ node: EndpointNode; estimate: number }> = [];
+    for (const node of nodes) {
+      if (node.service.status !== 'open') continue;
+      const estimate = node.load.peekEstimate?.(now) ?? 0;
+      if (estimate > this.#threshold) slow.push({ node, estimate });
+    }
+    // The slowest first, and only a minority.
+    if (slow.length > limit) slow.sort((a, b) => b.estimate - a.estimate).length = Math.max(0, limit);
+    const kept: EndpointNode[] = [];
+    for (const { node } of slow) {
+      if (node.onProbation !== true) this.stats.entered++;
+      kept.push(node);
+    }
+    for (const node of this.#kept) {
+      if (node.onProbation === true && !kept.includes(node)) {
+        node.onProbation = false;
+        this.stats.decayed++;
+      }
+    }
+    for (const node of kept) node.onProbation = true;
+    this.#kept = kept;
+    this.#count = kept.length;
+  }
+
+  /**
+   * Whether a probe should go out now (cheap: asked on every pick while a node is on probation):
+   * a node is on probation, and `probeIntervalMs` and `minCallsPerProbe` calls have passed.
+   */
+  due(now: number): boolean {
+    return this.#count > 0 && now >= this.#nextProbe && this.#callsSinceProbe >= this.#minCallsPerProbe;
+  }
+
+  /**
+   * Take the probe that is due: the node to send it to (the nodes on probation in turn), or
+   * undefined if none is open. Starts the wait for the next probe either way.
+   */
+  takeProbe(now: number): EndpointNode | undefined {
+    this.#nextProbe = now + this.#probeIntervalMs;
+    this.#callsSinceProbe = 0;
+    const kept = this.#kept;
+    for (let k = 0; k < kept.length; k++) {
+      const node = kept[this.#turn++ % kept.length]!;
+      if (node.onProbation === true && node.service.status === 'open') {
+        this.stats.probes++;
+        return node;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A request to a node on probation succeeded in `rttMs` (a probe, or a caller's request when
+   * the balancer failed open): within the healthy range, probation ends at once and the node's
+   * estimate restarts from this sample.
+   */
+  sampled(node: EndpointNode, rttMs: number, now: number): void {
+    if (node.onProbation !== true || rttMs > this.#threshold) return;
+    node.onProbation = false;
+    node.load.revive?.(now, rttMs);
+    this.#count--;
+    this.stats.revived++;
+  }
+}
+
+/** Most time a probe may take when the call it copies has no deadline, in ms (weft's choice). */
+export const MAX_PROBE_MS = 10_000;
+
+/**
+ * What the balancer needs to send probes: which requests may be copied (idempotent, with a body in
+ * memory: the same rule as hedging), how to drop a response nobody reads, and the budget each
+ * probe takes a token from (the client's retry budget, shared with retries and hedges).
+ */
+export interface ProbeSupport<Req, Res> {
+  mayCopy(req: Req, idempotent: boolean): boolean;
+  discard(res: Res): void;
+  readonly budget: { tryWithdraw(): boolean };
+}
+
+/** A probe ran past its time (the copied attempt's deadline, at most {@link MAX_PROBE_MS}). */
+export class ProbeTimeoutError extends WeftError {
+  constructor(timeoutMs: number, endpoint: string) {
+    super('WEFT_ATTEMPT_TIMEOUT', `probe of ${endpoint} timed out after ${Math.round(timeoutMs)}ms`);
+  }
+}
