@@ -7,6 +7,12 @@
  * of tower and linkerd2-proxy. Defaults: τ = 10 s and a new endpoint starts at 30 ms, both
  * linkerd2-proxy's EWMA defaults (its `EwmaConfig`: decay 10 s, default RTT 30 ms); see
  * docs/load-balancing.md. RTT is measured from the balancer's pick to the response headers.
+ * The first success replaces the initial guess outright (the guess only stands in until a real
+ * sample exists; averaged in, a 30 ms guess would take τ·ln(30) ≈ 34 s to fade from a 1 ms
+ * endpoint, and a replica 50 ms slower would look less than twice as costly all that time).
+ * Beside the estimate it keeps a smoothed RTT of the samples alone (TCP's SRTT, RFC 6298: gain
+ * 1/8, no peaks, no decay), which probation (./probation.ts) compares: a stall that makes every
+ * endpoint peak at once fades from it within a few samples instead of τ.
  */
 import type { LoadMetric } from './load-metric.js';
 
@@ -14,17 +20,32 @@ import type { LoadMetric } from './load-metric.js';
 export const DEFAULT_DECAY_MS = 10_000;
 /** RTT assumed for an endpoint before it has answered, in ms (linkerd2-proxy's 30 ms). */
 export const DEFAULT_RTT_MS = 30;
+/** Gain of the smoothed RTT (RFC 6298's α = 1/8). */
+const SRTT_GAIN = 1 / 8;
 
 export class PeakEwma implements LoadMetric {
   pending = 0;
   readonly #decayMs: number;
   #estimate: number;
   #stamp: number;
+  /** Whether a successful sample has replaced the initial guess. */
+  #measured = false;
+  #smoothed = Number.NaN;
 
   constructor(now: number, decayMs: number = DEFAULT_DECAY_MS, initialRttMs: number = DEFAULT_RTT_MS) {
     this.#decayMs = decayMs;
     this.#estimate = initialRttMs;
     this.#stamp = now;
+  }
+
+  /** Whether a success has replaced the initial guess: until then the estimate is only a guess. */
+  get measured(): boolean {
+    return this.#measured;
+  }
+
+  /** The smoothed RTT of the samples (RFC 6298's SRTT, gain 1/8), in ms; NaN before the first. */
+  get smoothedRttMs(): number {
+    return this.#smoothed;
   }
 
   /** The RTT estimate at `now`, decayed toward 0 since the last observation (and recorded so). */
@@ -53,7 +74,13 @@ export class PeakEwma implements LoadMetric {
 
   end(now: number, rttMs: number, ok: boolean): void {
     this.pending--;
-    if (ok || rttMs > this.#estimate) this.#observe(rttMs, now);
+    if (ok && !this.#measured) {
+      this.revive(now, rttMs);
+    } else if (ok || rttMs > this.#estimate) {
+      this.#observe(rttMs, now);
+      const smoothed = this.#smoothed;
+      this.#smoothed = Number.isNaN(smoothed) ? rttMs : smoothed + (rttMs - smoothed) * SRTT_GAIN;
+    }
   }
 
   /**
@@ -63,7 +90,9 @@ export class PeakEwma implements LoadMetric {
    * peak that would take τ·ln(peak/rtt) to fade (Finagle's balancers revive a node the same way).
    */
   revive(now: number, rttMs: number): void {
+    this.#measured = true;
     this.#estimate = rttMs;
+    this.#smoothed = rttMs;
     this.#stamp = now;
   }
 

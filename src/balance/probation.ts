@@ -20,7 +20,14 @@
  *                                     of calls, budget) ▼  │
  *                                                   a mirrored copy
  *
- *   threshold = max(ratio × best, best + minExtraMs), best = the lowest estimate among open nodes.
+ *   threshold = max(ratio × best, best + minExtraMs), best = the lowest of the open nodes' typical
+ *               latencies: min(smoothed RTT, Peak EWMA estimate) (./peak-ewma.ts). The smoothed
+ *               RTT (RFC 6298's SRTT) forgets within a few samples the peak that a stall of the
+ *               client puts on every node at once, which the estimate would keep for τ and which
+ *               would hide the slow node behind a raised best.
+ *   slow      = a node whose Peak EWMA estimate is above the threshold: one slow answer is enough
+ *               to put it aside, and the estimate's decay while it is idle ends probation when no
+ *               probe can be sent. Nodes still at the initial guess are neither best nor slow.
  *   Estimates, not costs, are compared, so load (pending requests) cannot flap a node in and out.
  *   At most a minority (⌈n/2⌉ − 1 nodes: 1 of 3 or 4, none of 2) is on probation at once, the
  *   slowest first, so a slow-down of the whole fleet is not mistaken for outliers.
@@ -122,9 +129,9 @@ export class Probation {
     let best = Number.POSITIVE_INFINITY;
     let open = 0;
     for (const node of nodes) {
-      if (node.service.status !== 'open') continue;
+      if (!judged(node)) continue;
       open++;
-      const estimate = node.load.peekEstimate?.(now) ?? 0;
+      const estimate = latencyOf(node, now);
       if (estimate < best) best = estimate;
     }
     const limit = Math.ceil(nodes.length / 2) - 1;
@@ -132,7 +139,7 @@ export class Probation {
       limit > 0 && open > 1 ? Math.max(best * this.#ratio, best + this.#minExtraMs) : Number.POSITIVE_INFINITY;
     const slow: Array<{ node: EndpointNode; estimate: number }> = [];
     for (const node of nodes) {
-      if (node.service.status !== 'open') continue;
+      if (!judged(node)) continue;
       const estimate = node.load.peekEstimate?.(now) ?? 0;
       if (estimate > this.#threshold) slow.push({ node, estimate });
     }
@@ -192,6 +199,18 @@ export class Probation {
     this.#count--;
     this.stats.revived++;
   }
+}
+
+/** Whether review judges a node: open, and its estimate rests on a real sample, not the initial guess. */
+function judged(node: EndpointNode): boolean {
+  return node.service.status === 'open' && node.load.measured !== false;
+}
+
+/** A node's typical latency, for the best: the lower of its smoothed RTT and its decayed Peak EWMA estimate. */
+function latencyOf(node: EndpointNode, now: number): number {
+  const estimate = node.load.peekEstimate?.(now) ?? 0;
+  const smoothed = node.load.smoothedRttMs;
+  return smoothed !== undefined && smoothed < estimate ? smoothed : estimate;
 }
 
 /** Most time a probe may take when the call it copies has no deadline, in ms (weft's choice). */

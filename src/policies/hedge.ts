@@ -1,13 +1,20 @@
 /**
- * Hedge filter (backup requests): when an idempotent attempt has not answered within the
- * latency that all but `maxExtraLoad` of attempts beat, send a copy to another endpoint and take
- * whichever succeeds first; the other is cancelled. Tail latency drops at a bounded cost: by
- * construction about `maxExtraLoad` of calls hedge, and each hedge also takes a token from the
- * client's retry budget, so hedges cannot pile onto an outage ("The Tail at Scale", Dean & Barroso;
- * Finagle's BackupRequestFilter). It sits below retry (it works inside one try; a failed pair is
- * retried as a whole) and above the attempt filter (each copy is an attempt of its own).
- * Defaults: maxExtraLoad 1% (so the p99), at least 1 ms, and no hedging until 100 latencies are
- * known (weft's choice). Only idempotent calls with an in-memory (replayable) body are hedged.
+ * Hedge filter (backup requests): when an idempotent attempt has not answered within the hedge
+ * delay, send a copy to another endpoint and take whichever succeeds first; the other is
+ * cancelled. Tail latency drops at a bounded cost, and each hedge also takes a token from the
+ * client's retry budget, so hedges cannot pile onto an outage ("The Tail at Scale", Dean &
+ * Barroso; Finagle's BackupRequestFilter). It sits below retry (it works inside one try; a failed
+ * pair is retried as a whole) and above the attempt filter (each copy is an attempt of its own).
+ *
+ * The delay, from the first copies' latencies ({@link hedgeDelay}): at most `maxExtraLoad` of
+ * calls may hedge, so never sooner than the (1 − maxExtraLoad)-quantile (Finagle derives its
+ * percentile from the extra load it may spend); and when the distribution has a tail (a jump of
+ * 3× or more between neighbouring latencies above that quantile), the delay sits before the jump,
+ * at the quantile that lets twice the tail's share hedge: the backups go to the tail, not into it.
+ * A first copy that a backup beat is recorded as Infinity (slower than anything measured), so the
+ * tail that hedging cut stays in the window. Defaults: maxExtraLoad 1%, at least 1 ms, no hedging
+ * until 100 latencies are known (weft's choice). Only idempotent calls with an in-memory
+ * (replayable) body are hedged.
  */
 
 import { Cancellation } from '../core/cancellation.js';
@@ -19,12 +26,15 @@ import { promiseToEndAttempts } from '../core/frame-elision.js';
 import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
-import { LatencyWindow } from './latency-window.js';
+import { LatencyWindow, quantileOf, rankOf } from './latency-window.js';
 import type { RetryBudget } from './retry-budget.js';
 
 /** Settings of hedging (the client's `hedge` option): how many calls may hedge, and from when. */
 export interface HedgeOptions {
-  /** Share of calls that may send a backup, 0 to 0.5. Default 0.01: hedge past the p99. */
+  /**
+   * Share of calls that may send a backup, 0.0001 to 0.5. Default 0.01: never sooner than the
+   * p99; set it above the share of calls in the tail you want cut (0.02 to 0.05 for a 1% tail).
+   */
   maxExtraLoad?: number;
   /** Never hedge sooner than this, in ms. Default 1 (Finagle's minSendBackupAfterMs). */
   minDelayMs?: number;
@@ -85,13 +95,11 @@ export function hedgeFilter<Req, Res>(
   const minSamples = integerAtLeast('hedge.minSamples', o.minSamples, 1, HEDGE_DEFAULTS.minSamples);
   const latencies = new LatencyWindow(1_000);
   const { clock } = params;
+  const delayOf = (sorted: Float64Array) => Math.max(minDelayMs, hedgeDelay(sorted, maxExtraLoad));
   const stats: HedgeStats = {
     sent: 0,
     won: 0,
-    delayMs: () =>
-      latencies.count < minSamples
-        ? Number.POSITIVE_INFINITY
-        : Math.max(minDelayMs, latencies.quantile(1 - maxExtraLoad)),
+    delayMs: () => (latencies.count < minSamples ? Number.POSITIVE_INFINITY : latencies.derived(delayOf)),
   };
   const filter: Filter<Req, Res, CallContext> = (req, ctx, next) => {
     // Without a retry layer above, nothing else counts this call into the shared budget.
@@ -108,6 +116,45 @@ export function hedgeFilter<Req, Res>(
     return hedged(req, ctx, next, params, stats, latencies, delay);
   };
   return { filter, stats };
+}
+
+/** A jump between neighbouring latencies at least this steep starts a tail (weft's choice). */
+export const KNEE_RATIO = 3;
+
+/**
+ * The hedge delay from the first copies' latencies in ascending order (`Infinity` for a first copy
+ * a backup beat), for calls of which at most `maxExtraLoad` may hedge:
+ *
+ *   floor  = the (1 − maxExtraLoad)-quantile: sooner, more calls would hedge than the budget allows
+ *            (Finagle's BackupRequestFilter: the percentile from the extra load);
+ *   knee   = the steepest jump, of at least KNEE_RATIO×, between neighbours at or above the floor;
+ *            the samples above it are the tail, `tail` their share;
+ *   delay  = the (1 − min(maxExtraLoad, 2·tail))-quantile when there is a knee (backups for the tail
+ *            and as many calls again from the top of the body, so that the delay is not the body's
+ *            noisy maximum), else the floor.
+ *
+ * The delay is never sooner than the floor, and never inside a tail smaller than the budget. A tail
+ * larger than the budget cannot be cut within it: the delay is then the floor, inside the tail
+ * (Infinity when more than `maxExtraLoad` of first copies lost to backups: hedging pauses until
+ * the window shows real latencies again).
+ */
+export function hedgeDelay(sorted: Float64Array, maxExtraLoad: number): number {
+  const n = sorted.length;
+  const first = rankOf(n, 1 - maxExtraLoad);
+  let knee = -1;
+  let steepest = 0;
+  for (let i = first; i < n - 1; i++) {
+    const low = sorted[i]!;
+    const high = sorted[i + 1]!;
+    const ratio = low > 0 ? high / low : high > 0 ? Number.POSITIVE_INFINITY : 1;
+    if (ratio >= KNEE_RATIO && ratio > steepest) {
+      steepest = ratio;
+      knee = i;
+    }
+  }
+  if (knee < 0) return sorted[first]!;
+  const tail = (n - 1 - knee) / n;
+  return quantileOf(sorted, 1 - Math.min(maxExtraLoad, 2 * tail));
 }
 
 /** One attempt, its latency recorded when it succeeds. */
@@ -200,9 +247,11 @@ function hedged<Req, Res>(
             return;
           }
           if (ok) {
-            // The latency the caller saw, from the first copy's start: recording the winning copy's
-            // own (shorter) time would pull the threshold down and send ever more backups.
-            latencies.record(clock.now() - callStarted);
+            // The first copy's latency: its own when it won; when a backup beat it, only that it
+            // was slower than the backup's whole time, recorded as Infinity so that the tail hedging
+            // cut stays in the window (the backup's own, shorter time would pull the delay down and
+            // send ever more backups; the caller's would hide the tail from the knee).
+            latencies.record(copy === copies[0] ? clock.now() - callStarted : Number.POSITIVE_INFINITY);
             finish(copy);
           } else if (copies.every((c) => c.done)) finish(copy);
         },

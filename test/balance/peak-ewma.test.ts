@@ -27,9 +27,24 @@ describe('PeakEwma', () => {
     expect(ewma.estimate(clock.now())).toBe(250);
   });
 
+  it('replaces the initial guess with the first success, not with a failure', () => {
+    const guessed = new PeakEwma(0, TAU, 30);
+    expect(guessed.measured).toBe(false);
+    guessed.start(1);
+    guessed.end(1, 2, false); // a fast failure: still a guess
+    expect(guessed.measured).toBe(false);
+    expect(guessed.estimate(1)).toBeCloseTo(30 * Math.exp(-1 / TAU), 9);
+    guessed.start(2);
+    guessed.end(2, 1, true);
+    expect(guessed.measured).toBe(true);
+    expect(guessed.estimate(2)).toBe(1);
+  });
+
   it('averages a lower RTT in with weight exp(-Δt/τ)', () => {
     const clock = new VirtualClock();
     const ewma = new PeakEwma(clock.now(), TAU, 100);
+    ewma.start(clock.now());
+    ewma.end(clock.now(), 100, true); // the first sample replaces the guess
     clock.advance(5_000);
     ewma.start(clock.now());
     ewma.end(clock.now(), 20, true);
@@ -53,6 +68,10 @@ describe('PeakEwma', () => {
   it('peek reads the same value without recording the read', () => {
     const a = new PeakEwma(0, TAU, 80);
     const b = new PeakEwma(0, TAU, 80);
+    for (const m of [a, b]) {
+      m.start(0);
+      m.end(0, 80, true);
+    }
     expect(a.peek(5_000)).toBeCloseTo(b.cost(5_000), 9);
     // a was only peeked, so a later sample is weighted by the full 6 s since its last observation
     a.start(6_000);
@@ -63,6 +82,8 @@ describe('PeakEwma', () => {
 
   it('does not decay when no time has passed', () => {
     const ewma = new PeakEwma(0, TAU, 50);
+    ewma.start(0);
+    ewma.end(0, 50, true);
     expect(ewma.estimate(0)).toBe(50);
     ewma.start(0);
     ewma.end(0, 1, true);

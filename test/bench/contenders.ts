@@ -4,7 +4,7 @@
  *
  *   weft               createHttpClient, default stack (deadline, retry + budget, attempt, P2C
  *                      Peak EWMA, failure accrual, deadline header)
- *   weft + hedging     the same with `hedge: true`
+ *   weft + hedging     the same with `hedge: { maxExtraLoad: 0.05 }` (at most 5% of calls hedge)
  *   undici Pool        one origin, no resilience: the ceiling (single-replica scenarios only)
  *   undici BalancedPool      undici's weighted round robin over every replica
  *   undici RoundRobinPool    round robin over the connections of ONE origin (single replica only)
@@ -97,6 +97,8 @@ export interface Contender {
 }
 
 const BACKOFF = { initialMs: 25, maxMs: 250 };
+/** The share of calls `weft + hedging` may hedge: "for ≤ 5% extra load" (issue 16). */
+const HEDGING_MAX_EXTRA_LOAD = 0.05;
 
 /** The options every weft contender shares (connections, timeouts, retry), from `settings`. */
 export function weftOptions(settings: ContenderSettings): HttpClientOptions {
@@ -163,7 +165,7 @@ export function makeContender(
       const client = weft.createHttpClient({
         endpoints: addresses,
         ...weftOptions(settings),
-        hedge: name === 'weft-hedging',
+        hedge: name === 'weft-hedging' && { maxExtraLoad: HEDGING_MAX_EXTRA_LOAD },
       });
       return contender(weftSend(client), () => client.close());
     }
