@@ -29,7 +29,7 @@ import type { EndpointNode } from './endpoint-node.js';
 import type { LoadMetric } from './load-metric.js';
 import type { BalancerObserver } from './observer.js';
 import type { Picker } from './picker.js';
-import { MAX_PROBE_MS, type ProbeSupport, type Probation, ProbeTimeoutError } from './probation.js';
+import { MAX_PROBE_MS, type Probation, type ProbeSupport, ProbeTimeoutError } from './probation.js';
 import type { BalancerStrategy } from './strategies.js';
 import { SuccessWindow } from './success-window.js';
 
@@ -141,8 +141,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     ctx.attemptStart = now;
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = node;
-    const probation = this.#probation;
-    if (probation !== undefined && probation.due(now)) this.#probe(probation, req, ctx, now);
+    if (this.#probation?.due(now)) this.#probe(this.#probation, req, ctx, now);
     return reportingAttempt(pending, ctx);
   }
 

@@ -55,7 +55,11 @@ export class PowerOfTwoChoices implements Picker {
     const draws = 2 * this.#maxEffort;
     for (let k = 0; k < draws; k++) {
       const node = nodes[Math.floor(this.#random() * n)]!;
-      if (node === a || node.onProbation === true || avoidance(node.service.status, tried, node.address) !== 0)
+      if (
+        node === a ||
+        node.onProbation === true ||
+        avoidance(node.service.status, tried, node.address) !== 0
+      )
         continue;
       if (a === undefined) a = node;
       else return cheaper(a, node, now);

@@ -136,7 +136,9 @@ export class Probation {
     }
     const limit = Math.ceil(nodes.length / 2) - 1;
     this.#threshold =
-      limit > 0 && open > 1 ? Math.max(best * this.#ratio, best + this.#minExtraMs) : Number.POSITIVE_INFINITY;
+      limit > 0 && open > 1
+        ? Math.max(best * this.#ratio, best + this.#minExtraMs)
+        : Number.POSITIVE_INFINITY;
     const slow: Array<{ node: EndpointNode; estimate: number }> = [];
     for (const node of nodes) {
       if (!judged(node)) continue;

@@ -103,7 +103,11 @@ export function p2cPeakEwma(options?: P2cPeakEwmaOptions): BalancerStrategy {
   return {
     name: 'p2c-peak-ewma',
     createPicker: () =>
-      new PowerOfTwoChoices(random, maxEffort, probation === undefined ? undefined : new Probation(probation)),
+      new PowerOfTwoChoices(
+        random,
+        maxEffort,
+        probation === undefined ? undefined : new Probation(probation),
+      ),
     createLoad: (now) => new PeakEwma(now, decayMs, initialRttMs),
   };
 }

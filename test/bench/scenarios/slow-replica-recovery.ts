@@ -49,7 +49,11 @@ export async function measureRecovery(
     while (performance.now() - healedAt < AFTER_MS - BUCKET_MS) {
       await pause(BUCKET_MS);
       const c = await counts(replicas);
-      buckets.push({ at: performance.now() - healedAt, share: c.first / Math.max(1, c.total), total: c.total });
+      buckets.push({
+        at: performance.now() - healedAt,
+        share: c.first / Math.max(1, c.total),
+        total: c.total,
+      });
     }
     await load;
     const fairHalf = 0.5 / replicas.all.length;

@@ -24,12 +24,15 @@ const NAMES = MULTI_REPLICA;
 
 export async function slowReplica(options: SlowReplicaOptions): Promise<ScenarioResult> {
   const shown = withDefaultSlowMs(options);
-  const { rows, recovery } = await runSlowReplica({ recovery: true, ...options }, {
-    names: NAMES,
-    labels: LABELS,
-    protocol: 'http',
-    makeContender,
-  });
+  const { rows, recovery } = await runSlowReplica(
+    { recovery: true, ...options },
+    {
+      names: NAMES,
+      labels: LABELS,
+      protocol: 'http',
+      makeContender,
+    },
+  );
   const weft = rows.find((x) => x.name === 'weft')!;
   const balanced = rows.find((x) => x.name === 'undici-balanced-pool')!;
   return {
