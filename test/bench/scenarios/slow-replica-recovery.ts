@@ -3,10 +3,10 @@
  * runs at the scenario's rate against four replicas, the first one `slowMs` late, for a warm-up
  * (long enough for weft to put the slow replica on probation); then, under the same open-loop
  * load, the replica heals. Every 100 ms the replicas' request counts are read: the healed
- * replica's share of the requests before the heal, and the time from the heal to the end of the
- * first 100 ms bucket from which on it gets at least half its fair share (12.5% of four) in every
- * bucket. A balancer that stopped sending to the slow replica must notice it healed; one that never
- * avoided it recovers at once.
+ * replica's share of the requests before the heal, the time from the heal to the end of the first
+ * 100 ms bucket in which it gets at least half its fair share (12.5% of four): noticed, and its
+ * share 3 to 5 s after the heal. A balancer that stopped sending to the slow replica must notice it
+ * healed; one that never avoided it recovers at once.
  */
 import type { Replicas } from '../backends.js';
 import { openLoop } from '../load.js';
@@ -20,7 +20,7 @@ export interface RecoveryResult {
   readonly shareBeforePercent: number;
   /** Its share over the last 2 s of the run, %. */
   readonly shareAfterPercent: number;
-  /** From the heal to the end of the first bucket from which on its share stays ≥ half of fair; undefined if never. */
+  /** From the heal to the end of the first bucket in which its share is ≥ half of fair; undefined if never. */
   readonly recoveryMs: number | undefined;
 }
 
@@ -57,11 +57,8 @@ export async function measureRecovery(
     }
     await load;
     const fairHalf = 0.5 / replicas.all.length;
-    let recoveredFrom: number | undefined;
-    for (let i = buckets.length - 1; i >= 0; i--) {
-      if (buckets[i]!.share < fairHalf) break;
-      recoveredFrom = i;
-    }
+    const noticed = buckets.findIndex((b) => b.share >= fairHalf);
+    const recoveredFrom = noticed < 0 ? undefined : noticed;
     const lastTwo = buckets.filter((b) => b.at >= AFTER_MS - 2_000);
     const firstAfter = lastTwo.reduce((sum, b) => sum + b.share * b.total, 0);
     const totalAfter = lastTwo.reduce((sum, b) => sum + b.total, 0);
