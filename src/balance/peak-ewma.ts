@@ -87,7 +87,7 @@ export class PeakEwma implements LoadMetric {
    * Start afresh from one sample, as if it were the first: the estimate becomes `rttMs`, whatever
    * it was. Probation (./probation.ts) calls it when a probe of an endpoint it kept aside comes
    * back within the healthy range, so the endpoint rejoins at the cost it has now instead of a
-   * peak that would take τ·ln(peak/rtt) to fade (Finagle's balancers revive a node the same way).
+   * peak that would take τ·ln(peak/rtt) to fade.
    */
   revive(now: number, rttMs: number): void {
     this.#measured = true;

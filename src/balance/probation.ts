@@ -8,8 +8,8 @@
  * replica 50 ms slower than the others looks cheap again within 10–25 s and P2C sends it callers'
  * requests until one comes back slow; the fast replicas' own peaks (a GC pause) fade just as
  * slowly and make the slow one win comparisons. Measured: 1.4% of attempts went to a +50 ms
- * replica, above the 0.1% a p99.9 can absorb. Finagle's answer for nodes that fail is to mark
- * them busy and probe them; Prequal (NSDI 2024) keeps "hot" replicas out of selection while any
+ * replica, above the 0.1% a p99.9 can absorb. Finagle marks nodes that fail busy and avoids them
+ * while an open one exists; Prequal (NSDI 2024) keeps "hot" replicas out of selection while any
  * "cold" one is left and learns their state from probes rather than from callers' requests. This
  * does the same for latency:
  *
@@ -37,7 +37,7 @@
  *   beside the call and discarded when it answers (the caller never waits for it), at most every
  *   `probeIntervalMs` and every `minCallsPerProbe` calls, each taking a retry-budget token.
  *   A sample at or below the threshold (a probe's, or any request's) ends probation at once and
- *   sets the estimate to that sample (Finagle-style revival: ./peak-ewma.ts `revive`), so a healed
+ *   sets the estimate to that sample (./peak-ewma.ts `revive`), so a healed
  *   node is back within about one probe interval. Without eligible calls there are no probes: the
  *   estimate's own decay then ends probation once it falls below the threshold (after
  *   τ·ln(estimate/threshold), 15 s for 51 ms against 11 ms).
