@@ -20,17 +20,20 @@
  *                                     of calls, budget) ▼  │
  *                                                   a mirrored copy
  *
- *   threshold = max(ratio × best, best + minExtraMs), best = the lowest of the open nodes' typical
- *               latencies: min(smoothed RTT, Peak EWMA estimate) (./peak-ewma.ts). The smoothed
- *               RTT (RFC 6298's SRTT) forgets within a few samples the peak that a stall of the
- *               client puts on every node at once, which the estimate would keep for τ and which
- *               would hide the slow node behind a raised best.
+ *   threshold = max(ratio × base, base + minExtraMs), base = the best typical latency among open
+ *               nodes, min(smoothed RTT, Peak EWMA estimate) (./peak-ewma.ts), followed at once
+ *               when it falls and over 5 s when it rises. The smoothed RTT (RFC 6298's SRTT)
+ *               forgets within a few dozen samples the peak that a stall of the client puts on
+ *               every node at once, which the estimate would keep for τ; the slow rise keeps
+ *               those few dozen samples from lifting the threshold above the slow node.
  *   slow      = a node whose Peak EWMA estimate is above the threshold: one slow answer is enough
  *               to put it aside, and the estimate's decay while it is idle ends probation when no
  *               probe can be sent. Nodes still at the initial guess are neither best nor slow.
  *   Estimates, not costs, are compared, so load (pending requests) cannot flap a node in and out.
- *   At most a minority (⌈n/2⌉ − 1 nodes: 1 of 3 or 4, none of 2) is on probation at once, the
- *   slowest first, so a slow-down of the whole fleet is not mistaken for outliers.
+ *   At most a minority (⌈n/2⌉ − 1 nodes: 1 of 3 or 4, none of 2) is on probation at once, so a
+ *   slow-down of the whole fleet is not mistaken for outliers. A node on probation keeps its place
+ *   while it is still slow; newcomers fill what is left, the slowest first (a stall that peaks a
+ *   fast node above the slow one must not swap them).
  *   A node on probation is avoided like a tried one (./endpoint-node.ts): picked only when no
  *   other open node is usable (fail open).
  *   A probe is a copy of an idempotent call with a body in memory, sent to the node on probation
@@ -70,6 +73,8 @@ export const PROBATION_DEFAULTS = {
 
 /** How often, at most, the nodes are reviewed (on a pick), in ms. */
 export const REVIEW_INTERVAL_MS = 100;
+/** Time constant with which the baseline follows a rise of the best latency, in ms (weft's choice). */
+export const BASELINE_MS = 5_000;
 
 /** Counters for tests and dashboards. */
 export interface ProbationStats {
@@ -91,6 +96,9 @@ export class Probation {
   #nextReview = Number.NEGATIVE_INFINITY;
   /** The estimate above which a node is kept aside, from the last review (Infinity: none is). */
   #threshold = Number.POSITIVE_INFINITY;
+  /** The best latency, followed down at once and up over BASELINE_MS (NaN before the first review). */
+  #baseline = Number.NaN;
+  #baselineAt = 0;
   /** The nodes on probation as of the last review (some may have been revived since). */
   #kept: EndpointNode[] = [];
   /** Nodes on probation now. */
@@ -135,18 +143,25 @@ export class Probation {
       if (estimate < best) best = estimate;
     }
     const limit = Math.ceil(nodes.length / 2) - 1;
+    const base = this.#follow(best, now);
     this.#threshold =
       limit > 0 && open > 1
-        ? Math.max(best * this.#ratio, best + this.#minExtraMs)
+        ? Math.max(base * this.#ratio, base + this.#minExtraMs)
         : Number.POSITIVE_INFINITY;
-    const slow: Array<{ node: EndpointNode; estimate: number }> = [];
+    // Nodes already on probation keep their places while still slow; new ones fill what is left of
+    // the minority, the slowest first. So a stall that peaks a fast node above the slow one cannot
+    // swap them and hand the slow node back to callers.
+    const stay: Array<{ node: EndpointNode; estimate: number }> = [];
+    const join: Array<{ node: EndpointNode; estimate: number }> = [];
     for (const node of nodes) {
       if (!judged(node)) continue;
       const estimate = node.load.peekEstimate?.(now) ?? 0;
-      if (estimate > this.#threshold) slow.push({ node, estimate });
+      if (estimate > this.#threshold) (node.onProbation === true ? stay : join).push({ node, estimate });
     }
-    // The slowest first, and only a minority.
-    if (slow.length > limit) slow.sort((a, b) => b.estimate - a.estimate).length = Math.max(0, limit);
+    if (stay.length > limit) stay.sort((a, b) => b.estimate - a.estimate).length = Math.max(0, limit);
+    if (join.length > limit - stay.length)
+      join.sort((a, b) => b.estimate - a.estimate).length = Math.max(0, limit - stay.length);
+    const slow = [...stay, ...join];
     const kept: EndpointNode[] = [];
     for (const { node } of slow) {
       if (node.onProbation !== true) this.stats.entered++;
@@ -161,6 +176,26 @@ export class Probation {
     for (const node of kept) node.onProbation = true;
     this.#kept = kept;
     this.#count = kept.length;
+  }
+
+  /**
+   * The baseline the threshold is built from: the best latency, followed at once when it falls and
+   * over BASELINE_MS when it rises. A stall of the client slows every answer in flight and raises
+   * every node's smoothed RTT for a few dozen samples; followed at once, the threshold would rise
+   * above the slow node, a probe would revive it, and callers would get it at the very moment
+   * the fast nodes look slow. A real slow-down of the whole fleet is followed within seconds.
+   */
+  #follow(best: number, now: number): number {
+    if (best === Number.POSITIVE_INFINITY) return best;
+    const previous = this.#baseline;
+    if (Number.isNaN(previous) || best <= previous) {
+      this.#baseline = best;
+    } else {
+      const w = Math.exp(-(now - this.#baselineAt) / BASELINE_MS);
+      this.#baseline = previous * w + best * (1 - w);
+    }
+    this.#baselineAt = now;
+    return this.#baseline;
   }
 
   /**

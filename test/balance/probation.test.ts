@@ -7,6 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Balancer } from '../../src/balance/balancer.js';
+import type { EndpointNode } from '../../src/balance/endpoint-node.js';
+import { PowerOfTwoChoices } from '../../src/balance/p2c.js';
 import { PROBATION_DEFAULTS } from '../../src/balance/probation.js';
 import { type P2cPeakEwmaOptions, p2cPeakEwma } from '../../src/balance/strategies.js';
 import { Cancellation } from '../../src/core/cancellation.js';
@@ -244,6 +246,42 @@ describe('probation (p2cPeakEwma)', () => {
     two.made[0]!.latencyMs = 51;
     await two.run(5_000);
     expect(two.balancer.nodes.map((n) => n.onProbation)).toEqual([false, false]);
+  });
+
+  it('keeps the slow endpoint aside through a stall that peaks the fast ones above it (a newcomer does not take its place)', async () => {
+    const h = setup();
+    h.made[0]!.latencyMs = 51;
+    await h.run(5_000);
+    expect(h.balancer.nodes[0]!.onProbation).toBe(true);
+    // A stall of 200 ms that slows every fast endpoint's answers (80, 60, 60 ms): their estimates
+    // peak at or above the slow one's, one of them well above.
+    h.made.slice(1).forEach((e, i) => {
+      e.hiccupEvery = 1;
+      e.hiccupMs = i === 0 ? 80 : 60;
+    });
+    await h.run(200);
+    for (const e of h.made.slice(1)) e.hiccupEvery = 0;
+    h.reset();
+    await h.run(10_000);
+    expect(h.balancer.nodes[0]!.onProbation).toBe(true);
+    expect(h.made[0]!.callers).toBe(0);
+  });
+
+  it('never lets P2C draw a node on probation while two others are usable, however cheap it looks', () => {
+    const node = (address: string, cost: number, onProbation = false) =>
+      ({
+        address,
+        endpoint: { address, weight: 1 },
+        service: { status: 'open' },
+        load: { pending: 0, cost: () => cost, peek: () => cost, start() {}, end() {} },
+        onProbation,
+      }) as unknown as EndpointNode;
+    const nodes = [node('a', 0.001, true), node('b', 5), node('c', 5), node('d', 5)];
+    const picker = new PowerOfTwoChoices(seeded(3));
+    const picked = new Set<string>();
+    for (let i = 0; i < 1_000; i++) picked.add(picker.pick(nodes, new CallContext('svc'), i)!.address);
+    expect(picked.has('a')).toBe(false);
+    expect(picked.size).toBe(3);
   });
 
   it('fails open: the endpoint on probation is picked when no other one is open', async () => {
