@@ -181,7 +181,7 @@ function window(tailShare: number): Float64Array {
 }
 
 describe('hedge delay (hedgeDelay)', () => {
-  it('without a tail, is the (1 − maxExtraLoad)-quantile (Finagle\'s rule)', () => {
+  it("without a tail, is the (1 − maxExtraLoad)-quantile (Finagle's rule)", () => {
     const sorted = window(0);
     expect(hedgeDelay(sorted, 0.01)).toBe(sorted[989]);
     expect(hedgeDelay(sorted, 0.05)).toBe(sorted[949]);
