@@ -14,6 +14,7 @@ import './node-check.js';
 // Load balancing: the defaults of the strategies in `weft`.
 export { DEFAULT_MAX_EFFORT } from './balance/p2c.js';
 export { DEFAULT_DECAY_MS, DEFAULT_RTT_MS } from './balance/peak-ewma.js';
+export { PROBATION_DEFAULTS, type ProbationOptions } from './balance/probation.js';
 // Stacks: the call stack's filters and the endpoint stack's layers.
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
@@ -68,6 +69,6 @@ export {
   type FailureAccrualService,
   failureAccrual,
 } from './policies/failure-accrual.js';
-export { HEDGE_DEFAULTS, type HedgeOptions } from './policies/hedge.js';
+export { HEDGE_DEFAULTS, type HedgeOptions, KNEE_RATIO } from './policies/hedge.js';
 export { MAX_ATTEMPTS_LIMIT, RETRY_DEFAULTS } from './policies/retry.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';
