@@ -12,8 +12,11 @@
  * 3× or more between neighbouring latencies above that quantile), the delay sits before the jump,
  * at the quantile that lets twice the tail's share hedge: the backups go to the tail, not into it.
  * A first copy that a backup beat is recorded as Infinity (slower than anything measured), so the
- * tail that hedging cut stays in the window. Defaults: maxExtraLoad 1%, at least 1 ms, no hedging
- * until 100 latencies are known (weft's choice). Only idempotent calls with an in-memory
+ * tail that hedging cut stays in the window. The rate is also capped: backups draw from a budget
+ * of their own, `maxExtraLoad` of calls over 10 s plus 10/s (Finagle's BackupRequestFilter keeps
+ * such a RetryBudget, percentCanRetry = maxExtraLoad), so a stall that pushes every call in flight
+ * past the delay cannot hedge them all; and from the client's retry budget. Defaults:
+ * maxExtraLoad 1%, at least 1 ms, no hedging until 100 latencies are known (weft's choice). Only idempotent calls with an in-memory
  * (replayable) body are hedged.
  */
 
@@ -27,7 +30,7 @@ import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
 import { LatencyWindow, quantileOf, rankOf } from './latency-window.js';
-import type { RetryBudget } from './retry-budget.js';
+import { RetryBudget } from './retry-budget.js';
 
 /** Settings of hedging (the client's `hedge` option): how many calls may hedge, and from when. */
 export interface HedgeOptions {
@@ -95,6 +98,8 @@ export function hedgeFilter<Req, Res>(
   const minSamples = integerAtLeast('hedge.minSamples', o.minSamples, 1, HEDGE_DEFAULTS.minSamples);
   const latencies = new LatencyWindow(1_000);
   const { clock } = params;
+  // Finagle's BackupRequestFilter: a budget of the filter's own, percentCanRetry = maxExtraLoad.
+  const backups = new RetryBudget(clock, { percentCanRetry: maxExtraLoad });
   const delayOf = (sorted: Float64Array) => Math.max(minDelayMs, hedgeDelay(sorted, maxExtraLoad));
   const stats: HedgeStats = {
     sent: 0,
@@ -107,13 +112,14 @@ export function hedgeFilter<Req, Res>(
       params.budget.deposit();
       ctx.budgetDeposited = true;
     }
+    backups.deposit();
     // Two copies in flight at once need a body in memory: a stream can be read only once at a time.
     const delay =
       ctx.idempotent && params.adapter.hasInMemoryBody(req) ? stats.delayMs() : Number.POSITIVE_INFINITY;
     if (delay === Number.POSITIVE_INFINITY || delay >= ctx.deadline - clock.now()) {
       return timed(req, ctx, next, clock, latencies);
     }
-    return hedged(req, ctx, next, params, stats, latencies, delay);
+    return hedged(req, ctx, next, params, backups, stats, latencies, delay);
   };
   return { filter, stats };
 }
@@ -193,6 +199,7 @@ function hedged<Req, Res>(
   ctx: CallContext,
   next: Next<Req, Res, CallContext>,
   params: HedgeFilterParams<Req, Res>,
+  backups: RetryBudget,
   stats: HedgeStats,
   latencies: LatencyWindow,
   delay: number,
@@ -268,7 +275,7 @@ function hedged<Req, Res>(
     timer = clock.setTimeout(() => {
       timer = undefined;
       if (settled || copies[0]!.done) return;
-      if (ctx.cancelledReason() !== undefined || !budget.tryWithdraw()) return;
+      if (ctx.cancelledReason() !== undefined || !backups.tryWithdraw() || !budget.tryWithdraw()) return;
       stats.sent++;
       start();
     }, delay);

@@ -242,3 +242,24 @@ describe('hedge delay (hedgeDelay)', () => {
     expect(h.stats.delayMs()).toBe(Number.POSITIVE_INFINITY);
   });
 });
+
+describe('hedge budget', () => {
+  it('caps backups at maxExtraLoad of calls + 10/s, even when every call in flight passes the delay', async () => {
+    // A client budget that never binds, so that the cap seen is the hedge filter's own.
+    const generous = new RetryBudget(new VirtualClock(), { percentCanRetry: 1, minRetriesPerSecond: 1_000 });
+    const plan = [
+      ...Array.from({ length: 20 }, () => ({ delay: 10 })),
+      ...Array.from({ length: 200 }, () => ({ delay: 1_000 })),
+      ...Array.from({ length: 200 }, () => ({ delay: 10 })),
+    ];
+    const h = setup(plan, generous, true, 0.01);
+    await warm(h, 20, 10);
+    // 200 calls at once (a stall): all of them pass the 10 ms delay together.
+    const results = Array.from({ length: 200 }, () => h.call().result);
+    await h.clock.advanceAsync(2_000);
+    await Promise.all(results);
+    // 1% of 220 calls + 10/s × 10 s (Finagle's BackupRequestFilter budget): about 102, not 200.
+    expect(h.stats.sent).toBeGreaterThanOrEqual(95);
+    expect(h.stats.sent).toBeLessThanOrEqual(105);
+  });
+});
