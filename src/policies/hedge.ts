@@ -140,9 +140,10 @@ export const KNEE_RATIO = 3;
  *            noisy maximum), else the floor.
  *
  * The delay is never sooner than the floor, and never inside a tail smaller than the budget. A tail
- * larger than the budget cannot be cut within it: the delay is then the floor, inside the tail
- * (Infinity when more than `maxExtraLoad` of first copies lost to backups: hedging pauses until
- * the window shows real latencies again).
+ * larger than the budget cannot be cut within it: the delay is then the floor, inside the tail.
+ * When more than `maxExtraLoad` of the window are first copies that lost to backups (Infinity),
+ * the floor is the largest latency measured: backups then go to the calls slower than anything
+ * the window saw, and the backup budget caps how many.
  */
 export function hedgeDelay(sorted: Float64Array, maxExtraLoad: number): number {
   const n = sorted.length;
@@ -158,9 +159,19 @@ export function hedgeDelay(sorted: Float64Array, maxExtraLoad: number): number {
       knee = i;
     }
   }
-  if (knee < 0) return sorted[first]!;
-  const tail = (n - 1 - knee) / n;
-  return quantileOf(sorted, 1 - Math.min(maxExtraLoad, 2 * tail));
+  const delay = knee < 0 ? sorted[first]! : quantileOf(sorted, 1 - Math.min(maxExtraLoad, 2 * tail(n, knee)));
+  return delay < Number.POSITIVE_INFINITY ? delay : largestFinite(sorted);
+}
+
+/** The share of `n` sorted latencies above index `knee`. */
+function tail(n: number, knee: number): number {
+  return (n - 1 - knee) / n;
+}
+
+/** The largest finite latency of a sorted window (Infinity when there is none). */
+function largestFinite(sorted: Float64Array): number {
+  for (let i = sorted.length - 1; i >= 0; i--) if (sorted[i]! < Number.POSITIVE_INFINITY) return sorted[i]!;
+  return Number.POSITIVE_INFINITY;
 }
 
 /** One attempt, its latency recorded when it succeeds. */
