@@ -69,6 +69,6 @@ export {
   type FailureAccrualService,
   failureAccrual,
 } from './policies/failure-accrual.js';
-export { HEDGE_DEFAULTS, type HedgeOptions, KNEE_RATIO } from './policies/hedge.js';
+export { HEDGE_DEFAULTS, type HedgeOptions } from './policies/hedge.js';
 export { MAX_ATTEMPTS_LIMIT, RETRY_DEFAULTS } from './policies/retry.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget, type RetryBudgetOptions } from './policies/retry-budget.js';

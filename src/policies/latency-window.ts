@@ -2,8 +2,7 @@
  * A window of the most recent latencies (a ring of fixed size), sorted again only every
  * `size / 10` new samples, so that a quantile, or any figure derived from the sorted samples
  * ({@link derived}), costs O(1) to read on every call. Used by hedging to find the latency past
- * which a call is in its tail. A sample may be `Infinity` (hedging records a first copy that a
- * backup beat so: slower than anything measured).
+ * which a call is in its tail.
  */
 
 export class LatencyWindow {
@@ -63,6 +62,6 @@ export function quantileOf(sorted: Float64Array, q: number): number {
 }
 
 /** The index of the q-quantile (nearest rank) among `n` samples in ascending order. */
-export function rankOf(n: number, q: number): number {
+function rankOf(n: number, q: number): number {
   return Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
 }

@@ -10,7 +10,7 @@ import { CallContext } from '../../src/core/context.js';
 import type { Next } from '../../src/core/service.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 import { attemptFilter } from '../../src/policies/attempt.js';
-import { HedgeLostError, hedgeDelay, hedgeFilter, KNEE_RATIO } from '../../src/policies/hedge.js';
+import { HedgeLostError, hedgeDelay, hedgeFilter } from '../../src/policies/hedge.js';
 import { RetryBudget } from '../../src/policies/retry-budget.js';
 
 interface Req {
@@ -181,66 +181,15 @@ function window(tailShare: number): Float64Array {
 }
 
 describe('hedge delay (hedgeDelay)', () => {
-  it("without a tail, is the (1 − maxExtraLoad)-quantile (Finagle's rule)", () => {
+  it("is the (1 − maxExtraLoad)-quantile (Finagle's rule)", () => {
     const sorted = window(0);
     expect(hedgeDelay(sorted, 0.01)).toBe(sorted[989]);
     expect(hedgeDelay(sorted, 0.05)).toBe(sorted[949]);
   });
 
-  it('with a 1% tail and a 5% budget, fires before the tail, at the quantile that spends twice its share', () => {
-    const sorted = window(0.01);
-    const delay = hedgeDelay(sorted, 0.05);
-    expect(delay).toBe(sorted[979]); // the p98
-    expect(delay).toBeLessThan(5);
-    // The budget's own quantile (p95) would have spent 5%.
-    expect(delay).toBeGreaterThan(hedgeDelay(window(0), 0.05));
-  });
-
-  it('with a tail as large as the budget, cannot fire before it: the delay is the floor, inside the tail', () => {
-    const sorted = window(0.012);
-    expect(hedgeDelay(sorted, 0.01)).toBe(100);
-  });
-
-  it('counts first copies that lost to a backup (Infinity) as the tail', () => {
-    const sorted = window(0.01).map((ms) => (ms === 100 ? Number.POSITIVE_INFINITY : ms));
-    expect(hedgeDelay(sorted, 0.05)).toBe(sorted[979]);
-    // More lost first copies than the budget: the delay is the largest latency measured.
-    const over = window(0.06).map((ms) => (ms === 100 ? Number.POSITIVE_INFINITY : ms));
-    expect(hedgeDelay(over, 0.05)).toBe(5);
-  });
-
-  it('needs a jump of KNEE_RATIO: a smooth rise is no tail', () => {
-    expect(KNEE_RATIO).toBe(3);
-    // The top 1% at 2.9× the body's top: no knee, so Finagle's rule.
-    const sorted = window(0.01).map((ms) => (ms === 100 ? 5 * 2.9 : ms));
-    expect(hedgeDelay(sorted, 0.05)).toBe(sorted[949]);
-  });
-
-  it('records a first copy that a backup beat as Infinity, so the tail it cut stays in the window', async () => {
-    // 100 calls of 10 ms; 3 whose first copy takes 1 s, rescued by a 10 ms backup; 98 more of 10 ms.
-    const rescued = [{ delay: 1_000 }, { delay: 10 }];
-    const plan = [
-      ...Array.from({ length: 100 }, () => ({ delay: 10 })),
-      ...rescued,
-      ...rescued,
-      ...rescued,
-      ...Array.from({ length: 98 }, () => ({ delay: 10 })),
-    ];
-    const h = setup(plan, undefined, true, 0.01);
-    await warm(h, 100, 10);
-    expect(h.stats.delayMs()).toBe(10);
-    for (let i = 0; i < 3; i++) {
-      const { result } = h.call();
-      await h.clock.advanceAsync(10); // the delay: the backup goes out
-      await h.clock.advanceAsync(10); // the backup answers
-      expect(await result).toBe(`answer of attempt 2`);
-    }
-    expect(h.stats.won).toBe(3);
-    await warm(h, 98, 10); // the window is sorted again
-    // 3 of 201 first copies (1.5%) lost: more than maxExtraLoad, so the delay is the largest
-    // latency measured, 10 ms. Recorded as the caller saw them (20 ms), they would look like the
-    // body, and the delay would be their 20 ms.
-    expect(h.stats.delayMs()).toBe(10);
+  it('fires before a 1% tail with a 4% budget, and inside it with the default 1% once the tail passes 1%', () => {
+    expect(hedgeDelay(window(0.01), 0.04)).toBeLessThan(5);
+    expect(hedgeDelay(window(0.012), 0.01)).toBe(100);
   });
 });
 
