@@ -14,7 +14,7 @@
  * does the same for latency:
  *
  *          review (every 100 ms, on a pick)               review or a sample in range
- *   normal ──── estimate > threshold, a minority ────▶ on probation ─────────────────────▶ normal
+ *   normal ──── estimate > threshold, a quarter ─────▶ on probation ─────────────────────▶ normal
  *                                                       │  ▲
  *                                     probe (≤ 1/s, ≤ 1%│  │ sample above the threshold: stays
  *                                     of calls, budget) ▼  │
@@ -30,8 +30,9 @@
  *               to put it aside, and the estimate's decay while it is idle ends probation when no
  *               probe can be sent. Nodes still at the initial guess are neither best nor slow.
  *   Estimates, not costs, are compared, so load (pending requests) cannot flap a node in and out.
- *   At most a minority (⌈n/2⌉ − 1 nodes: 1 of 3 or 4, none of 2) is on probation at once, so a
- *   slow-down of the whole fleet is not mistaken for outliers. A node on probation keeps its place
+ *   At most a quarter of the nodes (1 of 3 to 7, 2 of 8, none of 2) is on probation at once, so a
+ *   slow-down of the whole fleet is not mistaken for outliers, and P2C's draws still find two
+ *   usable nodes without falling back to the O(n) scan. A node on probation keeps its place
  *   while it is still slow; newcomers fill what is left, the slowest first (a stall that peaks a
  *   fast node above the slow one must not swap them).
  *   A node on probation is avoided like a tried one (./endpoint-node.ts): picked only when no
@@ -46,7 +47,8 @@
  *   τ·ln(estimate/threshold), 15 s for 51 ms against 11 ms).
  *
  * Defaults (weft's choices; see docs/load-balancing.md): ratio 3, minExtraMs 10, probeIntervalMs
- * 1000, minCallsPerProbe 100 (so at most 1% of calls are mirrored), review every 100 ms.
+ * 1000, minCallsPerProbe 100 (so at most 1% of calls are mirrored), review every 100 ms and at
+ * most once per n picks (O(1) per pick, amortized).
  */
 import { WeftError } from '../core/errors.js';
 import type { EndpointNode } from './endpoint-node.js';
@@ -104,6 +106,7 @@ export class Probation {
   /** Nodes on probation now. */
   #count = 0;
   #callsSinceProbe = 0;
+  #picksSinceReview = 0;
   #nextProbe = Number.NEGATIVE_INFINITY;
   #turn = 0;
   readonly stats: ProbationStats = { entered: 0, decayed: 0, revived: 0, probes: 0 };
@@ -125,15 +128,20 @@ export class Probation {
     return this.#count;
   }
 
-  /** A pick is about to happen: count the call, and review the nodes if the last review is 100 ms old. */
+  /**
+   * A pick is about to happen: count the call, and review the nodes if the last review is 100 ms
+   * old and at least as many picks as nodes have been made since (a review is O(n), so this keeps
+   * it O(1) per pick, amortized, at any size).
+   */
   beforePick(nodes: readonly EndpointNode[], now: number): void {
     this.#callsSinceProbe++;
-    if (now >= this.#nextReview) this.review(nodes, now);
+    if (++this.#picksSinceReview >= nodes.length && now >= this.#nextReview) this.review(nodes, now);
   }
 
   /** Recompute the threshold and who is on probation. O(n), at most every 100 ms. */
   review(nodes: readonly EndpointNode[], now: number): void {
     this.#nextReview = now + REVIEW_INTERVAL_MS;
+    this.#picksSinceReview = 0;
     let best = Number.POSITIVE_INFINITY;
     let open = 0;
     for (const node of nodes) {
@@ -142,14 +150,14 @@ export class Probation {
       const estimate = latencyOf(node, now);
       if (estimate < best) best = estimate;
     }
-    const limit = Math.ceil(nodes.length / 2) - 1;
+    const limit = probationLimit(nodes.length);
     const base = this.#follow(best, now);
     this.#threshold =
       limit > 0 && open > 1
         ? Math.max(base * this.#ratio, base + this.#minExtraMs)
         : Number.POSITIVE_INFINITY;
     // Nodes already on probation keep their places while still slow; new ones fill what is left of
-    // the minority, the slowest first. So a stall that peaks a fast node above the slow one cannot
+    // the quarter, the slowest first. So a stall that peaks a fast node above the slow one cannot
     // swap them and hand the slow node back to callers.
     const stay: Array<{ node: EndpointNode; estimate: number }> = [];
     const join: Array<{ node: EndpointNode; estimate: number }> = [];
@@ -167,8 +175,10 @@ export class Probation {
       if (node.onProbation !== true) this.stats.entered++;
       kept.push(node);
     }
+    // Those that lost their place leave: O(kept) with a set, whatever the overlap.
+    const next = new Set(kept);
     for (const node of this.#kept) {
-      if (node.onProbation === true && !kept.includes(node)) {
+      if (node.onProbation === true && !next.has(node)) {
         node.onProbation = false;
         this.stats.decayed++;
       }
@@ -241,6 +251,16 @@ export class Probation {
 /** Whether review judges a node: open, and its estimate rests on a real sample, not the initial guess. */
 function judged(node: EndpointNode): boolean {
   return node.service.status === 'open' && node.load.measured !== false;
+}
+
+/**
+ * How many of `n` nodes may be on probation at once: a quarter, at least one from 3 nodes, none of
+ * 2. A minority, so a slow-down of the whole fleet is not mistaken for outliers; a quarter, not
+ * just under half, because P2C's draws must keep finding two usable nodes (with half unusable,
+ * 1.2% of picks end in the O(n) scan at 100 nodes; with a quarter, almost none).
+ */
+export function probationLimit(n: number): number {
+  return n <= 2 ? 0 : Math.max(1, Math.floor(n / 4));
 }
 
 /** A node's typical latency, for the best: the lower of its smoothed RTT and its decayed Peak EWMA estimate. */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Balancer } from '../../src/balance/balancer.js';
 import type { EndpointNode } from '../../src/balance/endpoint-node.js';
 import { PowerOfTwoChoices } from '../../src/balance/p2c.js';
-import { PROBATION_DEFAULTS } from '../../src/balance/probation.js';
+import { PROBATION_DEFAULTS, probationLimit } from '../../src/balance/probation.js';
 import { type P2cPeakEwmaOptions, p2cPeakEwma } from '../../src/balance/strategies.js';
 import { Cancellation } from '../../src/core/cancellation.js';
 import { CallContext } from '../../src/core/context.js';
@@ -235,7 +235,8 @@ describe('probation (p2cPeakEwma)', () => {
     expect(h.probation.stats.entered).toBeGreaterThan(entered);
   });
 
-  it('keeps at most a minority aside: the slowest one of four, none of two', async () => {
+  it('keeps at most a quarter aside (at least one from three nodes): the slowest one of four, none of two', async () => {
+    expect([2, 3, 4, 7, 8, 100].map(probationLimit)).toEqual([0, 1, 1, 1, 2, 25]);
     const four = setup();
     four.made[0]!.latencyMs = 51;
     four.made[1]!.latencyMs = 31;
