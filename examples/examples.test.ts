@@ -5,10 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError } from '../src/index.js';
+import { startEtcd } from '../test/support/etcd.js';
 import { main as deadlinePropagation } from './deadline-propagation.js';
 import { parseDemoArgs, UsageError } from './demo/args.js';
 import { FLAKY_LABEL, SLOW_LABEL } from './demo/backends.js';
 import { type DemoSummary, runDemo } from './demo/demo.js';
+import { main as etcdRegistration } from './etcd-registration.js';
 import { runGrpcDemo } from './grpc-demo.js';
 import { main as quickStart } from './quick-start.js';
 import { main as serverExpress } from './server-express.js';
@@ -224,6 +226,26 @@ describe('examples', () => {
       expect(lines[0]).toBe('503 then 200: got Ada after 2 attempts');
       expect(lines[2]).toContain('WEFT_DEADLINE_EXCEEDED with a 100 ms budget');
     });
+  });
+});
+
+describe('etcd registration example', () => {
+  it('registers with a lease kept alive past its TTL, is discovered and called, and revoking deletes the key', async () => {
+    const etcd = await startEtcd();
+    try {
+      const lines: string[] = [];
+      const result = await etcdRegistration((t) => lines.push(t), etcd.url, { ttlSeconds: 1, holdMs: 2_500 });
+      expect(result.status).toBe(200);
+      expect(result.body).toBe('hello from an instance registered in etcd');
+      // Kept alive every TTL/3: the key outlived its TTL (etcd raises a 1 s TTL to its 1.5 s minimum).
+      expect(result.keepAlives).toBeGreaterThanOrEqual(4);
+      expect(result.presentBeforeRevoke).toBe(true);
+      expect(result.staleAfterRevoke).toBe(true); // the resolver saw the delete
+      expect(await etcd.list('services/hello/')).toEqual({});
+      expect(lines[0]).toMatch(/^registered services\/hello\/instance-\d+ → 127\.0\.0\.1:\d+ with lease \d+/);
+    } finally {
+      await etcd.stop();
+    }
   });
 });
 

@@ -4,7 +4,8 @@
 //  2. the system programs the suite runs: dnsmasq (DNS discovery tests, Debian package
 //     dnsmasq-base), Chromium at /usr/bin/chromium (admin page test), openssl (TLS tests),
 //     protoc (a ts-proto generated gRPC client, Debian package protobuf-compiler), the gRPC
-//     interop server and client of Debian's ruby-grpc (gRPC interop tests).
+//     interop server and client of Debian's ruby-grpc (gRPC interop tests), etcd (the etcd
+//     discovery tests, Debian package etcd-server).
 //     Missing ones are installed with apt-get when running as root; otherwise it stops and prints
 //     the apt-get command to run;
 //  3. a Node.js below the floor for test/node-check.test.ts (scripts/old-node.mjs), installed
@@ -45,6 +46,12 @@ const SYSTEM_PACKAGES = [
     present: () => onPath('dnsmasq'),
     pkgs: ['dnsmasq-base'],
     usedBy: 'the DNS discovery tests',
+  },
+  {
+    what: 'etcd',
+    present: () => onPath('etcd'),
+    pkgs: ['etcd-server'],
+    usedBy: 'the etcd discovery tests',
   },
   {
     what: '/usr/bin/chromium',

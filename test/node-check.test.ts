@@ -124,6 +124,8 @@ describe('the built package on a Node.js below the floor', () => {
       './express cjs',
       './fastify esm',
       './fastify cjs',
+      './discovery esm',
+      './discovery cjs',
     ]);
     for (const [subpath, format, file] of BUILT) {
       const order = evaluationOrder(file);

@@ -343,7 +343,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     switch (snapshot.kind) {
       case 'negative':
         return new NoEndpointsError(
-          `${source} says the name does not exist${snapshot.reason ? ` (${snapshot.reason})` : ''}`,
+          snapshot.reason ? `${source}: ${snapshot.reason}` : `${source} says the name does not exist`,
           details,
         );
       case 'failed':

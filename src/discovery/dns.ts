@@ -6,26 +6,30 @@
  * dns_failure_refresh_rate; the values are weft's). Family 4 by default. Queries: 2 s × 2 tries (resolv.conf's
  * `attempts:2` with a shorter timeout than its 5 s; Node's own default is 4 tries).
  */
-import { promises as dnsPromises } from 'node:dns';
-import { isIP } from 'node:net';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { ConfigError, errorCode } from '../core/errors.js';
 import { ListenerSet, reportHookError } from '../core/events.js';
-import { clockOption, integerAtLeast, objectOption, optionKeys, positiveNumber } from '../core/options.js';
+import { objectOption, optionKeys } from '../core/options.js';
+import {
+  ABSENT_CODES,
+  createNodeDnsResolver,
+  DnsLookupError,
+  type DnsQueryConfig,
+  ttlRefreshDelay,
+  validateDnsQueryOptions,
+} from './dns-common.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { validateHostname } from './hostname.js';
 import type { EndpointSetListener, EndpointSetState, Resolver } from './resolver.js';
 
+export {
+  DEFAULT_DNS_TIMEOUT_MS,
+  DEFAULT_DNS_TRIES,
+  DEFAULT_MAX_REFRESH_MS,
+  DEFAULT_MIN_REFRESH_MS,
+  DnsLookupError,
+} from './dns-common.js';
 export { isValidHostname, validateHostname } from './hostname.js';
-
-/** Shortest refresh interval, and the first retry delay after a failure (ms). */
-export const DEFAULT_MIN_REFRESH_MS = 1_000;
-/** Longest refresh interval, and the cap of the retry backoff (ms). */
-export const DEFAULT_MAX_REFRESH_MS = 30_000;
-/** Per-try query timeout given to the node:dns Resolver (ms). */
-export const DEFAULT_DNS_TIMEOUT_MS = 2_000;
-/** Tries per name server given to the node:dns Resolver. */
-export const DEFAULT_DNS_TRIES = 2;
 
 /** Options of {@link dnsResolver}. */
 export interface DnsResolverOptions {
@@ -62,23 +66,6 @@ export const DNS_RESOLVER_OPTION_KEYS = optionKeys<DnsResolverOptions>({
   clock: true,
 });
 
-/** A DNS lookup that failed for a reason other than "no such name / no such records". */
-export class DnsLookupError extends Error {
-  /** The node:dns error code, e.g. `ETIMEOUT`, `ECONNREFUSED`, `ESERVFAIL`. */
-  readonly code: string;
-  readonly hostname: string;
-  /** 4 for the A query, 6 for the AAAA query. */
-  readonly family: 4 | 6;
-
-  constructor(hostname: string, family: 4 | 6, code: string, cause: unknown) {
-    super(`DNS ${family === 4 ? 'A' : 'AAAA'} lookup of ${hostname} failed: ${code}`, { cause });
-    this.name = 'DnsLookupError';
-    this.code = code;
-    this.hostname = hostname;
-    this.family = family;
-  }
-}
-
 /**
  * How the resolver asks DNS. For tests only (deterministic TTLs on a virtual clock); the default
  * wraps node:dns `promises.Resolver`. Not part of the package's public API.
@@ -90,12 +77,6 @@ export interface DnsLookup {
   /** Cancel outstanding queries. */
   cancel(): void;
 }
-
-/** The error codes that mean "the name or its records do not exist": a negative answer. */
-const ABSENT_CODES: Readonly<Record<string, string>> = {
-  ENOTFOUND: 'NXDOMAIN (no such name)',
-  ENODATA: 'NODATA (the name has no records of this type)',
-};
 
 /**
  * A resolver for the A/AAAA records of `options.hostname`, each address paired with
@@ -125,16 +106,10 @@ export function createDnsResolver(options: DnsResolverOptions, lookup?: DnsLooku
   return new DnsNameResolver(config, lookup ?? nodeLookup(config));
 }
 
-interface DnsConfig {
+interface DnsConfig extends DnsQueryConfig {
   readonly hostname: string;
   readonly port: number;
   readonly families: readonly (4 | 6)[];
-  readonly servers: readonly string[] | undefined;
-  readonly minRefreshMs: number;
-  readonly maxRefreshMs: number;
-  readonly timeoutMs: number;
-  readonly tries: number;
-  readonly clock: Clock;
 }
 
 class DnsNameResolver implements Resolver {
@@ -241,9 +216,7 @@ class DnsNameResolver implements Resolver {
   /** clamp(TTL seconds × 1000, minRefreshMs, maxRefreshMs); resets the miss count. */
   #ttlDelay(ttlSeconds: number): number {
     this.#misses = 0;
-    const { minRefreshMs, maxRefreshMs } = this.#config;
-    const ttlMs = Number.isFinite(ttlSeconds) && ttlSeconds >= 0 ? ttlSeconds * 1000 : maxRefreshMs;
-    return Math.min(maxRefreshMs, Math.max(minRefreshMs, ttlMs));
+    return ttlRefreshDelay(ttlSeconds, this.#config.minRefreshMs, this.#config.maxRefreshMs);
   }
 
   /** minRefreshMs × 2^(misses-1), capped at maxRefreshMs. */
@@ -255,8 +228,7 @@ class DnsNameResolver implements Resolver {
 }
 
 function nodeLookup(config: DnsConfig): DnsLookup {
-  const resolver = new dnsPromises.Resolver({ timeout: config.timeoutMs, tries: config.tries });
-  if (config.servers !== undefined) resolver.setServers([...config.servers]);
+  const resolver = createNodeDnsResolver(config);
   return {
     resolve: (family, hostname) =>
       family === 4 ? resolver.resolve4(hostname, { ttl: true }) : resolver.resolve6(hostname, { ttl: true }),
@@ -275,58 +247,10 @@ function validateDnsOptions(options: DnsResolverOptions): DnsConfig {
   if (family !== 4 && family !== 6 && family !== 'any') {
     throw new ConfigError('dns.family', family, 'expected 4, 6 or "any"');
   }
-  const minRefreshMs = positiveNumber('dns.minRefreshMs', raw.minRefreshMs, DEFAULT_MIN_REFRESH_MS);
-  const maxRefreshMs = positiveNumber(
-    'dns.maxRefreshMs',
-    raw.maxRefreshMs,
-    Math.max(DEFAULT_MAX_REFRESH_MS, minRefreshMs),
-  );
-  if (maxRefreshMs < minRefreshMs) {
-    throw new ConfigError(
-      'dns.maxRefreshMs',
-      maxRefreshMs,
-      `expected a number >= dns.minRefreshMs (${minRefreshMs})`,
-    );
-  }
-  const timeoutMs = integerAtLeast('dns.timeoutMs', raw.timeoutMs, 1, DEFAULT_DNS_TIMEOUT_MS);
-  const tries = integerAtLeast('dns.tries', raw.tries, 1, DEFAULT_DNS_TRIES);
-  const clock = clockOption('dns.clock', raw.clock);
   return {
     hostname,
     port,
     families: family === 'any' ? [4, 6] : [family],
-    servers: validateServers(raw.servers),
-    minRefreshMs,
-    maxRefreshMs,
-    timeoutMs,
-    tries,
-    clock,
+    ...validateDnsQueryOptions('dns', raw),
   };
-}
-
-function validateServers(servers: unknown): readonly string[] | undefined {
-  if (servers === undefined) return undefined;
-  if (!Array.isArray(servers) || servers.length === 0) {
-    throw new ConfigError(
-      'dns.servers',
-      servers,
-      'expected a non-empty array of "ip", "ip:port" or "[ipv6]:port"',
-    );
-  }
-  servers.forEach((server: unknown, i) => {
-    if (!isServerAddress(server)) {
-      throw new ConfigError(`dns.servers[${i}]`, server, 'expected "ip", "ip:port" or "[ipv6]:port"');
-    }
-  });
-  return Object.freeze([...(servers as string[])]);
-}
-
-function isServerAddress(server: unknown): boolean {
-  if (typeof server !== 'string') return false;
-  if (isIP(server) !== 0) return true;
-  const match = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(server);
-  if (match === null) return false;
-  const port = Number(match[3]);
-  const validHost = match[1] !== undefined ? isIP(match[1]) === 6 : isIP(match[2] ?? '') === 4;
-  return validHost && port >= 1 && port <= 65535;
 }

@@ -8,8 +8,11 @@
  *                               context through `AsyncLocalStorage.run(context, done)` (never
  *                               `enterWith`, next-wave.md §A1)
  *   onError                     the handler threw: its permit learns nothing (ignore)
- *   onResponse                  the response was sent: the permit is released
- *   raw response `close`        the connection closed before that: the caller went away
+ *   raw response `close`        the request ends: the response was written (the permit is
+ *                               released) or, when it was not, the caller went away. One
+ *                               listener per request, not an onResponse hook: Fastify runs a
+ *                               route's onResponse hooks through a generic runner that costs
+ *                               more per request than the listener, which is needed anyway
  *   error handler               a DeadlineExceededError becomes 504; any other error is thrown
  *                               on to the parent (Fastify's default) handler
  *   preClose / onClose          `fastify.close()` drains: new requests are nacked, in-flight ones
@@ -96,11 +99,6 @@ const installWeft: FastifyPluginCallback<WeftFastifyOptions> = (fastify, options
 
   fastify.addHook('onError', (_request, reply, error, next) => {
     admittedOf(reply.raw)?.handlerThrew(error);
-    next();
-  });
-
-  fastify.addHook('onResponse', (_request, reply, next) => {
-    admittedOf(reply.raw)?.finished(reply.statusCode);
     next();
   });
 

@@ -13,6 +13,7 @@ import { markdownTable, publish, republish } from './report.js';
 import { belowFloors, type ScenarioResult } from './result.js';
 import { breakdown } from './scenarios/breakdown.js';
 import { churn } from './scenarios/churn.js';
+import { churnEtcd } from './scenarios/churn-etcd.js';
 import { failingReplica } from './scenarios/failing-replica.js';
 import { grpcFailingReplica } from './scenarios/grpc-failing-replica.js';
 import { grpcOverhead } from './scenarios/grpc-overhead.js';
@@ -79,6 +80,7 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
   'pick-cost': () =>
     pickCost({ sizes: [10, 100, 1_000, 10_000], picks: requests(200_000), rounds: rounds(5) }),
   churn: () => churn({ rate: rate(1_000), durationMs: durationMs(5) }),
+  'churn-etcd': () => churnEtcd({ rate: rate(1_000), durationMs: durationMs(5) }),
   memory: () => memory({ requests: requests(1_000_000), concurrency: concurrency(32) }),
   'grpc-overhead': () =>
     grpcOverhead({
@@ -100,6 +102,12 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
       warmUpS: 2,
     }),
 };
+/**
+ * Scenarios that run with another when it is named alone: `npm run bench -- churn` measures
+ * churn through a static resolver and through etcd (issue 17). `all` runs each once.
+ */
+const companions: Record<string, readonly string[]> = { churn: ['churn-etcd'] };
+
 /** Not part of `all`: a developer's tool (what each layer of weft costs). */
 const tools: Record<string, () => Promise<ScenarioResult>> = {
   breakdown: () => breakdown({ requests: requests(4_000), concurrency: concurrency(32), rounds: rounds(25) }),
@@ -156,17 +164,22 @@ async function main(): Promise<boolean> {
     );
     process.exit(2);
   }
-  const result = await run();
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else print(result);
-  if (values.publish) {
-    // Replace this scenario's figures in the published run and regenerate the page from it.
-    if (!(name in scenarios)) throw new Error(`--publish: ${name} is not part of the published results`);
-    const docs = fileURLToPath(new URL('../../docs', import.meta.url));
-    const written = await republish(result, docs);
-    if (!values.json) console.log(`\nwrote ${written.length} files`);
+  const names = [name, ...(companions[name] ?? [])];
+  const results: ScenarioResult[] = [];
+  for (const each of names) {
+    const result = await (scenarios[each] ?? tools[each])!();
+    results.push(result);
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else print(result);
+    if (values.publish) {
+      // Replace this scenario's figures in the published run and regenerate the page from it.
+      if (!(each in scenarios)) throw new Error(`--publish: ${each} is not part of the published results`);
+      const docs = fileURLToPath(new URL('../../docs', import.meta.url));
+      const written = await republish(result, docs);
+      if (!values.json) console.log(`\nwrote ${written.length} files`);
+    }
   }
-  return reportFloors([result]);
+  return reportFloors(results);
 }
 
 main().then(

@@ -2,8 +2,9 @@
  * Test helper: a real dnsmasq on 127.0.0.1 and a free high port (no root needed), answering A and
  * AAAA queries from a hosts file the test writes, with TTL 1 s (`--local-ttl=1`), and answering
  * NXDOMAIN for unknown names under the test domain (`--local=/weft.test/`). `setHosts()` rewrites
- * the file and sends SIGHUP, which makes dnsmasq re-read it. Needs the Debian package
- * `dnsmasq-base` (pulled in by `apt-get install -y dnsmasq`).
+ * the file and sends SIGHUP, which makes dnsmasq re-read it. SRV records (`--srv-host`, optional)
+ * are command-line options, which SIGHUP does not re-read: `setSrv()` restarts dnsmasq on the same
+ * port. Needs the Debian package `dnsmasq-base` (pulled in by `apt-get install -y dnsmasq`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -19,6 +20,20 @@ export const TEST_DOMAIN = 'weft.test';
 /** Host records: name → addresses (IPv4 or IPv6). */
 export type HostRecords = Readonly<Record<string, readonly string[]>>;
 
+/**
+ * One SRV record (dnsmasq `--srv-host=<name>,<target>,<port>,<priority>,<weight>`). The target
+ * `.` makes dnsmasq answer `SRV 0 0 1 .`, "service decidedly not available" (RFC 2782).
+ */
+export interface SrvRecord {
+  readonly target: string;
+  readonly port?: number;
+  readonly priority?: number;
+  readonly weight?: number;
+}
+
+/** SRV records: name (e.g. `_http._tcp.api.weft.test`) → records. */
+export type SrvRecords = Readonly<Record<string, readonly SrvRecord[]>>;
+
 /** A running dnsmasq. */
 export interface Dnsmasq {
   /** The UDP/TCP port it listens on (127.0.0.1). */
@@ -27,6 +42,15 @@ export interface Dnsmasq {
   readonly server: string;
   /** Replace every record and wait until dnsmasq has re-read them (SIGHUP). */
   setHosts(records: HostRecords): Promise<void>;
+  /**
+   * Replace every SRV record: dnsmasq is stopped and started again on the same port with the new
+   * records (it does not re-read them on SIGHUP). Queries during the restart go unanswered.
+   */
+  setSrv(records: SrvRecords): Promise<void>;
+  /** Freeze the process (SIGSTOP): queries time out until {@link resume}. */
+  pause(): void;
+  /** Let a paused process run again (SIGCONT). */
+  resume(): void;
   /** Stop the process and delete its files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -36,8 +60,11 @@ const RELOAD_TIMEOUT_MS = 5_000;
 const STOP_TIMEOUT_MS = 3_000;
 const PORT_ATTEMPTS = 5;
 
-/** Start dnsmasq with `records`. Throws, naming the package to install, if dnsmasq is missing. */
-export async function startDnsmasq(records: HostRecords): Promise<Dnsmasq> {
+/**
+ * Start dnsmasq with `records` (and the SRV records `srv`, if given). Throws, naming the package
+ * to install, if dnsmasq is missing.
+ */
+export async function startDnsmasq(records: HostRecords, srv: SrvRecords = {}): Promise<Dnsmasq> {
   const binary = findDnsmasq();
   const dir = await mkdtemp(join(tmpdir(), 'weft-dnsmasq-'));
   const hostsFile = join(dir, 'hosts');
@@ -46,7 +73,8 @@ export async function startDnsmasq(records: HostRecords): Promise<Dnsmasq> {
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
     try {
-      return await launch(binary, port, hostsFile, dir);
+      const first = await launch(binary, port, hostsFile, srv);
+      return control(binary, port, hostsFile, dir, first);
     } catch (error) {
       lastError = error;
       if (!/Address already in use/i.test(String(error))) break;
@@ -54,6 +82,64 @@ export async function startDnsmasq(records: HostRecords): Promise<Dnsmasq> {
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** One dnsmasq process. */
+interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  readonly log: () => string;
+}
+
+/** The Dnsmasq handle over the current process, which `setSrv` replaces. */
+function control(binary: string, port: number, hostsFile: string, dir: string, first: Running): Dnsmasq {
+  let current = first;
+  let stopped = false;
+  const readCount = (): number => current.log().split(`read ${hostsFile}`).length - 1;
+  return {
+    port,
+    server: `127.0.0.1:${port}`,
+    async setHosts(records) {
+      const before = readCount();
+      await writeFile(hostsFile, hostsText(records));
+      current.child.kill('SIGHUP');
+      const deadline = Date.now() + RELOAD_TIMEOUT_MS;
+      while (readCount() <= before) {
+        if (Date.now() > deadline)
+          throw new Error(`dnsmasq did not re-read ${hostsFile} after SIGHUP:\n${current.log()}`);
+        await sleep(20);
+      }
+    },
+    async setSrv(records) {
+      if (stopped) throw new Error('dnsmasq was stopped');
+      await kill(current.child, current.exited);
+      // The port was ours a moment ago; another process may grab it in between, so retry a little.
+      let lastError: unknown;
+      for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+        try {
+          current = await launch(binary, port, hostsFile, records);
+          return;
+        } catch (error) {
+          lastError = error;
+          await sleep(100);
+        }
+      }
+      throw lastError;
+    },
+    pause() {
+      current.child.kill('SIGSTOP');
+    },
+    resume() {
+      current.child.kill('SIGCONT');
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      current.child.kill('SIGCONT'); // a paused process would not act on SIGTERM
+      await kill(current.child, current.exited);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function findDnsmasq(): string {
@@ -74,7 +160,7 @@ function findDnsmasq(): string {
   );
 }
 
-async function launch(binary: string, port: number, hostsFile: string, dir: string): Promise<Dnsmasq> {
+async function launch(binary: string, port: number, hostsFile: string, srv: SrvRecords): Promise<Running> {
   const child = spawn(
     binary,
     [
@@ -89,6 +175,7 @@ async function launch(binary: string, port: number, hostsFile: string, dir: stri
       '--local-ttl=1',
       `--local=/${TEST_DOMAIN}/`,
       '--log-facility=-',
+      ...srvArgs(srv),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -114,29 +201,19 @@ async function launch(binary: string, port: number, hostsFile: string, dir: stri
     throw error;
   }
 
-  const readCount = (): number => log.split(`read ${hostsFile}`).length - 1;
-  let stopped = false;
-  return {
-    port,
-    server,
-    async setHosts(records) {
-      const before = readCount();
-      await writeFile(hostsFile, hostsText(records));
-      child.kill('SIGHUP');
-      const deadline = Date.now() + RELOAD_TIMEOUT_MS;
-      while (readCount() <= before) {
-        if (Date.now() > deadline)
-          throw new Error(`dnsmasq did not re-read ${hostsFile} after SIGHUP:\n${log}`);
-        await sleep(20);
-      }
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await kill(child, exited);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { child, exited, log: () => log };
+}
+
+function srvArgs(srv: SrvRecords): string[] {
+  const args: string[] = [];
+  for (const [name, records] of Object.entries(srv)) {
+    for (const { target, port = 1, priority = 0, weight = 0 } of records) {
+      args.push(
+        target === '.' ? `--srv-host=${name}` : `--srv-host=${name},${target},${port},${priority},${weight}`,
+      );
+    }
+  }
+  return args;
 }
 
 /** Poll until dnsmasq answers a query (an answer or NXDOMAIN both prove it is up). */
