@@ -29,7 +29,7 @@ export type { Event } from './core/events.js';
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';
 export { Stack, type StackEntry } from './core/stack.js';
 // HTTP: the headers weft writes and reads, and the request's parts.
-export { ATTEMPT_HEADER } from './http/protocol/adapter.js';
+export { ATTEMPT_HEADER, PROBE_HEADER } from './http/protocol/adapter.js';
 export { NACK_HEADER } from './http/protocol/classifier.js';
 export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/protocol/idempotency.js';
 export type { HeadersInput, HttpBody, HttpHeaders } from './http/protocol/request.js';

@@ -167,7 +167,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     copy.attempts = undefined;
     copy.attemptDeadline = ctx.attemptDeadline;
     copy.endpoint = node.address;
-    copy.request = req;
+    const probe = probes.copy === undefined ? req : probes.copy(req);
+    copy.request = probe;
     copy.attemptStart = now;
     promiseToEndAttempts(copy);
     const timeoutMs = Math.min(ctx.attemptDeadline - now, ctx.deadline - now, MAX_PROBE_MS);
@@ -178,7 +179,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     node.load.start(now);
     let pending: Promise<Res>;
     try {
-      pending = node.service.call(req, copy);
+      pending = node.service.call(probe, copy);
     } catch (error) {
       pending = Promise.reject(error);
     }

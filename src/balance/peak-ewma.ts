@@ -10,6 +10,12 @@
  * The first success replaces the initial guess outright (the guess only stands in until a real
  * sample exists; averaged in, a 30 ms guess would take τ·ln(30) ≈ 34 s to fade from a 1 ms
  * endpoint, and a replica 50 ms slower would look less than twice as costly all that time).
+ * Until that first sample the guess is not a cost either: an endpoint without one costs nothing
+ * while idle and a penalty while a request is pending, so it gets one request at a time until it
+ * answers (Finagle's PeakEwma: "if we don't have any latency history, we penalize the host on the
+ * first probe"). Costed at the guess, a new endpoint would starve beside endpoints measured far
+ * below it, and one that only fails fast would never be tried again, so failure accrual could not
+ * eject it.
  * Beside the estimate it keeps a smoothed RTT of the samples alone (TCP's SRTT, RFC 6298: gain
  * 1/8, no peaks, no decay), which probation (./probation.ts) compares: a stall that makes every
  * endpoint peak at once fades from it within a few samples instead of τ.
@@ -22,6 +28,11 @@ export const DEFAULT_DECAY_MS = 10_000;
 export const DEFAULT_RTT_MS = 30;
 /** Gain of the smoothed RTT (RFC 6298's α = 1/8). */
 const SRTT_GAIN = 1 / 8;
+/**
+ * Cost of an endpoint with no sample yet and a request pending, before adding the pending count:
+ * above any real cost, so it gets no second request until the first answers (Finagle's `Penalty`).
+ */
+export const UNMEASURED_PENALTY = 1e9;
 
 export class PeakEwma implements LoadMetric {
   pending = 0;
@@ -38,7 +49,10 @@ export class PeakEwma implements LoadMetric {
     this.#stamp = now;
   }
 
-  /** Whether a success has replaced the initial guess: until then the estimate is only a guess. */
+  /**
+   * Whether a real sample has replaced the initial guess (a success, or a failure slower than the
+   * guess): until then the estimate is only a guess, and not a cost ({@link cost}).
+   */
   get measured(): boolean {
     return this.#measured;
   }
@@ -54,8 +68,13 @@ export class PeakEwma implements LoadMetric {
     return this.#estimate;
   }
 
+  /**
+   * estimate × (pending + 1); without a sample yet, 0 while idle and {@link UNMEASURED_PENALTY} +
+   * pending while a request is out (one request at a time until the first answer).
+   */
   cost(now: number): number {
-    return floor(this.estimate(now)) * (this.pending + 1);
+    const estimate = this.estimate(now);
+    return this.#measured ? floor(estimate) * (this.pending + 1) : unmeasuredCost(this.pending);
   }
 
   /** The estimate at `now` without recording the read (same value as {@link estimate}). */
@@ -65,7 +84,7 @@ export class PeakEwma implements LoadMetric {
   }
 
   peek(now: number): number {
-    return floor(this.peekEstimate(now)) * (this.pending + 1);
+    return this.#measured ? floor(this.peekEstimate(now)) * (this.pending + 1) : unmeasuredCost(this.pending);
   }
 
   start(_now: number): void {
@@ -77,6 +96,8 @@ export class PeakEwma implements LoadMetric {
     if (ok && !this.#measured) {
       this.revive(now, rttMs);
     } else if (ok || rttMs > this.#estimate) {
+      // A failure slower than the estimate is evidence of slowness (a timeout): a real sample.
+      this.#measured = true;
       this.#observe(rttMs, now);
       const smoothed = this.#smoothed;
       this.#smoothed = Number.isNaN(smoothed) ? rttMs : smoothed + (rttMs - smoothed) * SRTT_GAIN;
@@ -118,4 +139,9 @@ const MIN_ESTIMATE_MS = 1e-6;
 
 function floor(estimate: number): number {
   return estimate > MIN_ESTIMATE_MS ? estimate : MIN_ESTIMATE_MS;
+}
+
+/** Cost of an endpoint with no sample yet: free while idle, past every real cost while one request is out. */
+function unmeasuredCost(pending: number): number {
+  return pending === 0 ? 0 : UNMEASURED_PENALTY + pending;
 }

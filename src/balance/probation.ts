@@ -280,6 +280,8 @@ export const MAX_PROBE_MS = 10_000;
  */
 export interface ProbeSupport<Req, Res> {
   mayCopy(req: Req, idempotent: boolean): boolean;
+  /** The request to send as the probe: a marked copy (HTTP: `weft-probe: 1`); absent, `req` itself. */
+  copy?(req: Req): Req;
   discard(res: Res): void;
   readonly budget: { tryWithdraw(): boolean };
 }

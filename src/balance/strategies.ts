@@ -34,7 +34,11 @@ export interface BalancerStrategy {
 export interface P2cPeakEwmaOptions {
   /** τ of the EWMA decay, in ms. Default 10 000 (linkerd2-proxy). */
   decayMs?: number;
-  /** RTT assumed for a new endpoint, in ms. Default 30 (linkerd2-proxy). */
+  /**
+   * RTT estimate of a new endpoint until its first sample, in ms (shown, and the bar a failure must
+   * pass to count as a sample; a new endpoint is costed by Finagle's rule: one request at a time).
+   * Default 30 (linkerd2-proxy).
+   */
   initialRttMs?: number;
   /** Pair draws before falling back to a scan when nodes are unhealthy. Default 5 (Finagle). */
   maxEffort?: number;

@@ -182,6 +182,7 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
         // Probes of endpoints on probation copy only what hedging may copy (src/balance/probation.ts).
         probes: {
           mayCopy: (req, idempotent) => idempotent && adapter.hasInMemoryBody(req),
+          copy: adapter.probeCopy?.bind(adapter),
           discard: (res) => adapter.discard(res),
           budget: this.retryBudget,
         },

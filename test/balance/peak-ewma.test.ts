@@ -4,7 +4,12 @@
  * failures that count only when slow.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DECAY_MS, DEFAULT_RTT_MS, PeakEwma } from '../../src/balance/peak-ewma.js';
+import {
+  DEFAULT_DECAY_MS,
+  DEFAULT_RTT_MS,
+  PeakEwma,
+  UNMEASURED_PENALTY,
+} from '../../src/balance/peak-ewma.js';
 import { VirtualClock } from '../../src/core/virtual-clock.js';
 
 const TAU = 10_000;
@@ -92,6 +97,7 @@ describe('PeakEwma', () => {
 
   it('multiplies the estimate by pending + 1', () => {
     const ewma = new PeakEwma(0, TAU, 40);
+    ewma.revive(0, 40);
     expect(ewma.cost(0)).toBe(40);
     ewma.start(0);
     ewma.start(0);
@@ -99,6 +105,31 @@ describe('PeakEwma', () => {
     expect(ewma.cost(0)).toBe(120);
     ewma.end(0, 40, true);
     expect(ewma.cost(0)).toBe(80);
+  });
+
+  it('without a sample, costs nothing while idle and a penalty while a request is out (Finagle)', () => {
+    const ewma = new PeakEwma(0, TAU, 30);
+    expect(ewma.cost(0)).toBe(0);
+    expect(ewma.peek(0)).toBe(0);
+    ewma.start(0);
+    // One request out: dearer than any measured endpoint, so no second request until it answers.
+    expect(ewma.cost(0)).toBe(UNMEASURED_PENALTY + 1);
+    expect(ewma.peek(0)).toBe(UNMEASURED_PENALTY + 1);
+    ewma.end(1, 2, false); // a fast failure says nothing of the RTT: still free while idle
+    expect(ewma.cost(1)).toBe(0);
+    ewma.start(2);
+    ewma.end(3, 5, true); // the first success is the cost from now on
+    expect(ewma.cost(3)).toBe(5);
+    ewma.start(3);
+    expect(ewma.cost(3)).toBe(10);
+  });
+
+  it('takes a failure slower than the guess as its first sample (a timeout is evidence of slowness)', () => {
+    const ewma = new PeakEwma(0, TAU, 30);
+    ewma.start(0);
+    ewma.end(1_000, 1_000, false);
+    expect(ewma.measured).toBe(true);
+    expect(ewma.cost(1_000)).toBe(1_000);
   });
 
   it('counts a failure only when it is slower than the estimate', () => {
