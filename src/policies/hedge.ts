@@ -10,7 +10,9 @@
  * steady hedging spends half the budget and leaves half for bursts (Finagle derives its
  * percentile from the extra load it may spend; "The Tail at Scale" hedged past the p95); it fires
  * before the tail when `maxExtraLoad / 2` is above the tail's share (maxExtraLoad 0.03 to 0.05 for
- * a 1% tail).
+ * a 1% tail). It is taken per block of 500 latencies and the median of the last nine blocks is
+ * used (./block-quantile.ts), so a stall that delays every call in flight at once cannot lift it
+ * into the tail.
  * The rate is also capped: backups draw from a budget
  * of their own, `maxExtraLoad` of calls over 10 s plus 10/s (Finagle's BackupRequestFilter keeps
  * such a RetryBudget, percentCanRetry = maxExtraLoad), so a stall that pushes every call in flight
@@ -28,7 +30,8 @@ import { promiseToEndAttempts } from '../core/frame-elision.js';
 import { integerAtLeast, numberInRange, objectOption, optionKeys, positiveNumber } from '../core/options.js';
 import type { ProtocolAdapter } from '../core/protocol.js';
 import type { Filter, Next } from '../core/service.js';
-import { LatencyWindow, quantileOf } from './latency-window.js';
+import { BlockQuantile } from './block-quantile.js';
+import { quantileOf } from './latency-window.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** Settings of hedging (the client's `hedge` option): how many calls may hedge, and from when. */
@@ -100,16 +103,16 @@ export function hedgeFilter<Req, Res>(
   );
   const minDelayMs = positiveNumber('hedge.minDelayMs', o.minDelayMs, HEDGE_DEFAULTS.minDelayMs);
   const minSamples = integerAtLeast('hedge.minSamples', o.minSamples, 1, HEDGE_DEFAULTS.minSamples);
-  const latencies = new LatencyWindow(1_000);
   const { clock } = params;
   // Finagle's BackupRequestFilter: a budget of the filter's own, percentCanRetry = maxExtraLoad.
   const backups = new RetryBudget(clock, { percentCanRetry: maxExtraLoad });
-  const delayOf = (sorted: Float64Array) => Math.max(minDelayMs, hedgeDelay(sorted, maxExtraLoad));
+  // Each block of latencies gives its quantile; the delay is their median (./block-quantile.ts).
+  const latencies = new BlockQuantile((sorted) => Math.max(minDelayMs, hedgeDelay(sorted, maxExtraLoad)));
   const stats: HedgeStats = {
     sent: 0,
     won: 0,
     refused: 0,
-    delayMs: () => (latencies.count < minSamples ? Number.POSITIVE_INFINITY : latencies.derived(delayOf)),
+    delayMs: () => (latencies.count < minSamples ? Number.POSITIVE_INFINITY : latencies.value),
   };
   const filter: Filter<Req, Res, CallContext> = (req, ctx, next) => {
     // Without a retry layer above, nothing else counts this call into the shared budget.
@@ -155,7 +158,7 @@ async function timed<Req, Res>(
   ctx: CallContext,
   next: Next<Req, Res, CallContext>,
   clock: Clock,
-  latencies: LatencyWindow,
+  latencies: BlockQuantile,
 ): Promise<Res> {
   const started = clock.now();
   let res: Res;
@@ -187,7 +190,7 @@ function hedged<Req, Res>(
   params: HedgeFilterParams<Req, Res>,
   backups: RetryBudget,
   stats: HedgeStats,
-  latencies: LatencyWindow,
+  latencies: BlockQuantile,
   delay: number,
 ): Promise<Res> {
   const { clock, adapter, budget } = params;
