@@ -10,9 +10,10 @@
  * steady hedging spends half the budget and leaves half for bursts (Finagle derives its
  * percentile from the extra load it may spend; "The Tail at Scale" hedged past the p95); it fires
  * before the tail when `maxExtraLoad / 2` is above the tail's share (maxExtraLoad 0.03 to 0.05 for
- * a 1% tail). It is taken per block of 500 latencies and the median of the last nine blocks is
- * used (./block-quantile.ts), so a stall that delays every call in flight at once cannot lift it
- * into the tail.
+ * a 1% tail). It is taken per block of 500 latencies and the upper quartile of the last nine
+ * blocks is used (./block-quantile.ts), so a stall that delays every call in flight at once
+ * cannot lift it into the tail; and a backup whose timer ran late (the client was stalled) waits
+ * the delay once more.
  * The rate is also capped: backups draw from a budget
  * of their own, `maxExtraLoad` of calls over 10 s plus 10/s (Finagle's BackupRequestFilter keeps
  * such a RetryBudget, percentCanRetry = maxExtraLoad), so a stall that pushes every call in flight
@@ -86,6 +87,11 @@ export interface HedgeStats {
    * filter's own or the client's retry budget): calls left in the tail.
    */
   refused: number;
+  /**
+   * Backups put off once because their timer ran late by more than half the delay (the client
+   * itself was stalled): the first copy gets the delay again from then.
+   */
+  rearmed: number;
   /** The current hedge delay in ms (Infinity while too few latencies are known). */
   delayMs(): number;
 }
@@ -112,6 +118,7 @@ export function hedgeFilter<Req, Res>(
     sent: 0,
     won: 0,
     refused: 0,
+    rearmed: 0,
     delayMs: () => (latencies.count < minSamples ? Number.POSITIVE_INFINITY : latencies.value),
   };
   const filter: Filter<Req, Res, CallContext> = (req, ctx, next) => {
@@ -268,14 +275,27 @@ function hedged<Req, Res>(
       stats.sent++;
       start();
     };
-    timer = clock.setTimeout(() => {
+    let rearmed = false;
+    const due = () => {
       timer = undefined;
+      // The timer ran late by more than half the delay: the client itself was stalled (GC, a busy
+      // loop, the process descheduled), so every call in flight is late at once and most first
+      // copies are about to answer. Give the first copy the delay again, once, from now: a
+      // backup per call in flight would empty the budget the tail needs (measured in
+      // `heavy-tail`: a third of due backups refused once the delay no longer rose after stalls).
+      if (!rearmed && clock.now() - callStarted > delay * 1.5) {
+        rearmed = true;
+        stats.rearmed++;
+        timer = clock.setTimeout(due, delay);
+        return;
+      }
       // On Node's loop, timers run before the poll phase: a first copy whose response has arrived
       // in this turn is not done yet. Let the turn's I/O run before deciding (on a busy loop, up
       // to a sixth of calls past a 4 ms delay had in fact answered, and their backups ate the
       // budget that the tail needed). A virtual clock has no such phases.
       if (clock === realClock) setImmediate(backup);
       else backup();
-    }, delay);
+    };
+    timer = clock.setTimeout(due, delay);
   });
 }

@@ -2,7 +2,7 @@
  * The hedge trigger on the virtual clock, under open-loop load (2 000 calls/s for 6 s): 1% of
  * calls take 100 ms (the tail), 4% a shoulder of 6–7.9 ms (noise), and a stall sends 200 calls
  * past the delay at once. The delay is the (1 − maxExtraLoad / 2)-quantile (src/policies/hedge.ts,
- * `hedgeDelay`) per block of 500 latencies, their median over nine blocks: with maxExtraLoad 0.04
+ * `hedgeDelay`) per block of 500 latencies, their upper quartile over nine blocks: with maxExtraLoad 0.04
  * it sits in the upper half of the shoulder, before the tail, the stall does not move it,
  * every slow call after the stall gets its backup and answers within 10 ms, and hedging spends
  * about half the budget, leaving the rest for bursts. Aimed at the whole budget (Finagle's
@@ -93,7 +93,7 @@ describe('hedge trigger under load (virtual clock, 2 000 calls/s, 1% of calls 10
     const { stats, slowAfter, delays } = await drive(0.04);
     // The delay is the p98: in the upper half of the shoulder (7–7.9 ms; the p96 would be 6.4),
     // below the tail, and the stall's 200 latencies of 30 ms do not lift it: they fill one block
-    // of 500, and the median of the blocks' p98 ignores it (a window of the last 1 000 latencies
+    // of 500, and the 7th of nine blocks' p98 ignores it (a window of the last 1 000 latencies
     // had its p98 at 30 ms for the half second they stayed in it).
     expect(delays[0]).toBe(Number.POSITIVE_INFINITY); // too few latencies at the first call
     for (const d of delays.slice(1)) expect(d >= 7 && d < 8, `delay ${d}`).toBe(true);

@@ -172,6 +172,32 @@ describe('hedge filter', () => {
   });
 });
 
+describe('a hedge timer that runs late (the client was stalled)', () => {
+  it('gives the first copy the delay again, once, instead of sending a backup at once', async () => {
+    const plan = [...Array.from({ length: 10 }, () => ({ delay: 10 })), { delay: 35 }, { delay: 10 }];
+    const h = setup(plan);
+    await warm(h, 10, 10);
+    expect(h.stats.delayMs()).toBe(10);
+    // The next 10 ms timer (the hedge's) fires 20 ms late, as after a 20 ms stall of the loop.
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    let stall = 20;
+    h.clock.setTimeout = (callback, ms) => {
+      const late = ms === 10 ? stall : 0;
+      if (late > 0) stall = 0;
+      return setTimeout(callback, ms + late);
+    };
+    const { result } = h.call();
+    await h.clock.advanceAsync(30); // the late timer: put off to 40 ms
+    expect(h.stats.rearmed).toBe(1);
+    expect(h.log).toHaveLength(11);
+    await h.clock.advanceAsync(5); // the first copy answers at 35 ms: no backup was needed
+    expect(await result).toBe('answer of attempt 1');
+    await h.clock.advanceAsync(20);
+    expect(h.stats.sent).toBe(0);
+    expect(h.log).toHaveLength(11);
+  });
+});
+
 describe('hedge budget', () => {
   it('caps backups at maxExtraLoad of calls + 10/s, even when every call in flight passes the delay', async () => {
     // A client budget that never binds, so that the cap seen is the hedge filter's own.
