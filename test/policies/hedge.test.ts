@@ -198,6 +198,28 @@ describe('a hedge timer that runs late (the client was stalled)', () => {
   });
 });
 
+describe("a hedge timer that fires early (Node counts from the loop turn's cached time)", () => {
+  it('waits out the rest of the delay before sending the backup', async () => {
+    const plan = [...Array.from({ length: 10 }, () => ({ delay: 10 })), { delay: 12 }, { delay: 10 }];
+    const h = setup(plan);
+    await warm(h, 10, 10);
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    let early = 3;
+    h.clock.setTimeout = (callback, ms) => {
+      const by = ms === 10 ? early : 0;
+      if (by > 0) early = 0;
+      return setTimeout(callback, ms - by);
+    };
+    const { result } = h.call();
+    await h.clock.advanceAsync(7); // the timer fires 3 ms early: no backup yet
+    expect(h.log).toHaveLength(11);
+    await h.clock.advanceAsync(3); // the delay has passed: the backup goes out
+    expect(h.log).toHaveLength(12);
+    await h.clock.advanceAsync(2); // the first copy answers at 12 ms
+    expect(await result).toBe('answer of attempt 1');
+  });
+});
+
 describe('hedge budget', () => {
   it('caps backups at maxExtraLoad of calls + 10/s, even when every call in flight passes the delay', async () => {
     // A client budget that never binds, so that the cap seen is the hedge filter's own.
