@@ -71,6 +71,8 @@ describe('demo', () => {
       expect(client.attempts).toBe(client.endpoints.reduce((n, e) => n + e.attempts, 0));
       expect(client.retries).toBe(client.attempts - client.calls);
       expect(client.endpoints.reduce((n, e) => n + e.retries, 0)).toBe(client.retries);
+      // Probation's probes (marked weft-probe) are counted apart, and only weft sends them.
+      expect(client.probes).toBe(client.endpoints.reduce((n, e) => n + e.probes, 0));
       expect(client.endpoints.map((e) => e.label)).toContain(SLOW_LABEL);
       // Only the flaky backend answers 503.
       for (const e of client.endpoints) if (e.label !== FLAKY_LABEL) expect(e.errors).toBe(0);
@@ -84,6 +86,7 @@ describe('demo', () => {
     expect(naive!.calls - naive!.succeeded).toBeGreaterThan(0);
     expect(weft!.retries).toBeGreaterThan(0);
     expect(naive!.retries).toBe(0);
+    expect(naive!.probes).toBe(0);
     expect(weft!.ejections).toBeGreaterThanOrEqual(1);
     expect(weft!.endpoints.find((e) => e.label === FLAKY_LABEL)?.ejections).toBeGreaterThanOrEqual(1);
     expect(weft!.retryBudget).toEqual(expect.any(Number));

@@ -14,6 +14,7 @@ import './node-check.js';
 // Load balancing: the defaults of the strategies in `weft`.
 export { DEFAULT_MAX_EFFORT } from './balance/p2c.js';
 export { DEFAULT_DECAY_MS, DEFAULT_RTT_MS } from './balance/peak-ewma.js';
+export { PROBATION_DEFAULTS, type ProbationOptions } from './balance/probation.js';
 // Stacks: the call stack's filters and the endpoint stack's layers.
 export type { EndpointLayer } from './client/endpoint-stack.js';
 export { filterLayer } from './client/endpoint-stack.js';
@@ -28,7 +29,7 @@ export type { Event } from './core/events.js';
 export type { Filter, Next, Service, ServiceStatus } from './core/service.js';
 export { Stack, type StackEntry } from './core/stack.js';
 // HTTP: the headers weft writes and reads, and the request's parts.
-export { ATTEMPT_HEADER } from './http/protocol/adapter.js';
+export { ATTEMPT_HEADER, PROBE_HEADER } from './http/protocol/adapter.js';
 export { NACK_HEADER } from './http/protocol/classifier.js';
 export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_METHODS } from './http/protocol/idempotency.js';
 export type { HeadersInput, HttpBody, HttpHeaders } from './http/protocol/request.js';

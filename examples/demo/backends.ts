@@ -1,12 +1,13 @@
 // The demo's four backends: plain node:http servers on 127.0.0.1, port 0. Two healthy (2–5 ms),
 // one 50 ms slower, one that answers 503 to ~30% of requests. Each counts what it received per
-// run (the `x-demo-run` request header): attempts, retries (attempts carrying `weft-attempt` ≥ 2)
-// and the 503s it sent, so retries are counted where they land, not where weft says they went.
+// run (the `x-demo-run` request header): attempts, retries (attempts carrying `weft-attempt` ≥ 2),
+// probation's probes (copies carrying `weft-probe`, counted apart from attempts) and the 503s it
+// sent, so retries and probes are counted where they land, not where weft says they went.
 // Each also names itself in a response header; close() frees every socket.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ATTEMPT_HEADER } from '../../src/policies.js';
+import { ATTEMPT_HEADER, PROBE_HEADER } from '../../src/policies.js';
 
 /** Response header carrying the backend's label. */
 export const BACKEND_HEADER = 'x-demo-backend';
@@ -16,15 +17,17 @@ export const RUN_HEADER = 'x-demo-run';
 
 /** What one backend received from one run. */
 export interface BackendCounts {
-  /** Requests received (every attempt: first tries, retries, probes). */
+  /** Callers' requests received (first tries, retries, failure accrual's probing requests). */
   readonly attempts: number;
+  /** Probation's probes received: copies of callers' requests marked `weft-probe`, not attempts. */
+  readonly probes: number;
   /** Attempts that carried `weft-attempt` ≥ 2: retries, as weft numbers them. */
   readonly retries: number;
   /** 503s it answered. */
   readonly failures: number;
 }
 
-const NO_COUNTS: BackendCounts = { attempts: 0, retries: 0, failures: 0 };
+const NO_COUNTS: BackendCounts = { attempts: 0, retries: 0, probes: 0, failures: 0 };
 
 /** How one backend behaves. */
 export interface BackendProfile {
@@ -61,14 +64,15 @@ export interface Backend {
 
 /** Start one backend; resolves once it listens. */
 export async function startBackend(profile: BackendProfile): Promise<Backend> {
-  const counts = new Map<string, { attempts: number; retries: number; failures: number }>();
+  const counts = new Map<string, { attempts: number; retries: number; probes: number; failures: number }>();
   const server: Server = createServer((req, res) => {
     const delayMs = 2 + Math.random() * 3 + profile.extraDelayMs;
     const fail = Math.random() < profile.failureRate;
     const run = String(req.headers[RUN_HEADER] ?? '');
-    const tally = counts.get(run) ?? { attempts: 0, retries: 0, failures: 0 };
+    const tally = counts.get(run) ?? { attempts: 0, retries: 0, probes: 0, failures: 0 };
     counts.set(run, tally);
-    tally.attempts++;
+    if (req.headers[PROBE_HEADER] !== undefined) tally.probes++;
+    else tally.attempts++;
     if (Number(req.headers[ATTEMPT_HEADER] ?? 1) >= 2) tally.retries++;
     if (fail) tally.failures++;
     req.resume();

@@ -1,6 +1,6 @@
 // The end-of-run summary: per client, the caller's view (calls, calls/s, success = final status
 // 200, latency of every call), what reached the backends (attempts; retries = attempts − calls;
-// the slow replica's share of attempts), what weft did about the flaky replica (ejections) and
+// the slow replica's share of attempts; probation's probes, apart), what weft did about the flaky replica (ejections) and
 // the retry budget left at the end; then a one-line verdict that says what is better and what is
 // not. A feature a client does not have is `null` (shown as `off`), never a made-up zero.
 import type { EndpointStats } from '../../src/index.js';
@@ -13,8 +13,10 @@ import { accrualLabel, percent } from './table.js';
 export interface EndpointSummary {
   readonly label: string;
   readonly address: string;
-  /** Attempts this backend received from the client (first tries, retries, probes). */
+  /** Attempts this backend received from the client (first tries, retries; not probation's probes). */
   readonly attempts: number;
+  /** Probation's probes it received (copies marked `weft-probe`, their responses dropped). */
+  readonly probes: number;
   /** Its fraction of all attempts, in [0, 1]. */
   readonly share: number;
   /** Attempts it received carrying `weft-attempt` ≥ 2. */
@@ -50,6 +52,8 @@ export interface ClientSummary {
   readonly attempts: number;
   /** attempts − calls: the extra attempts the client's retries sent. */
   readonly retries: number;
+  /** Probation's probes the backends received: extra requests beside the calls, not attempts. */
+  readonly probes: number;
   /** Failure accrual ejections, summed over the endpoints; null without failure accrual. */
   readonly ejections: number | null;
   /** The retry budget's balance at the end, rounded; null when the client does not retry. */
@@ -89,6 +93,7 @@ export function summarizeClient(
       attempts: c.attempts,
       share: attempts > 0 ? c.attempts / attempts : 0,
       retries: c.retries,
+      probes: c.probes,
       errors: c.failures,
       ejections: accrual === undefined ? null : accrual.ejections,
       state: accrual === undefined ? null : (accrualLabel(accrual) as EndpointSummary['state']),
@@ -108,6 +113,7 @@ export function summarizeClient(
     failures: Object.fromEntries(result.failures),
     attempts,
     retries: attempts - result.completed,
+    probes: counts.reduce((n, c) => n + c.probes, 0),
     ejections: accrualOn ? endpoints.reduce((n, e) => n + (e.ejections ?? 0), 0) : null,
     retryBudget: client.retryBudget === null ? null : Math.round(client.retryBudget),
     latencyMs: { mean: result.latency.mean(), ...result.latency.percentiles() },
@@ -125,7 +131,7 @@ export function verdict(weft: ClientSummary, naive: ClientSummary): string {
   const flaky = weft.endpoints.find((e) => e.label === FLAKY_LABEL);
   parts.push(
     `the price: ${weft.retries} retries (+${smallPercent(weft.calls > 0 ? weft.retries / weft.calls : 0)} ` +
-      `attempts on the servers), ${FLAKY_LABEL} ejected ${flaky?.ejections ?? 0}x`,
+      `attempts on the servers) and ${weft.probes} probes, ${FLAKY_LABEL} ejected ${flaky?.ejections ?? 0}x`,
   );
   parts.push(
     `${percent(weft.slowShare)} of attempts to ${SLOW_LABEL} vs ${percent(naive.slowShare)}` +

@@ -3,9 +3,12 @@
  * endpoint that discovery publishes, swaps sets in without blocking or failing requests (a node
  * that stays keeps its load history; one that leaves is closed once its requests finish), picks a
  * node per attempt and does the load accounting around it. It sits below retry so that every
- * attempt is balanced afresh and can avoid the endpoints the call already tried.
+ * attempt is balanced afresh and can avoid the endpoints the call already tried. When the picker
+ * keeps much slower endpoints on probation (./probation.ts), the balancer also sends its probes:
+ * a copy of an eligible call to the endpoint on probation, beside the call, its response dropped.
  */
 
+import { Cancellation } from '../core/cancellation.js';
 import { failure, isFailure, type ResponseClass } from '../core/classification.js';
 import type { Clock } from '../core/clock.js';
 import type { AttemptOwner, CallContext } from '../core/context.js';
@@ -18,7 +21,7 @@ import {
   roundDurationMs,
 } from '../core/errors.js';
 import { reportHookError } from '../core/events.js';
-import { attemptEndedAbove, reportingAttempt } from '../core/frame-elision.js';
+import { attemptEndedAbove, promiseToEndAttempts, reportingAttempt } from '../core/frame-elision.js';
 import type { Service, ServiceStatus } from '../core/service.js';
 import { SharedReadings } from '../core/shared-readings.js';
 import type { AttemptCompletion, CompletionTracker } from './completion.js';
@@ -26,6 +29,7 @@ import type { EndpointNode } from './endpoint-node.js';
 import type { LoadMetric } from './load-metric.js';
 import type { BalancerObserver } from './observer.js';
 import type { Picker } from './picker.js';
+import { MAX_PROBE_MS, type Probation, type ProbeSupport, ProbeTimeoutError } from './probation.js';
 import type { BalancerStrategy } from './strategies.js';
 import { SuccessWindow } from './success-window.js';
 
@@ -44,6 +48,8 @@ export interface BalancerOptions<Req, Res> {
   readonly completion?: CompletionTracker<Res> | undefined;
   /** Whether a pick may take the attempt filter's reading of the clock (../core/shared-readings.ts). */
   readonly readings?: SharedReadings | undefined;
+  /** How to send probes to endpoints on probation (./probation.ts); none: no probes. */
+  readonly probes?: ProbeSupport<Req, Res> | undefined;
 }
 
 export class Balancer<Req, Res> implements Service<Req, Res> {
@@ -57,6 +63,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
   readonly #observer: BalancerObserver | undefined;
   readonly #completion: CompletionTracker<Res> | undefined;
   readonly #readings: SharedReadings;
+  readonly #probation: Probation | undefined;
+  readonly #probes: ProbeSupport<Req, Res> | undefined;
   readonly #unsubscribe: () => void;
   #nodes: BalancedNode<Req, Res>[] = [];
   #byAddress = new Map<string, BalancedNode<Req, Res>>();
@@ -76,6 +84,8 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     this.#observer = options.observer;
     this.#completion = options.completion;
     this.#readings = options.readings ?? new SharedReadings();
+    this.#probation = this.#picker.probation;
+    this.#probes = options.probes;
     this.#apply(options.endpoints.current);
     this.#unsubscribe = options.endpoints.onUpdate((snapshot) => this.#apply(snapshot));
   }
@@ -131,7 +141,73 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     ctx.attemptStart = now;
     const pending = node.service.call(req, ctx);
     ctx.attemptOwner = node;
+    if (this.#probation?.due(now)) this.#probe(this.#probation, req, ctx, now);
     return reportingAttempt(pending, ctx);
+  }
+
+  /** The nodes' probation (./probation.ts), when the strategy keeps one: for tests and dashboards. */
+  get probation(): Probation | undefined {
+    return this.#probation;
+  }
+
+  /**
+   * A probe is due: if this call may be copied and the budget has a token, send a copy to the next
+   * node on probation. The copy is not part of the call: it has its own context (the call's
+   * deadline and attempt deadline, no shared attempt log), nobody waits for it, and its response
+   * is dropped; only the endpoint's load metric, failure accrual and probation hear how it went.
+   */
+  #probe(probation: Probation, req: Req, ctx: CallContext, now: number): void {
+    const probes = this.#probes;
+    if (probes === undefined || !probes.mayCopy(req, ctx.idempotent)) return;
+    const node = probation.takeProbe(now) as BalancedNode<Req, Res> | undefined;
+    if (node === undefined || !probes.budget.tryWithdraw()) return;
+    const cancellation = new Cancellation();
+    const copy = ctx.fork(cancellation);
+    copy.tried = undefined;
+    copy.attempts = undefined;
+    copy.attemptDeadline = ctx.attemptDeadline;
+    copy.endpoint = node.address;
+    const probe = probes.copy === undefined ? req : probes.copy(req);
+    copy.request = probe;
+    copy.attemptStart = now;
+    promiseToEndAttempts(copy);
+    const timeoutMs = Math.min(ctx.attemptDeadline - now, ctx.deadline - now, MAX_PROBE_MS);
+    const timer = this.#clock.setTimeout(
+      () => cancellation.abort(new ProbeTimeoutError(timeoutMs, node.address)),
+      timeoutMs,
+    );
+    node.load.start(now);
+    let pending: Promise<Res>;
+    try {
+      pending = node.service.call(probe, copy);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    copy.attemptOwner = new ProbeOwner(this, node);
+    pending.then(
+      (response) => {
+        this.#clock.clearTimeout(timer);
+        copy.endAttempt(response, false);
+        probes.discard(response);
+      },
+      (error: unknown) => {
+        this.#clock.clearTimeout(timer);
+        copy.endAttempt(error, true);
+      },
+    );
+  }
+
+  /**
+   * A probe ended: the endpoint stack (failure accrual), the load metric and probation hear it, as
+   * for any attempt; the caller's call, the observer and the call's attempt log do not.
+   */
+  settleProbe(node: BalancedNode<Req, Res>, ctx: CallContext, outcome: unknown, failed: boolean): void {
+    const end = this.#clock.now();
+    ctx.attemptEnd = end;
+    if (this.#classify !== undefined)
+      ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
+    node.service.settled?.(ctx, outcome, failed);
+    account(node, ctx.classification, failed, end, end - ctx.attemptStart, this.#probation);
   }
 
   /**
@@ -153,7 +229,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
     node.service.settled?.(ctx, outcome, failed);
     this.#observer?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - start);
     const verdict = ctx.classification as ResponseClass | undefined;
-    if (!account(node, verdict, failed, end, end - start)) {
+    if (!account(node, verdict, failed, end, end - start, this.#probation)) {
       ctx.recordAttempt({
         endpoint: node.address,
         outcome: failed ? describeFailure(outcome) : verdict!.reason,
@@ -182,7 +258,7 @@ export class Balancer<Req, Res> implements Service<Req, Res> {
       ctx.classification = classifySafely(this.#classify, ctx, outcome, failed);
     node.service.settled?.(ctx, outcome, failed);
     this.#observer?.attemptFinished?.(ctx, node.endpoint, failed, outcome, end - late.start);
-    account(node, ctx.classification, failed, end, late.responded - late.start);
+    account(node, ctx.classification, failed, end, late.responded - late.start, this.#probation);
   }
 
   /**
@@ -361,6 +437,7 @@ interface EndpointWaiter {
  */
 class BalancedNode<Req, Res> implements EndpointNode<Req, Res>, AttemptOwner {
   readonly address: string;
+  onProbation = false;
 
   constructor(
     readonly balancer: Balancer<Req, Res>,
@@ -374,6 +451,18 @@ class BalancedNode<Req, Res> implements EndpointNode<Req, Res>, AttemptOwner {
 
   settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
     this.balancer.settleAttempt(this, ctx, outcome, failed);
+  }
+}
+
+/** Settles a probe's bookkeeping (./probation.ts): the balancer's, without the caller's call. */
+class ProbeOwner<Req, Res> implements AttemptOwner {
+  constructor(
+    readonly balancer: Balancer<Req, Res>,
+    readonly node: BalancedNode<Req, Res>,
+  ) {}
+
+  settleAttempt(ctx: CallContext, outcome: unknown, failed: boolean): void {
+    this.balancer.settleProbe(this.node, ctx, outcome, failed);
   }
 }
 
@@ -398,9 +487,10 @@ function classifySafely(
 }
 
 /**
- * The load metric and the endpoint's success rate hear how an attempt ended, as classified.
- * Returns false when it counts as a failure: an error, or a response classified as one (a fast 503
- * must not make the endpoint look cheap).
+ * The load metric and the endpoint's success rate hear how an attempt ended, as classified, and
+ * so does probation when the node is on it (a fast success ends it). Returns false when it counts
+ * as a failure: an error, or a response classified as one (a fast 503 must not make the endpoint
+ * look cheap).
  */
 function account(
   node: EndpointNode,
@@ -408,9 +498,11 @@ function account(
   failed: boolean,
   end: number,
   rttMs: number,
+  probation: Probation | undefined,
 ): boolean {
   const ok = !failed && (verdict === undefined || !isFailure(verdict));
   node.load.end(end, rttMs, ok);
+  if (ok && node.onProbation === true) probation?.sampled(node, rttMs, end);
   // The caller's own abort, or a hedge's losing copy, says nothing of the endpoint's health.
   if (verdict?.kind !== 'ignorable') node.outcomes.record(end, ok);
   return ok;

@@ -17,6 +17,15 @@ export interface LoadMetric {
    * read without changing any state.
    */
   peekEstimate?(now: number): number;
+  /**
+   * For metrics that keep one (Peak EWMA): set the latency estimate to one fresh sample, dropping
+   * the history (an endpoint that probation kept aside and a probe found healthy again).
+   */
+  revive?(now: number, rttMs: number): void;
+  /** For metrics that keep an estimate: whether it rests on a real sample yet, not only the initial guess. */
+  readonly measured?: boolean;
+  /** For metrics that keep one: the smoothed RTT of the samples alone (no peaks, no decay), in ms. */
+  readonly smoothedRttMs?: number;
   /** A request to this endpoint starts at `now`. */
   start(now: number): void;
   /**

@@ -11,10 +11,15 @@
  * picks at 4 nodes, 2.6% at 10, 1.2% at 100; with all usable: 0.2% at 2 nodes, none at 10) it
  * scans for the least-avoided nodes and picks between two of those: O(n), but the same choice.
  * So a busy node is used only when no open one is left (fail open), and a closed one never.
+ *
+ * Probation (./probation.ts, given by `p2cPeakEwma`): a node much slower than the best is not
+ * usable either, so it is compared only in the scan, when fewer than two other nodes are usable.
+ * The picker reviews probation on its picks, at most every 100 ms: O(n) then, O(1) otherwise.
  */
 import type { CallContext } from '../core/context.js';
 import { avoidance, CLOSED, type EndpointNode } from './endpoint-node.js';
 import type { Picker, RandomSource } from './picker.js';
+import type { Probation } from './probation.js';
 
 /** Draws of a pair before falling back to a scan (Finagle's `maxEffort` default). */
 export const DEFAULT_MAX_EFFORT = 5;
@@ -22,15 +27,23 @@ export const DEFAULT_MAX_EFFORT = 5;
 export class PowerOfTwoChoices implements Picker {
   readonly #random: RandomSource;
   readonly #maxEffort: number;
+  /** Keeps much slower nodes aside (p2cPeakEwma); undefined: every open node is usable. */
+  readonly probation: Probation | undefined;
 
-  constructor(random: RandomSource = Math.random, maxEffort: number = DEFAULT_MAX_EFFORT) {
+  constructor(
+    random: RandomSource = Math.random,
+    maxEffort: number = DEFAULT_MAX_EFFORT,
+    probation?: Probation | undefined,
+  ) {
     this.#random = random;
     this.#maxEffort = maxEffort;
+    this.probation = probation;
   }
 
   pick(nodes: readonly EndpointNode[], ctx: CallContext, now: number): EndpointNode | undefined {
     const n = nodes.length;
     if (n === 0) return undefined;
+    this.probation?.beforePick(nodes, now);
     const tried = ctx.tried;
     if (n === 1) {
       const only = nodes[0]!;
@@ -42,7 +55,12 @@ export class PowerOfTwoChoices implements Picker {
     const draws = 2 * this.#maxEffort;
     for (let k = 0; k < draws; k++) {
       const node = nodes[Math.floor(this.#random() * n)]!;
-      if (node === a || avoidance(node.service.status, tried, node.address) !== 0) continue;
+      if (
+        node === a ||
+        node.onProbation === true ||
+        avoidance(node.service.status, tried, node.address) !== 0
+      )
+        continue;
       if (a === undefined) a = node;
       else return cheaper(a, node, now);
     }
@@ -58,7 +76,7 @@ export class PowerOfTwoChoices implements Picker {
     let best = CLOSED;
     const candidates: EndpointNode[] = [];
     for (const node of nodes) {
-      const level = avoidance(node.service.status, tried, node.address);
+      const level = avoidance(node.service.status, tried, node.address, node.onProbation);
       if (level < best) {
         best = level;
         candidates.length = 0;

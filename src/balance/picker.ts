@@ -6,10 +6,13 @@
  */
 import type { CallContext } from '../core/context.js';
 import type { EndpointNode } from './endpoint-node.js';
+import type { Probation } from './probation.js';
 
 export interface Picker {
   /** Choose a node for this call, or `undefined` when every node is closed (or there are none). */
   pick(nodes: readonly EndpointNode[], ctx: CallContext, now: number): EndpointNode | undefined;
+  /** The picker's probation of much slower nodes (./probation.ts), whose probes the balancer sends; none by default. */
+  readonly probation?: Probation | undefined;
 }
 
 /** A source of uniform random numbers in [0, 1), injectable for deterministic tests. */

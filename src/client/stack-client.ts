@@ -179,6 +179,13 @@ class WeftStackClient<Req, Res> implements StackClient<Req, Res> {
         observer: telemetry,
         completion: protocol.completion,
         readings,
+        // Probes of endpoints on probation copy only what hedging may copy (src/balance/probation.ts).
+        probes: {
+          mayCopy: (req, idempotent) => idempotent && adapter.hasInMemoryBody(req),
+          copy: adapter.probeCopy?.bind(adapter),
+          discard: (res) => adapter.discard(res),
+          budget: this.retryBudget,
+        },
       });
     } catch (error) {
       // The first endpoints' transports could not be built (`dispatcherFactory`): leave nothing running.

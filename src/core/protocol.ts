@@ -24,4 +24,10 @@ export interface ProtocolAdapter<Req, Res = unknown> {
   rewind(req: Req): boolean;
   /** Release a response that will not be returned (a retried 503): drain or destroy its body. */
   discard(res: Res): void;
+  /**
+   * A copy of a request to send as a probation probe (src/balance/probation.ts), marked so that
+   * servers can tell it from callers' requests (HTTP: `weft-probe: 1`), as Envoy marks mirrored
+   * requests. Absent: the probe is the request itself, unmarked.
+   */
+  probeCopy?(req: Req): Req;
 }

@@ -15,12 +15,15 @@ import { CallContext } from '../../src/core/context.js';
 import type { ServiceStatus } from '../../src/core/service.js';
 import { createEndpoint } from '../../src/discovery/endpoint.js';
 
+/** A node whose Peak EWMA has measured `rtt` (an unmeasured one would cost 0 while idle). */
 function node(port: number, status: ServiceStatus, rtt: number): EndpointNode {
   const endpoint = createEndpoint('127.0.0.1', port);
+  const load = new PeakEwma(0, 10_000, rtt);
+  load.revive(0, rtt);
   return {
     address: endpoint.address,
     endpoint,
-    load: new PeakEwma(0, 10_000, rtt),
+    load,
     outcomes: new SuccessWindow(),
     service: { status, call: () => Promise.reject(new Error('unused')), close: async () => {} },
   };

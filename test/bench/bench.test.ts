@@ -379,6 +379,8 @@ describe('scenarios at a tiny size', () => {
     const r = await heavyTail({ rate: 100, durationMs: 300, rounds: 1, warmUpMs: 100 });
     expectPublishable(r, 'heavy-tail');
     expect(r.headline.hedgingExtraLoad).toBeGreaterThanOrEqual(1);
+    // The floor row: weft while the replicas answer without the tail, in the same run.
+    expect(r.headline.floorP999Ms).toBeGreaterThan(0);
   });
 
   it('pick-cost', async () => {

@@ -4,7 +4,8 @@
  *
  *   weft               createHttpClient, default stack (deadline, retry + budget, attempt, P2C
  *                      Peak EWMA, failure accrual, deadline header)
- *   weft + hedging     the same with `hedge: true`
+ *   weft + hedging     the same with `hedge: { maxExtraLoad: 0.04 }` (backups capped at 4% of
+ *                      calls + 10/s, so that extra load stays under 5%)
  *   undici Pool        one origin, no resilience: the ceiling (single-replica scenarios only)
  *   undici BalancedPool      undici's weighted round robin over every replica
  *   undici RoundRobinPool    round robin over the connections of ONE origin (single replica only)
@@ -97,6 +98,11 @@ export interface Contender {
 }
 
 const BACKOFF = { initialMs: 25, maxMs: 250 };
+/**
+ * The share of calls `weft + hedging` may hedge: "for ≤ 5% extra load" (issue 16). The backup
+ * budget also allows 10/s (0.5% at 2 000 calls/s), hence 4%.
+ */
+const HEDGING_MAX_EXTRA_LOAD = 0.04;
 
 /** The options every weft contender shares (connections, timeouts, retry), from `settings`. */
 export function weftOptions(settings: ContenderSettings): HttpClientOptions {
@@ -163,7 +169,7 @@ export function makeContender(
       const client = weft.createHttpClient({
         endpoints: addresses,
         ...weftOptions(settings),
-        hedge: name === 'weft-hedging',
+        hedge: name === 'weft-hedging' && { maxExtraLoad: HEDGING_MAX_EXTRA_LOAD },
       });
       return contender(weftSend(client), () => client.close());
     }

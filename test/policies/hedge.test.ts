@@ -43,7 +43,12 @@ function backend(clock: VirtualClock, plan: Array<{ delay: number; fail?: boolea
   return { next, log };
 }
 
-function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBudget, inMemory = true) {
+function setup(
+  plan: Array<{ delay: number; fail?: boolean }>,
+  budget?: RetryBudget,
+  inMemory = true,
+  maxExtraLoad?: number,
+) {
   const clock = new VirtualClock();
   const adapter = {
     writeDeadline() {},
@@ -58,7 +63,7 @@ function setup(plan: Array<{ delay: number; fail?: boolean }>, budget?: RetryBud
     clock,
     adapter,
     budget: b,
-    options: { minSamples: 10 },
+    options: { minSamples: 10, ...(maxExtraLoad === undefined ? {} : { maxExtraLoad }) },
   });
   const attempt = attemptFilter<Req, string>({ clock, adapter });
   const { next, log } = backend(clock, plan);
@@ -164,5 +169,76 @@ describe('hedge filter', () => {
     await result;
     expect(h.stats.sent).toBe(0);
     expect(h.log).toHaveLength(11);
+  });
+});
+
+describe('a hedge timer that runs late (the client was stalled)', () => {
+  it('gives the first copy the delay again, once, instead of sending a backup at once', async () => {
+    const plan = [...Array.from({ length: 10 }, () => ({ delay: 10 })), { delay: 35 }, { delay: 10 }];
+    const h = setup(plan);
+    await warm(h, 10, 10);
+    expect(h.stats.delayMs()).toBe(10);
+    // The next 10 ms timer (the hedge's) fires 20 ms late, as after a 20 ms stall of the loop.
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    let stall = 20;
+    h.clock.setTimeout = (callback, ms) => {
+      const late = ms === 10 ? stall : 0;
+      if (late > 0) stall = 0;
+      return setTimeout(callback, ms + late);
+    };
+    const { result } = h.call();
+    await h.clock.advanceAsync(30); // the late timer: put off to 40 ms
+    expect(h.stats.rearmed).toBe(1);
+    expect(h.log).toHaveLength(11);
+    await h.clock.advanceAsync(5); // the first copy answers at 35 ms: no backup was needed
+    expect(await result).toBe('answer of attempt 1');
+    await h.clock.advanceAsync(20);
+    expect(h.stats.sent).toBe(0);
+    expect(h.log).toHaveLength(11);
+  });
+});
+
+describe("a hedge timer that fires early (Node counts from the loop turn's cached time)", () => {
+  it('waits out the rest of the delay before sending the backup', async () => {
+    const plan = [...Array.from({ length: 10 }, () => ({ delay: 10 })), { delay: 12 }, { delay: 10 }];
+    const h = setup(plan);
+    await warm(h, 10, 10);
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    let early = 3;
+    h.clock.setTimeout = (callback, ms) => {
+      const by = ms === 10 ? early : 0;
+      if (by > 0) early = 0;
+      return setTimeout(callback, ms - by);
+    };
+    const { result } = h.call();
+    await h.clock.advanceAsync(7); // the timer fires 3 ms early: no backup yet
+    expect(h.log).toHaveLength(11);
+    await h.clock.advanceAsync(3); // the delay has passed: the backup goes out
+    expect(h.log).toHaveLength(12);
+    await h.clock.advanceAsync(2); // the first copy answers at 12 ms
+    expect(await result).toBe('answer of attempt 1');
+  });
+});
+
+describe('hedge budget', () => {
+  it('caps backups at maxExtraLoad of calls + 10/s, even when every call in flight passes the delay', async () => {
+    // A client budget that never binds, so that the cap seen is the hedge filter's own.
+    const generous = new RetryBudget(new VirtualClock(), { percentCanRetry: 1, minRetriesPerSecond: 1_000 });
+    const plan = [
+      ...Array.from({ length: 20 }, () => ({ delay: 10 })),
+      ...Array.from({ length: 200 }, () => ({ delay: 1_000 })),
+      ...Array.from({ length: 200 }, () => ({ delay: 10 })),
+    ];
+    const h = setup(plan, generous, true, 0.01);
+    await warm(h, 20, 10);
+    // 200 calls at once (a stall): all of them pass the 10 ms delay together.
+    const results = Array.from({ length: 200 }, () => h.call().result);
+    await h.clock.advanceAsync(2_000);
+    await Promise.all(results);
+    // 1% of 220 calls + 10/s × 10 s (Finagle's BackupRequestFilter budget): about 102, not 200;
+    // the others are counted as refused.
+    expect(h.stats.sent).toBeGreaterThanOrEqual(95);
+    expect(h.stats.sent).toBeLessThanOrEqual(105);
+    expect(h.stats.sent + h.stats.refused).toBe(200);
   });
 });

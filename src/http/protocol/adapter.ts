@@ -1,7 +1,8 @@
 /**
  * The HTTP protocol adapter: what protocol-agnostic filters need to know about an HTTP request.
  * The deadline travels as `weft-timeout-ms` (src/core/deadline-header.ts), the attempt number as
- * `weft-attempt` (sent from the first retry on: no header means attempt 1).
+ * `weft-attempt` (sent from the first retry on: no header means attempt 1), a probation probe is
+ * marked `weft-probe: 1`.
  */
 import { DEADLINE_HEADER, formatDeadlineHeader } from '../../core/deadline-header.js';
 import type { ProtocolAdapter } from '../../core/protocol.js';
@@ -15,6 +16,11 @@ import type { HttpRequest, HttpResponse } from './request.js';
 
 /** The header that carries the attempt number on retries and hedges. */
 export const ATTEMPT_HEADER = 'weft-attempt';
+/**
+ * The header that marks a probation probe (src/balance/probation.ts): a copy of a caller's
+ * request sent to an endpoint kept aside as slow, whose response nobody reads.
+ */
+export const PROBE_HEADER = 'weft-probe';
 
 /** The HTTP adapter, with the replay buffer bound for streamed bodies. */
 export function httpAdapter(
@@ -38,6 +44,9 @@ export function httpAdapter(
       if (body === false) return false;
       req.body = body;
       return true;
+    },
+    probeCopy(req) {
+      return { ...req, headers: { ...req.headers, [PROBE_HEADER]: '1' } };
     },
     discard(res) {
       // Drain a small body so the connection can be reused; destroy anything larger.

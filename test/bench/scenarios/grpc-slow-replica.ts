@@ -25,7 +25,7 @@ const NAMES: readonly GrpcContenderName[] = ['weft', 'grpc-js-round-robin'];
 
 export async function grpcSlowReplica(options: SlowReplicaOptions): Promise<ScenarioResult> {
   const shown = withDefaultSlowMs(options);
-  const rows = await runSlowReplica(options, {
+  const { rows } = await runSlowReplica(options, {
     names: NAMES,
     labels: GRPC_LABELS,
     protocol: 'grpc',

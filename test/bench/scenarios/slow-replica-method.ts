@@ -11,6 +11,7 @@ import type { BackendProtocol } from '../backends.js';
 import { openLoop } from '../load.js';
 import type { BarChart, ResultTable } from '../result.js';
 import { type ClosableContender, type LatencySummary, pause, summarize, withReplicas } from './common.js';
+import { measureRecovery, type RecoveryResult } from './slow-replica-recovery.js';
 
 /** How long and how hard a slow-replica scenario runs. */
 export interface SlowReplicaOptions {
@@ -21,6 +22,8 @@ export interface SlowReplicaOptions {
   rounds: number;
   /** Added latency of the slow replica, ms (default 50). */
   slowMs?: number;
+  /** Measure how long weft takes to notice that the slow replica healed (see ./slow-replica-recovery.ts). */
+  recovery?: boolean;
 }
 
 const DEFAULT_WARM_UP_MS = 1_000;
@@ -50,6 +53,12 @@ export interface SlowReplicaRow<Name extends string> {
   readonly healthy: LatencySummary;
   readonly slow: LatencySummary;
   readonly failed: number;
+}
+
+/** A run of the method: every contender's row, and the recovery of the contender that measured it. */
+export interface SlowReplicaRun<Name extends string> {
+  readonly rows: Array<SlowReplicaRow<Name>>;
+  readonly recovery: RecoveryResult | undefined;
 }
 
 type Measured = Record<string, { summary: LatencySummary; failed: number }>;
@@ -86,24 +95,37 @@ async function measure<Name extends string>(
   }
 }
 
-/** Measure every contender with four healthy replicas, then with the first one `slowMs` late. */
+/**
+ * Measure every contender with four healthy replicas, then with the first one `slowMs` late; with
+ * `options.recovery`, then how long the first contender takes to notice that the replica healed.
+ */
 export async function runSlowReplica<Name extends string>(
   options: SlowReplicaOptions,
   setup: SlowReplicaContenders<Name>,
-): Promise<Array<SlowReplicaRow<Name>>> {
+): Promise<SlowReplicaRun<Name>> {
   return withReplicas(
     [{}, {}, {}, {}],
     async (replicas) => {
       const healthy = await measure(replicas.addresses, options, setup);
-      await replicas.all[0]!.configure({ latencyMs: withDefaultSlowMs(options).slowMs });
+      const slowMs = withDefaultSlowMs(options).slowMs;
+      await replicas.all[0]!.configure({ latencyMs: slowMs });
       const slow = await measure(replicas.addresses, options, setup);
-      return setup.names.map((n) => ({
+      const rows = setup.names.map((n) => ({
         name: n,
         label: setup.labels[n],
         healthy: healthy[n]!.summary,
         slow: slow[n]!.summary,
         failed: healthy[n]!.failed + slow[n]!.failed,
       }));
+      const first = setup.names[0]!;
+      const recovery =
+        options.recovery === true
+          ? await measureRecovery(replicas, () => setup.makeContender(first, replicas.addresses), {
+              rate: options.rate,
+              slowMs,
+            })
+          : undefined;
+      return { rows, recovery };
     },
     setup.protocol,
   );
@@ -122,6 +144,7 @@ export function slowReplicaTable<Name extends string>(
       'one slow p50',
       'one slow p99',
       'one slow p99.9',
+      'calls per condition',
       'failed',
     ],
     rows: rows.map((x) => [
@@ -132,6 +155,7 @@ export function slowReplicaTable<Name extends string>(
       x.slow.p50,
       x.slow.p99,
       x.slow.p999,
+      Math.min(x.healthy.samples, x.slow.samples),
       x.failed,
     ]),
   };
