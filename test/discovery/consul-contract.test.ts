@@ -183,7 +183,11 @@ describe('consulResolver (contract)', () => {
     await w.until('the change after the restore', bound('10.0.0.1:8080', '10.0.0.2:8080'));
     // The set can come from the answer that carried the lower index, before the fresh read that
     // answer calls for has gone out: wait for it (bounded).
-    const freshRead = () => server.healthQueries().slice(2).some((q) => !q.query.has('index'));
+    const freshRead = () =>
+      server
+        .healthQueries()
+        .slice(2)
+        .some((q) => !q.query.has('index'));
     for (let i = 0; i < 200 && !freshRead(); i++) await new Promise((r) => setTimeout(r, 10));
     expect(freshRead()).toBe(true);
   });
