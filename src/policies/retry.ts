@@ -132,10 +132,7 @@ function firstTry<Req, Res>(
   options: RetryFilterOptions<Req, Res>,
   shared: RetryShared,
 ): Promise<Res> {
-  ctx.classification = undefined;
-  promiseToEndAttempts(ctx);
-  // Attempts recorded from here on belong to this try (a hedged try records its copies itself).
-  const recorded = ctx.attempts?.length ?? 0;
+  const recorded = beginTry(ctx);
   let pending: Promise<Res>;
   try {
     pending = next(req, ctx);
@@ -146,6 +143,16 @@ function firstTry<Req, Res>(
     (response) => afterFirstTry(req, ctx, next, options, shared, recorded, response, undefined, false),
     (error: unknown) => afterFirstTry(req, ctx, next, options, shared, recorded, undefined, error, true),
   );
+}
+
+/**
+ * Start a try: this layer awaits and ends its attempt. Returns how many attempts were recorded
+ * before it: those recorded from here on belong to this try (a hedged try records its copies itself).
+ */
+function beginTry(ctx: CallContext): number {
+  ctx.classification = undefined;
+  promiseToEndAttempts(ctx);
+  return ctx.attempts?.length ?? 0;
 }
 
 function afterFirstTry<Req, Res>(
@@ -187,12 +194,10 @@ async function retrying<Req, Res>(
         return settle<Res>(ctx, undefined, cancelled, true);
       }
     }
-    ctx.classification = undefined;
     let response: Res | undefined;
     let error: unknown;
     let failed = false;
-    promiseToEndAttempts(ctx);
-    const recorded = ctx.attempts?.length ?? 0;
+    const recorded = beginTry(ctx);
     try {
       response = await next(req, ctx);
     } catch (e) {
