@@ -21,7 +21,7 @@ import type { AmbientContext } from '../core/ambient.js';
 import type { Clock } from '../core/clock.js';
 import { parseDeadlineHeader } from '../core/deadline-header.js';
 import type { ObservedServer, ServerObserver } from '../core/server-observer.js';
-import { ConcurrencyLimiter, type LimiterPermit } from '../policies/concurrency-limit/limiter.js';
+import { ConcurrencyLimiter } from '../policies/concurrency-limit/limiter.js';
 import { DrainTracker } from './drain.js';
 import { Exclusion, pathOf } from './exclusion.js';
 import type { ServerConfig } from './options.js';
@@ -83,6 +83,11 @@ export class ServerAdmission implements ObservedServer {
     return this.#limiter?.algorithm;
   }
 
+  /** Does telemetry record routes? Without it an adapter need not work out a request's route. */
+  get recordsRoutes(): boolean {
+    return this.#observer !== undefined;
+  }
+
   /** Has draining begun? */
   get draining(): boolean {
     return this.#drain.draining;
@@ -107,10 +112,11 @@ export class ServerAdmission implements ObservedServer {
     const timeoutMs = parseDeadlineHeader(deadlineHeader, this.#maxIncomingTimeoutMs);
     if (timeoutMs === 0) return this.#reject(route, EXPIRED_ON_ARRIVAL);
     if (this.#drain.draining) return this.#reject(route, DRAINING_NACK);
-    let permit: LimiterPermit | undefined;
-    if (this.#limiter !== undefined) {
-      permit = this.#limiter.tryAcquire();
-      if (permit === undefined) return this.#reject(route, OVERLOAD_NACK);
+    const limiter = this.#limiter;
+    let inflight = 0;
+    if (limiter !== undefined) {
+      inflight = limiter.tryEnter();
+      if (inflight === 0) return this.#reject(route, OVERLOAD_NACK);
     }
     if (timeoutMs !== undefined) this.#observer?.deadlineReceived?.(timeoutMs);
     const now = this.#clock.now();
@@ -121,7 +127,7 @@ export class ServerAdmission implements ObservedServer {
       signal = bound.signal;
     }
     this.#drain.started();
-    return new AdmittedRequest(this, route, permit, now, deadline, signal);
+    return new AdmittedRequest(this, route, limiter, inflight, now, deadline, signal);
   }
 
   /**
@@ -166,7 +172,9 @@ export class AdmittedRequest implements AmbientContext {
   /** The matched route's template ('' while unknown); an adapter that learns it later sets it. */
   route: string;
   readonly #admission: ServerAdmission;
-  readonly #permit: LimiterPermit | undefined;
+  /** The limiter that admitted it, and the in-flight count it was admitted at (its permit, kept here). */
+  readonly #limiter: ConcurrencyLimiter | undefined;
+  readonly #inflightAtAdmission: number;
   readonly #startMs: number;
   readonly #boundSignal: AbortSignal | undefined;
   #controller: AbortController | undefined;
@@ -180,14 +188,16 @@ export class AdmittedRequest implements AmbientContext {
   constructor(
     admission: ServerAdmission,
     route: string,
-    permit: LimiterPermit | undefined,
+    limiter: ConcurrencyLimiter | undefined,
+    inflightAtAdmission: number,
     startMs: number,
     deadline: number,
     boundSignal: AbortSignal | undefined,
   ) {
     this.#admission = admission;
     this.route = route;
-    this.#permit = permit;
+    this.#limiter = limiter;
+    this.#inflightAtAdmission = inflightAtAdmission;
     this.#startMs = startMs;
     this.deadline = deadline;
     this.#boundSignal = boundSignal;
@@ -201,6 +211,11 @@ export class AdmittedRequest implements AmbientContext {
   /** The server's clock. */
   get clock(): Clock {
     return this.#admission.clock;
+  }
+
+  /** Does the server's telemetry record routes (so an adapter that learns it late should set `route`)? */
+  get recordsRoute(): boolean {
+    return this.#admission.recordsRoutes;
   }
 
   /** Aborted when the caller goes away or the response is written (made on first read). */
@@ -225,9 +240,13 @@ export class AdmittedRequest implements AmbientContext {
     if (this.#ended) return;
     const now = this.#admission.clock.now();
     const late = this.#deadlineError || status === 504 || now >= this.deadline;
-    if (late) this.#permit?.dropped();
-    else if (this.#threw) this.#permit?.ignore();
-    else this.#permit?.success();
+    // The permit ends as dropped when late, ignore (no sample) when the handler threw, else success.
+    this.#limiter?.release(
+      this.#startMs,
+      this.#inflightAtAdmission,
+      late || !this.#threw ? now - this.#startMs : undefined,
+      late,
+    );
     this.#end(ANSWERED);
     this.#admission.ended(this.route, status, now - this.#startMs);
   }
@@ -236,7 +255,7 @@ export class AdmittedRequest implements AmbientContext {
   callerGone(): void {
     if (this.#ended) return;
     const now = this.#admission.clock.now();
-    this.#permit?.dropped();
+    this.#limiter?.release(this.#startMs, this.#inflightAtAdmission, now - this.#startMs, true);
     this.#end(
       new DOMException('the caller of the incoming request went away (its connection closed)', 'AbortError'),
     );

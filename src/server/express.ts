@@ -111,11 +111,14 @@ export function weftErrorHandler(): WeftErrorHandler {
   };
 }
 
-/** A response closed: its route is known now (Express matched it), so record it and end the request. */
+/**
+ * A response closed: its route is known now (Express matched it), so note it for telemetry (when
+ * any records it: building the template costs a string per request) and end the request.
+ */
 function endExpressRequest(this: ServerResponse): void {
   const admitted = admittedOf(this);
   if (admitted === undefined) return;
-  admitted.route = expressRoute(this.req as ExpressRequestLike);
+  if (admitted.recordsRoute) admitted.route = expressRoute(this.req as ExpressRequestLike);
   endOnClose.call(this);
 }
 

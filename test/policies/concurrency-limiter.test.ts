@@ -51,6 +51,22 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.inflight).toBe(0);
   });
 
+  it('tryEnter/release, the permit-free pair: the in-flight count with it, 0 at the limit, samples as permits do', () => {
+    const clock = new VirtualClock(500);
+    const limit = recording(2);
+    const limiter = new ConcurrencyLimiter(limit, clock);
+    expect(limiter.tryEnter()).toBe(1);
+    expect(limiter.tryEnter()).toBe(2);
+    expect(limiter.tryEnter()).toBe(0);
+    expect(limiter.inflight).toBe(2);
+    clock.advance(12);
+    limiter.release(500, 2, 12, false);
+    limiter.release(500, 1, undefined, false);
+    expect(limiter.inflight).toBe(0);
+    expect(limit.samples).toEqual([{ startMs: 500, rttMs: 12, inflight: 2, dropped: false }]);
+    expect(limiter.tryEnter()).toBe(1);
+  });
+
   it('a fixed limit must be an integer ≥ 1', () => {
     for (const bad of [0, 1.5, -1, Number.NaN, '3'])
       expect(() => fixedLimit(bad as number)).toThrow(ConfigError);

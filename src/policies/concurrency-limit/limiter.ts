@@ -8,7 +8,9 @@
  *   ignore    it failed before a meaningful latency (the handler threw): no sample
  *
  * as the library's servlet filter and gRPC interceptor map them. Ending a permit twice does
- * nothing. Counting is synchronous and allocates one permit per admitted request.
+ * nothing. Counting is synchronous and allocates one permit per admitted request; weft's server
+ * half, which runs on every request, uses the permit-free pair `tryEnter`/`release` instead and
+ * keeps the permit's state (start time, in-flight count) in its own request object.
  */
 import type { Clock } from '../../core/clock.js';
 import type { ConcurrencyLimit } from './limit.js';
@@ -58,6 +60,15 @@ export class ConcurrencyLimiter {
     if (this.#inflight >= this.#limit.limit) return undefined;
     this.#inflight++;
     return new Permit(this, this.#clock.now(), this.#inflight);
+  }
+
+  /**
+   * @internal Admit one request without a permit: the in-flight count with it (≥ 1), or 0 when the
+   * limit is reached. The caller ends it exactly once with {@link release}, passing that count.
+   */
+  tryEnter(): number {
+    if (this.#inflight >= this.#limit.limit) return 0;
+    return ++this.#inflight;
   }
 
   /** @internal A permit ended; `rttMs` is undefined for `ignore`. */
