@@ -102,6 +102,9 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
       durationS: durationMs(2) / 1_000,
       connections: concurrency(10),
       warmUpS: 2,
+      // Two rounds on each of three fresh sets of processes: a process's CPU per request can sit
+      // a few percent off another's for its whole life (docs/benchmarks.md).
+      serviceSets: 3,
     }),
 };
 /**

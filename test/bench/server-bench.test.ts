@@ -205,7 +205,7 @@ describe('server scenarios at a tiny size', () => {
   }, 90_000);
 
   it('server-overhead: weft against bare, for Express and Fastify, pinned to one CPU, with a floor each', async () => {
-    const r = await serverOverhead({ rounds: 1, durationS: 1, connections: 2, warmUpS: 1 });
+    const r = await serverOverhead({ rounds: 2, durationS: 1, connections: 2, warmUpS: 1, serviceSets: 2 });
     expectPublishableWithCharts(r, 'server-overhead');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual([
       'Express (bare)',
@@ -233,10 +233,12 @@ describe('server scenarios at a tiny size', () => {
     const { frameworks } = r.details as {
       frameworks: Array<{
         perRoundCapacityRatios: number[];
-        rounds: Array<{ bareCpuUs: number; weftCpuUs: number }>;
+        rounds: Array<{ set: number; bareCpuUs: number; weftCpuUs: number }>;
       }>;
     };
     const [express] = frameworks;
+    // One round on each of two fresh sets of service processes.
+    expect(express!.rounds.map((x) => x.set)).toEqual([0, 1]);
     expect(express!.perRoundCapacityRatios[0]).toBeCloseTo(
       express!.rounds[0]!.bareCpuUs / express!.rounds[0]!.weftCpuUs,
       2,
