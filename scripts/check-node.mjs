@@ -1,5 +1,5 @@
 // Contributors' Node.js check, run first by `npm test` (scripts/pretest.mjs), `npm run demo` and
-// `npm run bench`: the Node.js running npm's scripts must satisfy package.json engines.node (the
+// `npm run bench` (scripts/prebench.mjs): the Node.js running npm's scripts must satisfy package.json engines.node (the
 // one place the floor is written). npm scripts find the project's pinned Node (the `node`
 // devDependency) first on PATH, but its binary comes from an install script: after
 // `npm install --ignore-scripts` it is missing and npm falls back to the system Node (often 20),

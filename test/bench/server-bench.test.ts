@@ -1,20 +1,22 @@
 /**
  * The server-side benchmarks do what they say: the service process serves bare or behind weft's
  * server half or @fastify/under-pressure, its pool holds at most its slots at once and queues the
- * rest, weft's limit nacks over it, and it counts work done for callers who had gone; the
- * autocannon worker measures a server; then `overload` and `server-overhead` run at a tiny size
- * and return publishable tables. No speed is asserted here.
+ * rest, weft's limit nacks over it, and it counts work done for callers who had gone; wrk
+ * measures a server, pinned to one CPU beside it, and says how to install it when it is missing;
+ * then `overload` and `server-overhead` run at a tiny size and return publishable tables. No speed
+ * is asserted here.
  */
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { renderChart } from './charts.js';
+import { choosePinning, pinProcess } from './cpu-pinning.js';
 import { expectPublishable, leaveNoChildProcesses } from './harness-checks.js';
 import type { ScenarioResult } from './result.js';
 import { type LiveWorker, pause, startWorker } from './scenarios/common.js';
 import { overload } from './scenarios/overload.js';
 import { serverOverhead } from './scenarios/server-overhead.js';
-import type { AutocannonMessage, AutocannonSample } from './workers/autocannon-worker.js';
 import type { ServiceArgs, ServiceMessage, ServiceReady, ServiceStats } from './workers/service-process.js';
+import { runWrk, WRK_MISSING } from './wrk.js';
 
 leaveNoChildProcesses();
 
@@ -124,33 +126,46 @@ describe('the service process', () => {
   });
 });
 
-describe('the autocannon worker', () => {
-  it('measures a server: 2xx answers per second, none failed', async () => {
-    const [cannon, service] = await Promise.all([
-      startWorker<AutocannonMessage, AutocannonSample | { ready: true }>(
-        new URL('./workers/autocannon-worker.ts', import.meta.url),
-        {},
-      ),
-      startService({ framework: 'fastify', protection: 'none' }),
-    ]);
+describe('wrk', () => {
+  it('measures a server pinned beside it: 2xx answers per second, none failed', async () => {
+    const service = await startService({ framework: 'fastify', protection: 'none' });
     try {
-      const sample = (await cannon.ask({
+      const pinning = choosePinning();
+      expect(pinning.cpu).toBeDefined();
+      pinProcess(pinning, service.pid);
+      const sample = await runWrk({
         url: url(service),
         connections: 2,
-        durationS: 0.5,
+        durationS: 1,
         headers: { 'weft-timeout-ms': '1000' },
-      })) as AutocannonSample;
+        pinning,
+      });
       const served = (await stats(service)).handled;
       expect(sample.failed).toBe(0);
       expect(sample.rps).toBeGreaterThan(0);
-      // What autocannon counted is what the server handled, give or take the calls in flight when it stopped.
+      expect(sample.p99Ms).toBeGreaterThanOrEqual(sample.p50Ms);
+      // What wrk counted is what the server handled, give or take the requests in flight when it stopped.
       expect(sample.answered).toBeGreaterThan(0);
       expect(served).toBeGreaterThanOrEqual(sample.answered);
       expect(served).toBeLessThanOrEqual(sample.answered + 2);
     } finally {
-      await Promise.all([cannon.close({ close: true }), service.close({ close: true })]);
+      await service.close({ close: true });
     }
   }, 30_000);
+
+  it('says how to install it when it is missing', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const run = { url: 'http://127.0.0.1:1/', connections: 1, durationS: 1, headers: {} };
+      await expect(runWrk({ ...run, pinning: { cpu: undefined, unpinned: 'test' } })).rejects.toThrow(
+        WRK_MISSING,
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(WRK_MISSING).toContain("install Debian's wrk: apt-get install wrk");
+  });
 });
 
 /** Publishable, and every chart renders as SVG (as `npm run bench -- all` writes them). */
@@ -189,8 +204,8 @@ describe('server scenarios at a tiny size', () => {
     expect(r.summary).toContain('goodput ≥ 90% of capacity');
   }, 90_000);
 
-  it('server-overhead: weft against bare, for Express and Fastify, with a floor each', async () => {
-    const r = await serverOverhead({ rounds: 1, durationS: 0.3, connections: 2, warmUpS: 0.2 });
+  it('server-overhead: weft against bare, for Express and Fastify, pinned to one CPU, with a floor each', async () => {
+    const r = await serverOverhead({ rounds: 2, durationS: 1, connections: 2, warmUpS: 1, serviceSets: 2 });
     expectPublishableWithCharts(r, 'server-overhead');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual([
       'Express (bare)',
@@ -198,12 +213,35 @@ describe('server scenarios at a tiny size', () => {
       'Fastify (bare)',
       'Fastify + weftPlugin',
     ]);
+    for (const name of ['expressCapacityRatio', 'fastifyCapacityRatio']) {
+      expect(Number.isFinite(r.headline[name])).toBe(true);
+      expect(r.headline[name]).toBeGreaterThan(0);
+    }
     expect(r.headline.expressThroughputRatio).toBeGreaterThan(0);
     expect(r.headline.fastifyThroughputRatio).toBeGreaterThan(0);
     expect(r.headline.failedRequests).toBe(0);
+    // The floors are on the capacity ratios; requests/s ÷ bare is diluted by wrk on the same core.
     expect(r.floors?.map((f) => [f.name, f.floor])).toEqual([
-      ['expressThroughputRatio', 0.9],
-      ['fastifyThroughputRatio', 0.9],
+      ['expressCapacityRatio', 0.9],
+      ['fastifyCapacityRatio', 0.9],
     ]);
+    expect(r.summary).toContain('goal ≥ 0.95');
+    expect(r.summary).toMatch(/every server and wrk pinned to vCPU \d+ \(taskset\)/);
+    // The capacity ratio is bare CPU per request ÷ weft's, in the table as in the headline.
+    const weftRow = r.tables[0]!.rows[1]!;
+    expect(weftRow[4]).toBe(r.headline.expressCapacityRatio);
+    const { frameworks } = r.details as {
+      frameworks: Array<{
+        perRoundCapacityRatios: number[];
+        rounds: Array<{ set: number; bareCpuUs: number; weftCpuUs: number }>;
+      }>;
+    };
+    const [express] = frameworks;
+    // One round on each of two fresh sets of service processes.
+    expect(express!.rounds.map((x) => x.set)).toEqual([0, 1]);
+    expect(express!.perRoundCapacityRatios[0]).toBeCloseTo(
+      express!.rounds[0]!.bareCpuUs / express!.rounds[0]!.weftCpuUs,
+      2,
+    );
   }, 60_000);
 });

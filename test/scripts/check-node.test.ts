@@ -1,8 +1,8 @@
 /**
  * Contributors on a Node.js below the floor: scripts/check-node.mjs (run before `npm test`,
  * `npm run demo` and `npm run bench`) says what is needed, what runs, and the command that fixes
- * it, for each way it happens; and on a real old Node.js, check-node.mjs and pretest.mjs both
- * stop with that message and exit 1 before doing anything else.
+ * it, for each way it happens; and on a real old Node.js, check-node.mjs, pretest.mjs and
+ * prebench.mjs all stop with that message and exit 1 before doing anything else.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,7 +64,7 @@ describe('scripts/check-node.mjs', () => {
     );
   });
 
-  it.each([['scripts/check-node.mjs'], ['scripts/pretest.mjs']])(
+  it.each([['scripts/check-node.mjs'], ['scripts/pretest.mjs'], ['scripts/prebench.mjs']])(
     '%s on a real old Node.js exits 1 with the message',
     async (script) => {
       const old = findOldNode();

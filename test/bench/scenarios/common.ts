@@ -107,6 +107,8 @@ export function runWorker<T>(script: URL, args: unknown): Promise<T> {
 export interface LiveWorker<Message, Reply> {
   /** The first message the worker sent, which said it was ready. */
   readonly ready: Reply;
+  /** The worker's process id. */
+  readonly pid: number;
   /** Send `message`; resolves with the worker's next reply. One at a time. */
   ask(message: Message): Promise<Reply>;
   /** Send `closing` and wait for the process to exit. */
@@ -142,7 +144,7 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     new Promise<Reply>((resolve, reject) => {
       waiting = { resolve, reject };
     });
-  const worker: Omit<LiveWorker<Message, Reply>, 'ready'> = {
+  const worker: Omit<LiveWorker<Message, Reply>, 'ready' | 'pid'> = {
     ask(message) {
       if (!child.connected) return Promise.reject(new Error(`${fileURLToPath(script)} is gone`));
       const reply = next();
@@ -157,7 +159,7 @@ export function startWorker<Message, Reply>(script: URL, args: unknown): Promise
     },
   };
   return next().then(
-    (ready) => ({ ...worker, ready }),
+    (ready) => ({ ...worker, ready, pid: child.pid! }),
     (error: unknown) => {
       child.kill();
       throw error;
