@@ -1,10 +1,10 @@
 /**
- * The server-side benchmarks do what they say: the service process serves bare or behind weft's
- * server half or @fastify/under-pressure, its pool holds at most its slots at once and queues the
- * rest, weft's limit nacks over it, and it counts work done for callers who had gone; wrk
- * measures a server, pinned to one CPU beside it, and says how to install it when it is missing;
- * then `overload` and `server-overhead` run at a tiny size and return publishable tables. No speed
- * is asserted here.
+ * The server-side benchmarks do what they say: the service process serves bare, behind weft's
+ * server half or @fastify/under-pressure, or with `AsyncLocalStorage.run` only (its handlers then
+ * see the store), its pool holds at most its slots at once and queues the rest, weft's limit nacks
+ * over it, and it counts work done for callers who had gone; wrk measures a server, pinned to one
+ * CPU beside it, and says how to install it when it is missing; then `overload` and
+ * `server-overhead` run at a tiny size and return publishable tables. No speed is asserted here.
  */
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +39,10 @@ describe('the service process', () => {
     const variants: ServiceArgs[] = [
       { framework: 'express', protection: 'none' },
       { framework: 'express', protection: 'weft' },
+      { framework: 'express', protection: 'async-local-storage-only' },
       { framework: 'fastify', protection: 'none' },
       { framework: 'fastify', protection: 'weft' },
+      { framework: 'fastify', protection: 'async-local-storage-only' },
       { framework: 'fastify', protection: 'under-pressure', underPressure: { maxEventLoopDelay: 100 } },
     ];
     const services = await Promise.all(variants.map(startService));
@@ -57,8 +59,23 @@ describe('the service process', () => {
         undefined,
         20,
         undefined,
+        undefined,
         20,
         undefined,
+        undefined,
+      ]);
+      // Only the AsyncLocalStorage.run reference runs its handlers inside its store.
+      const seen = await Promise.all(
+        services.map(async (service) => (await request(`${url(service)}store`)).body.text()),
+      );
+      expect(seen).toEqual([
+        'no store',
+        'no store',
+        'in a store',
+        'no store',
+        'no store',
+        'in a store',
+        'no store',
       ]);
     } finally {
       await Promise.all(services.map((s) => s.close({ close: true })));
@@ -204,44 +221,66 @@ describe('server scenarios at a tiny size', () => {
     expect(r.summary).toContain('goodput ≥ 90% of capacity');
   }, 90_000);
 
-  it('server-overhead: weft against bare, for Express and Fastify, pinned to one CPU, with a floor each', async () => {
-    const r = await serverOverhead({ rounds: 2, durationS: 1, connections: 2, warmUpS: 1, serviceSets: 2 });
+  it('server-overhead: weft and AsyncLocalStorage.run only against bare, for Express and Fastify, pinned to one CPU, a floor on weft', async () => {
+    // No warm-up: six servers in two sets, 1 s each, keep the test near 15 s.
+    const r = await serverOverhead({ rounds: 2, durationS: 1, connections: 2, warmUpS: 0, serviceSets: 2 });
     expectPublishableWithCharts(r, 'server-overhead');
     expect(r.tables[0]!.rows.map((row) => row[0])).toEqual([
       'Express (bare)',
+      'Express + AsyncLocalStorage.run only',
       'Express + weftMiddleware',
       'Fastify (bare)',
+      'Fastify + AsyncLocalStorage.run only',
       'Fastify + weftPlugin',
     ]);
-    for (const name of ['expressCapacityRatio', 'fastifyCapacityRatio']) {
+    for (const name of [
+      'expressCapacityRatio',
+      'fastifyCapacityRatio',
+      'expressAlsCapacityRatio',
+      'fastifyAlsCapacityRatio',
+      'expressThroughputRatio',
+      'fastifyThroughputRatio',
+    ]) {
       expect(Number.isFinite(r.headline[name])).toBe(true);
       expect(r.headline[name]).toBeGreaterThan(0);
     }
-    expect(r.headline.expressThroughputRatio).toBeGreaterThan(0);
-    expect(r.headline.fastifyThroughputRatio).toBeGreaterThan(0);
     expect(r.headline.failedRequests).toBe(0);
-    // The floors are on the capacity ratios; requests/s ÷ bare is diluted by wrk on the same core.
+    // The floors are on weft's capacity ratios only; the reference and requests/s ÷ bare have none.
     expect(r.floors?.map((f) => [f.name, f.floor])).toEqual([
       ['expressCapacityRatio', 0.9],
       ['fastifyCapacityRatio', 0.9],
     ]);
     expect(r.summary).toContain('goal ≥ 0.95');
     expect(r.summary).toMatch(/every server and wrk pinned to vCPU \d+ \(taskset\)/);
-    // The capacity ratio is bare CPU per request ÷ weft's, in the table as in the headline.
-    const weftRow = r.tables[0]!.rows[1]!;
-    expect(weftRow[4]).toBe(r.headline.expressCapacityRatio);
+    // The capacity ratio is bare CPU per request ÷ the server's own, in the table as in the headline.
+    const rows = r.tables[0]!.rows;
+    expect(rows[1]![4]).toBe(r.headline.expressAlsCapacityRatio);
+    expect(rows[2]![4]).toBe(r.headline.expressCapacityRatio);
+    expect(rows[4]![4]).toBe(r.headline.fastifyAlsCapacityRatio);
+    expect(rows[5]![4]).toBe(r.headline.fastifyCapacityRatio);
+    const [chart] = r.charts;
+    expect(chart?.kind === 'bars' ? chart.series.map((s) => s.name) : chart?.kind).toEqual([
+      'Express + AsyncLocalStorage.run only',
+      'Express + weftMiddleware',
+      'Fastify + AsyncLocalStorage.run only',
+      'Fastify + weftPlugin',
+    ]);
     const { frameworks } = r.details as {
       frameworks: Array<{
         perRoundCapacityRatios: number[];
-        rounds: Array<{ set: number; bareCpuUs: number; weftCpuUs: number }>;
+        perRoundAlsCapacityRatios: number[];
+        rounds: Array<{ set: number; order: string; bareCpuUs: number; alsCpuUs: number; weftCpuUs: number }>;
       }>;
     };
-    const [express] = frameworks;
-    // One round on each of two fresh sets of service processes.
-    expect(express!.rounds.map((x) => x.set)).toEqual([0, 1]);
-    expect(express!.perRoundCapacityRatios[0]).toBeCloseTo(
-      express!.rounds[0]!.bareCpuUs / express!.rounds[0]!.weftCpuUs,
-      2,
-    );
+    for (const framework of frameworks) {
+      // One round on each of two fresh sets of service processes, the order rotating on.
+      expect(framework.rounds.map((x) => [x.set, x.order])).toEqual([
+        [0, 'bare als weft'],
+        [1, 'als weft bare'],
+      ]);
+      const [first] = framework.rounds;
+      expect(framework.perRoundCapacityRatios[0]).toBeCloseTo(first!.bareCpuUs / first!.weftCpuUs, 2);
+      expect(framework.perRoundAlsCapacityRatios[0]).toBeCloseTo(first!.bareCpuUs / first!.alsCpuUs, 2);
+    }
   }, 60_000);
 });

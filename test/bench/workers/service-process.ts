@@ -6,19 +6,33 @@
  * one slot of a fixed-size pool (`slots` at once, the rest queueing in arrival order) for `workMs`:
  * a service whose capacity is a worker pool or a connection pool, not its event loop.
  *
+ * `async-local-storage-only` is a reference for `server-overhead`, not a protection: one Express
+ * middleware, or one callback-style Fastify `onRequest` hook, that only runs the rest of the
+ * request inside `AsyncLocalStorage.run` with one small store object allocated per request, as
+ * weft's server half runs it to carry the deadline and the cancellation to the handler's outbound
+ * calls (src/core/ambient.ts). It shows the part of weft's cost that any per-request async context
+ * pays (OpenTelemetry's `AsyncLocalStorageContextManager` too). `GET /store` answers whether its
+ * handler ran inside that store (`in a store`, else `no store`), so a test can tell; it is
+ * registered after `/`, so `GET /` never reaches it.
+ *
  * Argument: JSON {@link ServiceArgs}. Protocol over IPC (../scenarios/common.ts `startWorker`):
  * once listening it sends a {@link ServiceReady} with its port; each `{ stats: true }` is answered
  * with its {@link ServiceStats} (counts since it started, and its CPU time); `{ close: true }`
  * closes the server and ends the process, as does the parent going away.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AddressInfo } from 'node:net';
 import { weftExpress, weftFastify, weftPolicies } from '../weft-server.js';
 
 /** Which framework serves, behind which protection. */
 export interface ServiceArgs {
   framework: 'express' | 'fastify';
-  /** `weft`: weft's server half; `under-pressure`: @fastify/under-pressure (Fastify only). */
-  protection: 'none' | 'weft' | 'under-pressure';
+  /**
+   * `weft`: weft's server half; `under-pressure`: @fastify/under-pressure (Fastify only);
+   * `async-local-storage-only`: no protection, only `AsyncLocalStorage.run` around the rest of each
+   * request with a store allocated per request (a reference: weft's ambient context without weft).
+   */
+  protection: 'none' | 'weft' | 'under-pressure' | 'async-local-storage-only';
   /** weft's limit: Gradient2 with these options (`weft/policies` `gradient2`); absent, the server half's default. */
   gradient2?: { minLimit?: number; initialLimit?: number; maxLimit?: number };
   /** @fastify/under-pressure's options (absent: its defaults, which check nothing). */
@@ -88,6 +102,20 @@ async function work(gone: () => boolean): Promise<void> {
   if (gone()) stats.handledForNobody++;
 }
 
+/** What `async-local-storage-only` keeps per request: one small object, as weft's `AmbientContext`. */
+interface RequestStore {
+  readonly deadline: number;
+}
+
+/** The process's one store for `async-local-storage-only`, as weft keeps one (src/core/ambient.ts). */
+const storage = new AsyncLocalStorage<RequestStore>();
+
+/**
+ * `GET /store`'s answer: whether its handler runs inside an `async-local-storage-only` store
+ * (`in a store`) or not (`no store`). A route of its own, after `/`, so that `GET /` reads nothing.
+ */
+const storeSeen = () => (storage.getStore() === undefined ? 'no store' : 'in a store');
+
 const weftLimit = () =>
   args.gradient2 === undefined ? {} : { limit: weftPolicies.gradient2(args.gradient2) };
 
@@ -99,8 +127,16 @@ async function start(): Promise<{ port: number; close(): Promise<void>; limit():
     const app = express();
     const weft = args.protection === 'weft' ? weftExpress.weftMiddleware(weftLimit()) : undefined;
     if (weft !== undefined) app.use(weft);
+    if (args.protection === 'async-local-storage-only') {
+      app.use((_req, _res, next) => {
+        storage.run({ deadline: Number.POSITIVE_INFINITY }, next);
+      });
+    }
     app.get('/', (req, res, next) => {
       work(() => req.socket.destroyed).then(() => res.send('ok'), next);
+    });
+    app.get('/store', (_req, res) => {
+      res.send(storeSeen());
     });
     if (args.protection === 'weft') app.use(weftExpress.weftErrorHandler());
     const server = app.listen(0, '127.0.0.1');
@@ -126,10 +162,16 @@ async function start(): Promise<{ port: number; close(): Promise<void>; limit():
     const { default: underPressure } = await import('@fastify/under-pressure');
     await app.register(underPressure, args.underPressure ?? {});
   }
+  if (args.protection === 'async-local-storage-only') {
+    app.addHook('onRequest', (_request, _reply, done) => {
+      storage.run({ deadline: Number.POSITIVE_INFINITY }, done);
+    });
+  }
   app.get('/', async (request) => {
     await work(() => request.raw.socket.destroyed);
     return 'ok';
   });
+  app.get('/store', async () => storeSeen());
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     port: (app.server.address() as AddressInfo).port,
