@@ -101,11 +101,11 @@ const scenarios: Record<string, () => Promise<ScenarioResult>> = {
       rounds: rounds(6),
       durationS: durationMs(2) / 1_000,
       connections: concurrency(10),
-      // A fresh Express server's CPU per request settles after 3 to 4 s of load; three rounds on
-      // each of two fresh sets of processes, as one process's CPU per request can sit a few
-      // percent off another's for its whole life (docs/benchmarks.md).
+      // A fresh Express server's CPU per request settles after 3 to 4 s of load; every round on a
+      // fresh set of processes, as one process's CPU per request can sit a few percent off
+      // another's of the same code for its whole life (docs/benchmarks.md).
       warmUpS: 4,
-      serviceSets: 2,
+      serviceSets: rounds(6),
     }),
 };
 /**
